@@ -1,0 +1,84 @@
+"""Send email: queue one message per eligible customer; the delivery pipeline renders and sends it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, literal, not_, or_, select
+
+from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, customer_matches
+from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.segments.compiler import ConditionCompiler
+from tidings.store.tables import customers, journey_state, messages
+
+
+class SendEmailConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Send email")
+    subject: str = Field(min_length=1, max_length=998, description="Liquid template, e.g. `Hi {{ customer.first_name }}`.")
+    body_html: str = Field(min_length=1, description="Liquid template of the HTML body.")
+    sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
+    sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
+    reply_to: str | None = None
+    category: str | None = Field(default=None, description="Mailing category code; only its subscribers receive it.")
+
+
+def valid_email(column: ColumnElement[str | None]) -> ColumnElement[bool]:
+    """A cheap syntactic check that runs the same on both databases: something@something.tld, no spaces."""
+    return column.like("%_@_%._%") & not_(column.like("% %")) & not_(column.like("%@%@%"))
+
+
+class SendEmail:
+    type: ClassVar[str] = "send_email"
+    title: ClassVar[str] = "Send email"
+    group: ClassVar[str] = "messages"
+    config_model = SendEmailConfig
+
+    def ports(self, config: SendEmailConfig) -> Sequence[str]:
+        return ("out",)
+
+    def due_on_arrival(self, config: SendEmailConfig, now: datetime, account: AccountSettings) -> datetime:
+        return now
+
+    def execute(self, batch: Batch, config: SendEmailConfig, ctx: Context) -> Routing:
+        compiler = ConditionCompiler(ctx.now, ctx.account.timezone)
+        email = customers.c.email
+        routing = (
+            Routing()
+            .drop("no_contact", customer_matches(or_(email.is_(None), email == "")))
+            .drop("invalid_contact", customer_matches(not_(valid_email(email))))
+            .drop(
+                "unsubscribed_channel",
+                customer_matches(compiler.compile(_unsubscribed(SubscriptionTarget(channel="email")))),
+            )
+        )
+        if config.category is not None:
+            category = SubscriptionTarget(channel="email", category=config.category)
+            routing.drop("unsubscribed_category", customer_matches(compiler.compile(_unsubscribed(category))))
+        routing.to("out")
+        queued = (
+            select(
+                journey_state.c.campaign_id,
+                journey_state.c.version,
+                journey_state.c.entry_id,
+                journey_state.c.node_id,
+                journey_state.c.customer_id,
+                literal("email"),
+                customers.c.email,
+                literal("queued"),
+                literal(ctx.now, messages.c.send_after.type),
+                literal(ctx.now, messages.c.created_at.type),
+            )
+            .join_from(journey_state, customers, customers.c.id == journey_state.c.customer_id)
+            .where(batch.member(), journey_state.c.outcome == "port:out")
+        )
+        insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
+        columns = ["campaign_id", "version", "entry_id", "node_id", "customer_id", "channel", "recipient",
+                   "status", "send_after", "created_at"]
+        return routing.then(insert.from_select(columns, queued))
+
+
+def _unsubscribed(target: SubscriptionTarget) -> SubscriptionCondition:
+    return SubscriptionCondition(subscription=target, op="unsubscribed")

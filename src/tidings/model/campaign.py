@@ -1,0 +1,121 @@
+"""The campaign document: the one JSON contract shared by the API, the editor, the engine and the CLI.
+
+Node and trigger models are generated from the action and trigger registries, so a node type exists in the
+document exactly when the engine can run it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
+
+from tidings.actions.registry import ACTIONS
+from tidings.triggers.registry import TRIGGERS
+
+NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class CampaignSettings(BaseModel):
+    model_config = _STRICT
+    reentry_interval: timedelta | None = Field(
+        default=None,
+        description="ISO-8601 duration, e.g. P365D: a customer may enter again only this long after the last "
+        "entry. Empty = any time, but never twice at once.",
+    )
+    @field_serializer("reentry_interval")
+    def _iso_duration(self, value: timedelta | None) -> str | None:
+        return None if value is None else iso_duration(value)
+
+    attribution_days: int = Field(default=10, ge=0, le=365, description="Days an order is attributed to a message.")
+
+
+def iso_duration(value: timedelta) -> str:
+    """ISO-8601 in days and time only (P365D, PT90M): years and months have no fixed length."""
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    return "P" + (f"{days}D" if days or not time else "") + (f"T{time}" if time else "")
+
+
+class Edge(BaseModel):
+    model_config = _STRICT
+    source: NodeId
+    target: NodeId
+    source_port: str | None = Field(default=None, description="Output port; omit for a node's default port.")
+
+
+class Position(BaseModel):
+    model_config = _STRICT
+    x: float
+    y: float
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _node_model(type_name: str, config: type[BaseModel], suffix: str, default_id: str | None) -> type[BaseModel]:
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{_camel(type_name)}{suffix}",
+        __config__=_STRICT,
+        id=(NodeId, default_id if default_id is not None else ...),
+        type=(Literal[type_name], ...),  # type: ignore[valid-type]
+        title=(str | None, None),
+        config=(config, ...),
+    )
+
+
+_ACTION_NODES = tuple(_node_model(t, a.config_model, "Node", None) for t, a in ACTIONS.items())
+_TRIGGER_NODES = tuple(_node_model(t, tr.config_model, "Trigger", "trigger") for t, tr in TRIGGERS.items())
+
+ActionNode = Annotated[Union[_ACTION_NODES], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+TriggerNode = Annotated[Union[_TRIGGER_NODES], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+class CampaignDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Campaign document")
+    name: str = Field(min_length=1, max_length=200)
+    settings: CampaignSettings = Field(default_factory=CampaignSettings)
+    trigger: TriggerNode  # type: ignore[valid-type]
+    nodes: list[ActionNode] = Field(default_factory=list)  # type: ignore[valid-type]
+    edges: list[Edge] = Field(default_factory=list)
+    layout: dict[str, Position] = Field(default_factory=dict, description="Canvas positions by node id.")
+
+    def node(self, node_id: str) -> Any:
+        """The node (or trigger) with this id."""
+        if node_id == self.trigger.id:
+            return self.trigger
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def has_node(self, node_id: str) -> bool:
+        return node_id != self.trigger.id and any(node.id == node_id for node in self.nodes)
+
+    def targets(self, node_id: str, port: str) -> list[str]:
+        """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none)."""
+        default = self.default_port(node_id)
+        return [
+            edge.target
+            for edge in self.edges
+            if edge.source == node_id and (edge.source_port or default) == port
+        ]
+
+    def default_port(self, node_id: str) -> str:
+        if node_id == self.trigger.id:
+            return "out"
+        node = self.node(node_id)
+        return str(ACTIONS[node.type].ports(node.config)[0])
+
+    def first_child(self, node_id: str) -> str | None:
+        for edge in self.edges:
+            if edge.source == node_id:
+                return edge.target
+        return None

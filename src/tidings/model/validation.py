@@ -1,0 +1,180 @@
+"""Checking a campaign document: the pydantic shape, then the graph. Errors name the node and the field."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+
+from tidings.actions.registry import ACTIONS
+from tidings.errors import DocumentInvalid
+from tidings.model.campaign import CampaignDocument
+from tidings.model.conditions import CONDITION_TAGS
+from tidings.triggers.registry import TRIGGERS
+
+_TAGS = set(CONDITION_TAGS.values())
+
+
+def parse_document(raw: Any) -> CampaignDocument:
+    """Parse and check a document; raise ``DocumentInvalid`` listing every problem found."""
+    try:
+        document = CampaignDocument.model_validate(raw)
+    except ValidationError as error:
+        problems = [_describe(raw, item) for item in error.errors(include_url=False)]
+        raise DocumentInvalid(_summary(problems), details=problems) from None
+    problems = graph_problems(document)
+    if problems:
+        raise DocumentInvalid(_summary(problems), details=problems)
+    return document
+
+
+def _summary(problems: list[dict[str, Any]]) -> str:
+    first = problems[0]
+    where = f"node {first['node']!r}" if first.get("node") else "document"
+    field = f", field {first['field']!r}" if first.get("field") else ""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"invalid campaign: {where}{field}: {first['message']}{more}"
+
+
+def _describe(raw: Any, item: Any) -> dict[str, Any]:
+    loc = list(item["loc"])
+    node: str | None = None
+    if loc and loc[0] == "nodes" and len(loc) > 1 and isinstance(loc[1], int):
+        node = _raw_id(raw, "nodes", loc[1]) or f"nodes[{loc[1]}]"
+        loc = loc[3:] if len(loc) > 2 and loc[2] in ACTIONS else loc[2:]
+    elif loc and loc[0] == "trigger":
+        node = _raw_trigger_id(raw)
+        loc = loc[2:] if len(loc) > 1 and isinstance(loc[1], str) and loc[1] not in ("id", "type", "config") else loc[1:]
+    field = _path(loc)
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "union_tag_invalid":
+        given = item["input"].get("type") if isinstance(item["input"], dict) else item["input"]
+        known = TRIGGERS if loc == [] and node == _raw_trigger_id(raw) and item["loc"][0] == "trigger" else ACTIONS
+        message = f"unknown type {given!r}; known types: {', '.join(sorted(known))}"
+        field = "type"
+    if item["type"] == "extra_forbidden":
+        message = "unknown field"
+    return {"node": node, "field": field or None, "message": message}
+
+
+def _path(loc: list[Any]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+        elif part not in _TAGS and not str(part).startswith("function-"):
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _raw_id(raw: Any, key: str, index: int) -> str | None:
+    try:
+        value = raw[key][index]["id"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _raw_trigger_id(raw: Any) -> str:
+    try:
+        value = raw["trigger"].get("id", "trigger")
+    except (KeyError, AttributeError, TypeError):
+        return "trigger"
+    return value if isinstance(value, str) else "trigger"
+
+
+def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+
+    def problem(node: str | None, field: str | None, message: str) -> None:
+        problems.append({"node": node, "field": field, "message": message})
+
+    ids = [document.trigger.id] + [node.id for node in document.nodes]
+    seen: set[str] = set()
+    for node_id in ids:
+        if node_id in seen:
+            problem(node_id, "id", f"node id {node_id!r} is used twice")
+        seen.add(node_id)
+
+    ports: dict[str, list[str]] = {document.trigger.id: ["out"]}
+    for node in document.nodes:
+        ports[node.id] = list(ACTIONS[node.type].ports(node.config))
+
+    children: dict[str, list[str]] = defaultdict(list)
+    seen_edges: set[tuple[str, str, str]] = set()
+    for index, edge in enumerate(document.edges):
+        where = f"edges[{index}]"
+        if edge.source not in ports:
+            problem(edge.source, f"{where}.source", f"edge starts at unknown node {edge.source!r}")
+            continue
+        if edge.target not in ports:
+            problem(edge.source, f"{where}.target", f"edge ends at unknown node {edge.target!r}")
+            continue
+        if edge.target == document.trigger.id:
+            problem(edge.source, f"{where}.target", "no edge may lead into the trigger")
+            continue
+        allowed = ports[edge.source]
+        port = edge.source_port or allowed[0]
+        if edge.source_port is None and len(allowed) > 1:
+            problem(edge.source, f"{where}.source_port", f"this node has several outputs; name one of: {', '.join(allowed)}")
+            continue
+        if port not in allowed:
+            problem(edge.source, f"{where}.source_port", f"port {port!r} does not exist; use one of: {', '.join(allowed)}")
+            continue
+        key = (edge.source, port, edge.target)
+        if key in seen_edges:
+            problem(edge.source, where, f"duplicate edge {edge.source}:{port} → {edge.target}")
+            continue
+        seen_edges.add(key)
+        children[edge.source].append(edge.target)
+
+    cycle = _find_cycle(list(ports), children)
+    if cycle:
+        problem(cycle[0], None, f"the graph has a cycle: {' → '.join(cycle)}")
+
+    reachable = _reachable(document.trigger.id, children)
+    for node in document.nodes:
+        if node.id not in reachable:
+            problem(node.id, None, "unreachable: no path leads here from the trigger")
+    for node_id in document.layout:
+        if node_id not in ports:
+            problem(node_id, "layout", f"layout names unknown node {node_id!r}")
+    return problems
+
+
+def _reachable(start: str, children: dict[str, list[str]]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for child in children[stack.pop()]:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def _find_cycle(nodes: list[str], children: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for child in children[node]:
+            if state.get(child) == 1:
+                return path[path.index(child):] + [child]
+            if child not in state:
+                found = visit(child)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in nodes:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None

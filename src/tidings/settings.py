@@ -1,0 +1,49 @@
+"""The one typed settings object, read from ``TIDINGS_*`` environment variables once at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-level configuration. Account-level choices (time zone, delivery window) live in the database."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///./tidings.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql://user@host/db.",
+    )
+    clock: Literal["system", "manual"] = Field(
+        default="system", description="`manual` freezes time until POST /api/v1/clock/advance moves it."
+    )
+    runtime: Literal["direct", "dbos"] = Field(
+        default="direct", description="How chunks run: in this process (`direct`) or through DBOS queues (`dbos`)."
+    )
+    chunk_size: int = Field(default=10_000, ge=1, le=100_000, description="Customers advanced per unit of work.")
+    delivery_chunk_size: int = Field(default=500, ge=1, le=10_000)
+    tick_seconds: float = Field(default=1.0, gt=0, description="Idle pause of the scheduler loop.")
+    lease_seconds: float = Field(default=60.0, gt=0, description="A claimed chunk left unfinished this long is reclaimed.")
+    email_provider: Literal["sandbox", "smtp"] = "sandbox"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
+            raise ValueError("TIDINGS_DATABASE_URL must start with sqlite:/// or postgresql://")
+        return value

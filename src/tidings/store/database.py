@@ -1,0 +1,34 @@
+"""Opening a database: the engine plus its dialect seam."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine
+
+from tidings.store.dialects import Dialect, dialect_for
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    dialect: Dialect
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        dialect = dialect_for(engine)
+        dialect.prepare_engine(engine)
+        return cls(engine, dialect)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect.name == "postgresql"
+
+    def dispose(self) -> None:
+        self.engine.dispose()

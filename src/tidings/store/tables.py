@@ -1,0 +1,274 @@
+"""Every table, declared once. Alembic migrations are checked against this metadata by a test."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from tidings.store.types import BigId, Json, Timestamp
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+account_settings = Table(
+    "account_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("delivery_window_start", Integer, nullable=False, server_default="540"),  # minutes after midnight
+    Column("delivery_window_end", Integer, nullable=False, server_default="1260"),
+    Column("email_from", String(320), nullable=False, server_default="campaigns@tidings.local"),
+    Column("email_from_name", String(200), nullable=False, server_default="Tidings"),
+    Column("updated_at", Timestamp, nullable=True),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column("phone", String(32)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("middle_name", String(200)),
+    Column("birthday", Date),
+    Column("gender", String(16)),
+    Column("city", String(200)),
+    Column("timezone", String(64)),
+    Column("registered_at", Timestamp),
+    Column("store_code", String(64)),
+    Column("attributes", Json, nullable=False, server_default=text("'{}'")),
+    Column("points_balance", Numeric(18, 2), nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+channel_subscriptions = Table(
+    "channel_subscriptions",
+    metadata,
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("status", String(2), nullable=False),  # Y | N
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+mailing_categories = Table(
+    "mailing_categories",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+)
+
+category_subscriptions = Table(
+    "category_subscriptions",
+    metadata,
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", BigInteger, ForeignKey("mailing_categories.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("status", String(2), nullable=False),  # Y | N
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(128), nullable=False),
+    Column("properties", Json, nullable=False, server_default=text("'{}'")),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+    Column("ingest_batch", String(36), nullable=False),
+    Index("ix_events_customer_name", "customer_id", "name", "occurred_at"),
+    Index("ix_events_ingest_batch", "ingest_batch"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # draft | active | paused | stopped | archived
+    Column("status_reason", Text),
+    Column("current_version", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+campaign_versions = Table(
+    "campaign_versions",
+    metadata,
+    Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# What a campaign's trigger is waiting for: an event name, or the next time a date trigger fires.
+campaign_triggers = Table(
+    "campaign_triggers",
+    metadata,
+    Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("event_name", String(128)),
+    Column("next_fire_at", Timestamp),
+    Column("last_fired_at", Timestamp),
+    Index("ix_campaign_triggers_event_name", "event_name"),
+)
+
+# Events matched to the event triggers of active campaigns, written in the same transaction as the event,
+# so a trigger never misses an event whose transaction committed late.
+trigger_inbox = Table(
+    "trigger_inbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_trigger_inbox_campaign", "campaign_id", "id"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # active | completed | stopped
+    Column("entered_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    Column("context", Json),
+    Column("trigger_batch", String(36), nullable=False),
+    Index("ix_entries_campaign_customer", "campaign_id", "customer_id", "entered_at"),
+    Index("ix_entries_trigger_batch", "trigger_batch"),
+    Index(
+        "uq_entries_one_active",
+        "campaign_id",
+        "customer_id",
+        unique=True,
+        postgresql_where=text("status = 'active'"),
+        sqlite_where=text("status = 'active'"),
+    ),
+)
+
+# One row per customer token inside a campaign. Waiting and runnable are the same thing: due when due_at <= now.
+journey_state = Table(
+    "journey_state",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("arrived_at", Timestamp, nullable=False),
+    Column("due_at", Timestamp, nullable=False),
+    Column("status", String(8), nullable=False),  # waiting | claimed
+    Column("claim_id", String(36)),
+    Column("claimed_until", Timestamp),
+    Column("outcome", String(96)),  # set while a chunk is being advanced: port:<p> | drop:<reason> | hold
+    Index("ix_journey_state_due", "due_at", postgresql_where=text("status = 'waiting'"),
+          sqlite_where=text("status = 'waiting'")),
+    Index("ix_journey_state_claim", "claim_id"),
+    Index("ix_journey_state_node", "campaign_id", "node_id"),
+    Index("ix_journey_state_entry", "entry_id"),
+)
+
+journey_trace = Table(
+    "journey_trace",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("outcome", String(16), nullable=False),  # entered | performed | dropped | removed
+    Column("port", String(64)),
+    Column("reason", String(64)),
+    Index("ix_journey_trace_customer", "customer_id", "at"),
+)
+
+node_counters = Table(
+    "node_counters",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True),
+    Column("node_id", String(64), primary_key=True),
+    Column("metric", String(80), primary_key=True),  # entered | performed | dropped:<reason>
+    Column("shard", Integer, primary_key=True),  # spreads concurrent increments over rows
+    Column("value", BigInteger, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | sending | sent | failed | undeliverable
+    Column("subject", Text),
+    Column("body", Text),
+    Column("send_after", Timestamp, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("sent_at", Timestamp),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("leased_until", Timestamp),
+    Column("provider", String(32)),
+    Column("provider_message_id", String(200)),
+    Column("error", Text),
+    UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_messages_once_per_entry_node"),
+    Index("ix_messages_queue", "status", "send_after"),
+    Index("ix_messages_campaign_node", "campaign_id", "node_id"),
+    Index("ix_messages_customer", "customer_id"),
+)
+
+mailbox = Table(
+    "mailbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("recipient", String(320), nullable=False),
+    Column("sender", String(400), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+    Index("ix_mailbox_recipient", "recipient"),
+)
+
+clock_state = Table(
+    "clock_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("now", Timestamp, nullable=False),
+    Column("manual", Boolean, nullable=False),
+)
