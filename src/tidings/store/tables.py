@@ -162,6 +162,7 @@ entries = Table(
     Column("entered_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp),
     Column("context", Json),
+    Column("event_id", BigInteger),  # the event that started the entry, if any
     Column("trigger_batch", String(36), nullable=False),
     Index("ix_entries_campaign_customer", "campaign_id", "customer_id", "entered_at"),
     Index("ix_entries_trigger_batch", "trigger_batch"),
@@ -207,6 +208,7 @@ journey_trace = Table(
     Column("entry_id", BigInteger, nullable=False),
     Column("customer_id", BigInteger, nullable=False),
     Column("node_id", String(64), nullable=False),
+    Column("arrived_at", Timestamp, nullable=False),
     Column("at", Timestamp, nullable=False),
     Column("outcome", String(16), nullable=False),  # entered | performed | dropped | removed
     Column("port", String(64)),

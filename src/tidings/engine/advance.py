@@ -1,0 +1,109 @@
+"""The unit of work: advance one claimed chunk through its node, in one transaction.
+
+Both runtimes (direct and DBOS) call ``advance_chunk``. It is idempotent: once a chunk has been advanced its
+rows no longer carry the claim id, so running it again finds nothing and does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from tidings.actions.registry import ACTIONS
+from tidings.engine.arrival import due_on_arrival
+from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.engine.counters import CounterDelta
+from tidings.engine.documents import DocumentCache
+from tidings.model.campaign import CampaignDocument
+from tidings.store import journeys
+from tidings.store.account import load_account
+from tidings.store.database import Database
+
+
+class UnroutedRows(RuntimeError):
+    """An action left rows without a rule: a bug in the action, never a customer problem."""
+
+
+@dataclass
+class ChunkResult:
+    node_id: str | None = None
+    size: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: datetime) -> ChunkResult:
+    with db.engine.begin() as conn:
+        group = conn.execute(journeys.chunk_group(claim_id)).first()
+        if group is None:
+            return ChunkResult()
+        campaign_id, version, node_id, size = group
+        document = documents.get(conn, campaign_id, version)
+        node = document.node(node_id)
+        action = ACTIONS[node.type]
+        account = load_account(conn)
+        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account)
+        batch = Batch(claim_id=claim_id, campaign_id=campaign_id, version=version, node_id=node_id, size=size)
+        routing: Routing = action.execute(batch, node.config, ctx)
+
+        for rule in routing.rules:
+            if rule.kind == "hold":
+                assert isinstance(rule.value, datetime)
+                conn.execute(journeys.mark_outcome(claim_id, "hold", rule.where, rule.value))
+            else:
+                conn.execute(journeys.mark_outcome(claim_id, f"{rule.kind}:{rule.value}", rule.where, None))
+        unrouted = conn.execute(journeys.count_unrouted(claim_id)).scalar_one()
+        if unrouted:
+            raise UnroutedRows(f"action {node.type!r} at node {node_id!r} left {unrouted} customers unrouted")
+        for effect in routing.effects:
+            conn.execute(effect)
+
+        outcomes: dict[str, int] = dict(conn.execute(journeys.outcome_counts(claim_id)).tuples().all())
+        counters = CounterDelta(campaign_id, claim_id)
+        terminal = _write_trace_and_counters(conn, claim_id, node_id, outcomes, document, counters, now)
+        if terminal:
+            conn.execute(journeys.complete_entries(claim_id, terminal, now=now))
+            conn.execute(journeys.delete_leaving(claim_id, terminal))
+        for outcome, count in outcomes.items():
+            if outcome.startswith("port:"):
+                _move(conn, claim_id, outcome, document, node_id, counters, count, now, account)
+        if "hold" in outcomes:
+            conn.execute(journeys.release_held(claim_id))
+        counters.write(conn, db.dialect)
+        return ChunkResult(node_id, size, outcomes)
+
+
+def _write_trace_and_counters(conn: Connection, claim_id: str, node_id: str, outcomes: dict[str, int],
+                              document: CampaignDocument, counters: CounterDelta, now: datetime) -> list[str]:
+    """Trace every decision; return the outcomes whose customers leave the campaign here."""
+    terminal: list[str] = []
+    for outcome, count in outcomes.items():
+        kind, _, value = outcome.partition(":")
+        if kind == "port":
+            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="performed", port=value, reason=None))
+            counters.add(node_id, "performed", count)
+            counters.add(node_id, f"port:{value}", count)
+            if not document.targets(node_id, value):
+                terminal.append(outcome)
+        elif kind == "drop":
+            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="dropped", port=None, reason=value))
+            counters.add(node_id, f"dropped:{value}", count)
+            terminal.append(outcome)
+    return terminal
+
+
+def _move(conn: Connection, claim_id: str, outcome: str, document: CampaignDocument, node_id: str,
+          counters: CounterDelta, count: int, now: datetime, account: AccountSettings) -> None:
+    """Send a port's customers to every child: copies for all but the first, then move the rows themselves."""
+    targets = document.targets(node_id, outcome.removeprefix("port:"))
+    if not targets:
+        return
+    for target in targets[1:]:
+        due = due_on_arrival(document, target, now, account)
+        conn.execute(journeys.copy_to_node(claim_id, outcome, target=target, now=now, due_at=due))
+    for target in targets:
+        counters.add(target, "entered", count)
+    first = targets[0]
+    conn.execute(journeys.move_to_node(claim_id, outcome, target=first, now=now,
+                                       due_at=due_on_arrival(document, first, now, account)))

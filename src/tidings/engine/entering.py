@@ -1,0 +1,62 @@
+"""Entering a campaign: candidates become entries and tokens at the trigger's children, set-at-a-time."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select
+
+from tidings.engine.arrival import due_on_arrival
+from tidings.engine.contracts import AccountSettings
+from tidings.engine.counters import CounterDelta
+from tidings.model.campaign import CampaignDocument
+from tidings.store import journeys
+from tidings.store.dialects import Dialect
+
+
+@dataclass(frozen=True)
+class Entered:
+    batch: str
+    count: int
+
+
+def enter_customers(
+    conn: Connection,
+    dialect: Dialect,
+    *,
+    campaign_id: int,
+    version: int,
+    document: CampaignDocument,
+    candidates: Select[Any],
+    now: datetime,
+    account: AccountSettings,
+) -> Entered:
+    """Enter ``candidates`` (one row per customer: customer_id, context, event_id) into the campaign.
+
+    Customers inside the re-entry interval, or with an entry still running, are left out.
+    """
+    batch = str(uuid.uuid4())
+    interval = document.settings.reentry_interval
+    reentry_after = now - interval if interval else None
+    inserted = conn.execute(
+        journeys.insert_entries(candidates, campaign_id=campaign_id, version=version, now=now, batch=batch,
+                                reentry_after=reentry_after)
+    ).rowcount
+    if not inserted:
+        return Entered(batch, 0)
+    trigger_id = document.trigger.id
+    conn.execute(journeys.trace_entries(batch, trigger_id=trigger_id, now=now))
+    counters = CounterDelta(campaign_id, batch)
+    counters.add(trigger_id, "performed", inserted)
+    children = document.targets(trigger_id, "out")
+    for child in children:
+        due = due_on_arrival(document, child, now, account)
+        conn.execute(journeys.tokens_from_entries(batch, node_id=child, now=now, due_at=due))
+        counters.add(child, "entered", inserted)
+    if not children:
+        conn.execute(journeys.complete_batch_without_children(batch, now=now))
+    counters.write(conn, dialect)
+    return Entered(batch, inserted)

@@ -1,0 +1,54 @@
+"""Advancing the manual clock: step to every moment something becomes due, run it, and stop at the target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Select
+
+from tidings.engine.clock import ManualClock
+from tidings.engine.scheduler import Scheduler, TickReport
+from tidings.store import campaigns as campaign_sql
+from tidings.store import journeys
+from tidings.store.database import Database
+
+#: Each returns a query for the earliest moment strictly after ``after`` at which that kind of work is due.
+NextDue = Callable[[datetime], Select[tuple[datetime | None]]]
+
+
+def default_next_due() -> list[NextDue]:
+    return [lambda after: journeys.next_due_at(after=after), lambda after: campaign_sql.next_fire_time(after=after)]
+
+
+class ClockAdvancer:
+    def __init__(self, db: Database, clock: ManualClock, scheduler: Scheduler, next_due: list[NextDue]) -> None:
+        self.db = db
+        self.clock = clock
+        self.scheduler = scheduler
+        self.next_due = next_due
+
+    def advance_to(self, target: datetime) -> TickReport:
+        """Run everything that becomes due up to ``target``, each at its own moment, then stop at ``target``."""
+        if target < self.clock.now():
+            raise ValueError(f"cannot move the clock back to {target.isoformat()}; it is {self.clock.now().isoformat()}")
+        total = self._add(TickReport(), self.scheduler.run_until_idle())
+        while True:
+            upcoming = self._earliest(self.clock.now())
+            if upcoming is None or upcoming > target:
+                break
+            self.clock.set(upcoming)
+            total = self._add(total, self.scheduler.run_until_idle())
+        self.clock.set(target)
+        return self._add(total, self.scheduler.run_until_idle())
+
+    def _earliest(self, after: datetime) -> datetime | None:
+        with self.db.engine.connect() as conn:
+            moments = [conn.execute(query(after)).scalar() for query in self.next_due]
+        present = [moment for moment in moments if moment is not None]
+        return min(present) if present else None
+
+    @staticmethod
+    def _add(total: TickReport, report: TickReport) -> TickReport:
+        return TickReport(total.entered + report.entered, total.chunks + report.chunks,
+                          total.delivered + report.delivered)

@@ -1,0 +1,97 @@
+"""Firing triggers: event triggers drain their inbox, schedule triggers enrol their audience when due."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, literal, null, select
+
+from tidings.engine.contracts import AccountSettings
+from tidings.engine.documents import DocumentCache
+from tidings.engine.entering import enter_customers
+from tidings.model.campaign import CampaignDocument
+from tidings.store import campaigns as campaign_sql
+from tidings.store.database import Database
+from tidings.store.tables import campaigns, customers, events, trigger_inbox
+from tidings.store.types import Json
+from tidings.triggers.registry import TRIGGERS
+
+_JUST_BEFORE = timedelta(microseconds=1)
+
+
+def whole_base() -> Select[Any]:
+    """Candidates for triggers with no natural audience: every customer (D11)."""
+    return select(customers.c.id.label("customer_id"), null().label("context"), null().label("event_id"))
+
+
+def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
+    trigger = TRIGGERS[document.trigger.type]
+    return trigger.next_fire_at(document.trigger.config, now - _JUST_BEFORE, account)
+
+
+def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tuple[int, CampaignDocument]:
+    version = conn.execute(select(campaigns.c.current_version).where(campaigns.c.id == campaign_id)).scalar_one()
+    return version, documents.get(conn, campaign_id, version)
+
+
+def fire_event_triggers(db: Database, documents: DocumentCache, now: datetime, account: AccountSettings,
+                        limit: int) -> int:
+    """Enter the customers of pending matched events; returns how many entries were made."""
+    total = 0
+    with db.engine.connect() as conn:
+        campaign_ids = conn.execute(campaign_sql.campaigns_with_inbox()).scalars().all()
+    for campaign_id in campaign_ids:
+        with db.engine.begin() as conn:
+            claimed = conn.execute(campaign_sql.claim_inbox(db.dialect, campaign_id, limit=limit)).all()
+            if not claimed:
+                continue
+            version, document = _current(conn, documents, campaign_id)
+            trigger = TRIGGERS[document.trigger.type]
+            inbox_ids = [row.id for row in claimed]
+            first_event = (
+                select(func.min(events.c.id))
+                .join(trigger_inbox, trigger_inbox.c.event_id == events.c.id)
+                .where(trigger_inbox.c.id.in_(inbox_ids), events.c.occurred_at <= now)
+                .group_by(events.c.customer_id)
+            )
+            matches = trigger.event_matches(document.trigger.config)
+            if matches is not None:
+                first_event = first_event.where(matches)
+            candidates = select(
+                events.c.customer_id.label("customer_id"), null().label("context"), events.c.id.label("event_id")
+            ).where(events.c.id.in_(first_event.scalar_subquery()))
+            entered = enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
+                                      candidates=candidates, now=now, account=account)
+            conn.execute(campaign_sql.delete_inbox(inbox_ids))
+            total += entered.count
+    return total
+
+
+def fire_schedules(db: Database, documents: DocumentCache, now: datetime, account: AccountSettings) -> int:
+    total = 0
+    while True:
+        with db.engine.begin() as conn:
+            due = conn.execute(campaign_sql.due_schedules(db.dialect, now=now).limit(1)).first()
+            if due is None:
+                return total
+            campaign_id, fire_at = due
+            version, document = _current(conn, documents, campaign_id)
+            trigger = TRIGGERS[document.trigger.type]
+            entered = enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
+                                      candidates=whole_base(), now=now, account=account)
+            following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
+            conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))
+            total += entered.count
+
+
+def enroll_by_api(conn: Connection, db: Database, documents: DocumentCache, campaign_id: int, customer_ids: list[int],
+                  context: dict[str, Any] | None, now: datetime, account: AccountSettings) -> int:
+    version, document = _current(conn, documents, campaign_id)
+    candidates = select(
+        customers.c.id.label("customer_id"),
+        (null() if context is None else literal(context, Json)).label("context"),
+        null().label("event_id"),
+    ).where(customers.c.id.in_(customer_ids))
+    return enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
+                           candidates=candidates, now=now, account=account).count

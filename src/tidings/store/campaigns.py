@@ -1,0 +1,139 @@
+"""Statements on campaigns, their versions, their triggers and the trigger inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, select, update
+
+from tidings.store.dialects import Dialect
+from tidings.store.tables import campaign_triggers, campaign_versions, campaigns, events, trigger_inbox
+
+
+def insert_campaign(*, name: str, now: datetime) -> Insert:
+    return insert(campaigns).values(name=name, status="draft", current_version=1, created_at=now, updated_at=now)
+
+
+def insert_version(*, campaign_id: int, version: int, document: dict[str, Any], now: datetime) -> Insert:
+    return insert(campaign_versions).values(campaign_id=campaign_id, version=version, document=document,
+                                            created_at=now)
+
+
+def replace_version(*, campaign_id: int, version: int, document: dict[str, Any]) -> Update:
+    return (
+        update(campaign_versions)
+        .where(campaign_versions.c.campaign_id == campaign_id, campaign_versions.c.version == version)
+        .values(document=document)
+    )
+
+
+def get_campaign(campaign_id: int, *, for_update: bool = False) -> Select[Any]:
+    query = select(campaigns).where(campaigns.c.id == campaign_id)
+    return query.with_for_update() if for_update else query
+
+
+def list_campaigns() -> Select[Any]:
+    return select(campaigns).order_by(campaigns.c.id)
+
+
+def get_version(campaign_id: int, version: int) -> Select[Any]:
+    return select(campaign_versions.c.document).where(
+        campaign_versions.c.campaign_id == campaign_id, campaign_versions.c.version == version
+    )
+
+
+def set_status(campaign_id: int, *, status: str, now: datetime, reason: str | None = None) -> Update:
+    return (
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id)
+        .values(status=status, status_reason=reason, updated_at=now)
+    )
+
+
+def set_current(campaign_id: int, *, version: int, name: str, now: datetime) -> Update:
+    return (
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id)
+        .values(current_version=version, name=name, updated_at=now)
+    )
+
+
+# -- triggers ------------------------------------------------------------------------------------------
+def replace_trigger(*, campaign_id: int, kind: str, event_name: str | None,
+                   next_fire_at: datetime | None) -> list[Any]:
+    return [
+        delete(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id),
+        insert(campaign_triggers).values(campaign_id=campaign_id, kind=kind, event_name=event_name,
+                                         next_fire_at=next_fire_at),
+    ]
+
+
+def delete_trigger(campaign_id: int) -> Delete:
+    return delete(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id)
+
+
+def due_schedules(dialect: Dialect, *, now: datetime) -> Select[Any]:
+    query = (
+        select(campaign_triggers.c.campaign_id, campaign_triggers.c.next_fire_at)
+        .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
+        .where(campaigns.c.status == "active", campaign_triggers.c.next_fire_at <= now)
+        .order_by(campaign_triggers.c.next_fire_at)
+    )
+    return dialect.lock_for_claim(query)
+
+
+def next_fire_time(*, after: datetime) -> Select[Any]:
+    return (
+        select(func.min(campaign_triggers.c.next_fire_at))
+        .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
+        .where(campaigns.c.status == "active", campaign_triggers.c.next_fire_at > after)
+    )
+
+
+def record_fire(campaign_id: int, *, fired_at: datetime, next_fire_at: datetime | None) -> Update:
+    return (
+        update(campaign_triggers)
+        .where(campaign_triggers.c.campaign_id == campaign_id)
+        .values(last_fired_at=fired_at, next_fire_at=next_fire_at)
+    )
+
+
+# -- trigger inbox -------------------------------------------------------------------------------------
+def route_events_to_inbox(ingest_batch: str) -> Insert:
+    """Match freshly stored events to the event triggers of active campaigns, in the same transaction."""
+    matched = (
+        select(campaign_triggers.c.campaign_id, events.c.id)
+        .join(campaign_triggers, campaign_triggers.c.event_name == events.c.name)
+        .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
+        .where(events.c.ingest_batch == ingest_batch, events.c.customer_id.is_not(None),
+               campaigns.c.status == "active")
+    )
+    return insert(trigger_inbox).from_select(["campaign_id", "event_id"], matched)
+
+
+def campaigns_with_inbox() -> Select[Any]:
+    return (
+        select(trigger_inbox.c.campaign_id)
+        .join(campaigns, campaigns.c.id == trigger_inbox.c.campaign_id)
+        .where(campaigns.c.status == "active")
+        .distinct()
+    )
+
+
+def claim_inbox(dialect: Dialect, campaign_id: int, *, limit: int) -> Select[Any]:
+    query = (
+        select(trigger_inbox.c.id, trigger_inbox.c.event_id)
+        .where(trigger_inbox.c.campaign_id == campaign_id)
+        .order_by(trigger_inbox.c.id)
+        .limit(limit)
+    )
+    return dialect.lock_for_claim(query)
+
+
+def delete_inbox(ids: list[int]) -> Delete:
+    return delete(trigger_inbox).where(trigger_inbox.c.id.in_(ids))
+
+
+def clear_inbox(campaign_id: int) -> Delete:
+    return delete(trigger_inbox).where(trigger_inbox.c.campaign_id == campaign_id)

@@ -1,0 +1,286 @@
+"""Every statement on journey state, entries, the trace and node counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Insert,
+    Select,
+    Update,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from tidings.store.dialects import Dialect
+from tidings.store.tables import campaigns, entries, journey_state, journey_trace, node_counters
+
+js = journey_state
+
+TOKEN_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "due_at", "status")
+TRACE_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "at", "outcome",
+                 "port", "reason")
+
+
+def _ts(value: datetime) -> Any:
+    return literal(value, js.c.due_at.type)
+
+
+# -- claiming ------------------------------------------------------------------------------------------
+def next_due_group(*, now: datetime) -> Select[Any]:
+    """One (campaign, version, node) that has due rows in an active campaign."""
+    return (
+        select(js.c.campaign_id, js.c.version, js.c.node_id)
+        .join(campaigns, campaigns.c.id == js.c.campaign_id)
+        .where(js.c.status == "waiting", js.c.due_at <= now, campaigns.c.status == "active")
+        .limit(1)
+    )
+
+
+def claim_group(
+    dialect: Dialect, *, campaign_id: int, version: int, node_id: str, now: datetime, limit: int,
+    claim_id: str, lease_until: datetime,
+) -> Update:
+    due = select(js.c.id).where(
+        js.c.campaign_id == campaign_id, js.c.version == version, js.c.node_id == node_id,
+        js.c.status == "waiting", js.c.due_at <= now,
+    ).limit(limit)
+    due = dialect.lock_for_claim(due)
+    return (
+        update(js)
+        .where(js.c.id.in_(due.scalar_subquery()))
+        .values(status="claimed", claim_id=claim_id, claimed_until=lease_until)
+    )
+
+
+def release_expired_claims(*, wall_now: datetime) -> Update:
+    """Chunks whose worker died go back to waiting; their transaction never committed, so nothing moved."""
+    return (
+        update(js)
+        .where(js.c.status == "claimed", js.c.claimed_until < wall_now)
+        .values(status="waiting", claim_id=None, claimed_until=None, outcome=None)
+    )
+
+
+def chunk_group(claim_id: str) -> Select[Any]:
+    return (
+        select(js.c.campaign_id, js.c.version, js.c.node_id, func.count())
+        .where(js.c.claim_id == claim_id)
+        .group_by(js.c.campaign_id, js.c.version, js.c.node_id)
+    )
+
+
+def next_due_at(*, after: datetime) -> Select[Any]:
+    return (
+        select(func.min(js.c.due_at))
+        .join(campaigns, campaigns.c.id == js.c.campaign_id)
+        .where(js.c.status == "waiting", campaigns.c.status == "active", js.c.due_at > after)
+    )
+
+
+def has_due(*, now: datetime) -> Select[Any]:
+    return select(next_due_group(now=now).exists())
+
+
+# -- routing a chunk -----------------------------------------------------------------------------------
+def mark_outcome(claim_id: str, outcome: str, where: ColumnElement[bool] | None, due_at: datetime | None) -> Update:
+    condition = and_(js.c.claim_id == claim_id, js.c.outcome.is_(None))
+    if where is not None:
+        condition = and_(condition, where)
+    values: dict[str, Any] = {"outcome": outcome}
+    if due_at is not None:
+        values["due_at"] = due_at
+    return update(js).where(condition).values(**values)
+
+
+def outcome_counts(claim_id: str) -> Select[Any]:
+    return select(js.c.outcome, func.count()).where(js.c.claim_id == claim_id).group_by(js.c.outcome)
+
+
+def trace_outcome(claim_id: str, outcome: str, *, now: datetime, kind: str, port: str | None,
+                  reason: str | None) -> Insert:
+    rows = select(
+        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, js.c.node_id, js.c.arrived_at,
+        _ts(now), literal(kind), literal(port), literal(reason),
+    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
+
+
+def copy_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due_at: datetime) -> Insert:
+    """Fan-out: a copy of each token for an additional child."""
+    rows = select(
+        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, literal(target), _ts(now), _ts(due_at),
+        literal("waiting"),
+    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    return js.insert().from_select(list(TOKEN_COLUMNS), rows)
+
+
+def move_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due_at: datetime) -> Update:
+    return (
+        update(js)
+        .where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+        .values(node_id=target, arrived_at=now, due_at=due_at, status="waiting", claim_id=None,
+                claimed_until=None, outcome=None)
+    )
+
+
+def release_held(claim_id: str) -> Update:
+    return (
+        update(js)
+        .where(js.c.claim_id == claim_id, js.c.outcome == "hold")
+        .values(status="waiting", claim_id=None, claimed_until=None, outcome=None)
+    )
+
+
+def complete_entries(claim_id: str, terminal: Sequence[str], *, now: datetime) -> Update:
+    """Entries whose every remaining token leaves the campaign in this chunk are completed."""
+    other = js.alias("other")
+    still_inside = exists().where(
+        other.c.entry_id == entries.c.id,
+        or_(other.c.claim_id.is_(None), other.c.claim_id != claim_id, other.c.outcome.not_in(terminal)),
+    )
+    leaving = select(js.c.entry_id).where(js.c.claim_id == claim_id, js.c.outcome.in_(terminal))
+    return (
+        update(entries)
+        .where(entries.c.id.in_(leaving.scalar_subquery()), entries.c.status == "active", ~still_inside)
+        .values(status="completed", finished_at=now)
+    )
+
+
+def delete_leaving(claim_id: str, terminal: Sequence[str]) -> Delete:
+    return delete(js).where(js.c.claim_id == claim_id, js.c.outcome.in_(terminal))
+
+
+def count_unrouted(claim_id: str) -> Select[Any]:
+    return select(func.count()).where(js.c.claim_id == claim_id, js.c.outcome.is_(None))
+
+
+# -- entering ------------------------------------------------------------------------------------------
+def insert_entries(
+    candidates: Select[Any], *, campaign_id: int, version: int, now: datetime, batch: str,
+    reentry_after: datetime | None,
+) -> Insert:
+    """Enter the candidate customers (columns customer_id, context, event_id) unless re-entry forbids it."""
+    source = candidates.subquery("candidates")
+    blocking = entries.c.status == "active"
+    if reentry_after is not None:
+        blocking = or_(blocking, entries.c.entered_at > reentry_after)
+    blocked = exists().where(entries.c.campaign_id == campaign_id, entries.c.customer_id == source.c.customer_id,
+                             blocking)
+    rows = select(
+        literal(campaign_id), literal(version), source.c.customer_id, literal("active"), _ts(now),
+        source.c.context, source.c.event_id, literal(batch),
+    ).where(~blocked)
+    columns = ["campaign_id", "version", "customer_id", "status", "entered_at", "context", "event_id",
+               "trigger_batch"]
+    return entries.insert().from_select(columns, rows)
+
+
+def tokens_from_entries(batch: str, *, node_id: str, now: datetime, due_at: datetime) -> Insert:
+    rows = select(
+        entries.c.campaign_id, entries.c.version, entries.c.id, entries.c.customer_id, literal(node_id), _ts(now),
+        _ts(due_at), literal("waiting"),
+    ).where(entries.c.trigger_batch == batch)
+    return js.insert().from_select(list(TOKEN_COLUMNS), rows)
+
+
+def trace_entries(batch: str, *, trigger_id: str, now: datetime) -> Insert:
+    rows = select(
+        entries.c.campaign_id, entries.c.version, entries.c.id, entries.c.customer_id, literal(trigger_id),
+        _ts(now), _ts(now), literal("performed"), literal("out"), literal(None),
+    ).where(entries.c.trigger_batch == batch)
+    return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
+
+
+def complete_batch_without_children(batch: str, *, now: datetime) -> Update:
+    return (
+        update(entries).where(entries.c.trigger_batch == batch).values(status="completed", finished_at=now)
+    )
+
+
+# -- counters ------------------------------------------------------------------------------------------
+def add_to_counters(dialect: Dialect) -> Insert:
+    """Executed with many parameter rows: campaign_id, node_id, metric, shard, value."""
+    return dialect.insert_adding(node_counters, ["campaign_id", "node_id", "metric", "shard"], "value")
+
+
+def counters_of(campaign_id: int) -> Select[Any]:
+    return (
+        select(node_counters.c.node_id, node_counters.c.metric, func.sum(node_counters.c.value))
+        .where(node_counters.c.campaign_id == campaign_id)
+        .group_by(node_counters.c.node_id, node_counters.c.metric)
+    )
+
+
+def waiting_by_node(campaign_id: int) -> Select[Any]:
+    return (
+        select(js.c.node_id, func.count())
+        .where(js.c.campaign_id == campaign_id)
+        .group_by(js.c.node_id)
+    )
+
+
+# -- editing and stopping ------------------------------------------------------------------------------
+def tokens_per_node(campaign_id: int) -> Select[Any]:
+    return waiting_by_node(campaign_id)
+
+
+def retarget_tokens(campaign_id: int, *, node_id: str, version: int, target: str | None, now: datetime,
+                    due_at: datetime | None) -> Update:
+    values: dict[str, Any] = {"version": version}
+    if target is not None and target != node_id:
+        values.update(node_id=target, arrived_at=now, due_at=due_at)
+    return update(js).where(js.c.campaign_id == campaign_id, js.c.node_id == node_id).values(**values)
+
+
+def trace_removed(campaign_id: int, *, node_id: str | None, now: datetime, reason: str) -> Insert:
+    condition = js.c.campaign_id == campaign_id
+    if node_id is not None:
+        condition = and_(condition, js.c.node_id == node_id)
+    rows = select(
+        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, js.c.node_id, js.c.arrived_at, _ts(now),
+        literal("dropped"), literal(None), literal(reason),
+    ).where(condition)
+    return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
+
+
+def delete_tokens(campaign_id: int, *, node_id: str | None = None) -> Delete:
+    condition = js.c.campaign_id == campaign_id
+    if node_id is not None:
+        condition = and_(condition, js.c.node_id == node_id)
+    return delete(js).where(condition)
+
+
+def finish_entries_without_tokens(campaign_id: int, *, now: datetime, status: str) -> Update:
+    has_token = exists().where(js.c.entry_id == entries.c.id)
+    return (
+        update(entries)
+        .where(entries.c.campaign_id == campaign_id, entries.c.status == "active", ~has_token)
+        .values(status=status, finished_at=now)
+    )
+
+
+# -- reading the trace ---------------------------------------------------------------------------------
+def trace_of_customer(customer_id: int, campaign_id: int | None = None) -> Select[Any]:
+    query = select(journey_trace).where(journey_trace.c.customer_id == customer_id)
+    if campaign_id is not None:
+        query = query.where(journey_trace.c.campaign_id == campaign_id)
+    return query.order_by(journey_trace.c.at, journey_trace.c.id)
+
+
+def tokens_of_customer(customer_id: int) -> Select[Any]:
+    return select(js).where(js.c.customer_id == customer_id).order_by(js.c.id)
+
+
+def entries_of_customer(customer_id: int) -> Select[Any]:
+    return select(entries).where(entries.c.customer_id == customer_id).order_by(entries.c.entered_at, entries.c.id)
