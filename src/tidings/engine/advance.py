@@ -59,7 +59,7 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
         for effect in routing.effects:
             conn.execute(effect)
 
-        outcomes: dict[str, int] = dict(conn.execute(journeys.outcome_counts(claim_id)).tuples().all())
+        outcomes: dict[str, int] = dict(conn.execute(journeys.outcome_counts(claim_id)).all())
         counters = CounterDelta(campaign_id, claim_id)
         terminal = _write_trace_and_counters(conn, claim_id, node_id, outcomes, document, counters, now)
         if terminal:

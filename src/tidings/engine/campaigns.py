@@ -108,7 +108,7 @@ class CampaignService:
         now = self.clock.now()
         account = load_account(conn)
         stay = rerouted = dropped = 0
-        for node_id, count in conn.execute(journeys.tokens_per_node(campaign_id)).tuples().all():
+        for node_id, count in conn.execute(journeys.tokens_per_node(campaign_id)).all():
             target = node_id if new.has_node(node_id) else _surviving_child(old, new, node_id)
             if target == node_id:
                 stay += count
@@ -173,7 +173,7 @@ class CampaignService:
                 raise InvalidTransition(f"campaign {campaign_id} is {row['status']}; only an active campaign enrols")
             found = dict(
                 conn.execute(select(customers.c.external_id, customers.c.id)
-                             .where(customers.c.external_id.in_(set(external_ids)))).tuples().all()
+                             .where(customers.c.external_id.in_(set(external_ids)))).all()
             )
             unknown = sorted(set(external_ids) - set(found))
             entered = enroll_by_api(conn, self.db, self.documents, campaign_id, list(found.values()), context, now,

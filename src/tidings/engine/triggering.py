@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal, null, select
+from sqlalchemy import BigInteger, Connection, Select, cast, func, literal, null, select
 
 from tidings.engine.contracts import AccountSettings
 from tidings.engine.documents import DocumentCache
@@ -20,9 +20,17 @@ from tidings.triggers.registry import TRIGGERS
 _JUST_BEFORE = timedelta(microseconds=1)
 
 
+def no_context() -> Any:
+    return cast(null(), Json).label("context")
+
+
+def no_event() -> Any:
+    return cast(null(), BigInteger).label("event_id")
+
+
 def whole_base() -> Select[Any]:
     """Candidates for triggers with no natural audience: every customer (D11)."""
-    return select(customers.c.id.label("customer_id"), null().label("context"), null().label("event_id"))
+    return select(customers.c.id.label("customer_id"), no_context(), no_event())
 
 
 def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
@@ -59,7 +67,7 @@ def fire_event_triggers(db: Database, documents: DocumentCache, now: datetime, a
             if matches is not None:
                 first_event = first_event.where(matches)
             candidates = select(
-                events.c.customer_id.label("customer_id"), null().label("context"), events.c.id.label("event_id")
+                events.c.customer_id.label("customer_id"), no_context(), events.c.id.label("event_id")
             ).where(events.c.id.in_(first_event.scalar_subquery()))
             entered = enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
                                       candidates=candidates, now=now, account=account)
@@ -90,8 +98,8 @@ def enroll_by_api(conn: Connection, db: Database, documents: DocumentCache, camp
     version, document = _current(conn, documents, campaign_id)
     candidates = select(
         customers.c.id.label("customer_id"),
-        (null() if context is None else literal(context, Json)).label("context"),
-        null().label("event_id"),
+        no_context() if context is None else literal(context, Json).label("context"),
+        no_event(),
     ).where(customers.c.id.in_(customer_ids))
     return enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
                            candidates=candidates, now=now, account=account).count

@@ -22,6 +22,8 @@ class Database:
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         else:
             engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # INSERT … SELECT row counts feed the node counters, so keep them on every statement.
+        engine = engine.execution_options(preserve_rowcount=True)
         dialect = dialect_for(engine)
         dialect.prepare_engine(engine)
         return cls(engine, dialect)

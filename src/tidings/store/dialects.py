@@ -27,6 +27,9 @@ class Dialect(Protocol):
     def insert_adding(self, table: Table, index_elements: Sequence[str], column: str) -> Insert:
         """``INSERT … ON CONFLICT (…) DO UPDATE SET column = column + excluded.column``."""
 
+    def upsert(self, table: Table, index_elements: Sequence[str], update_columns: Sequence[str]) -> Insert:
+        """``INSERT … ON CONFLICT (…) DO UPDATE SET`` the given columns from the new row."""
+
     def is_unique_violation(self, error: DBAPIError) -> bool: ...
 
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -64,6 +67,12 @@ class SQLiteDialect:
             index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
         )
 
+    def upsert(self, table: Table, index_elements: Sequence[str], update_columns: Sequence[str]) -> Insert:
+        stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(index_elements), set_={column: stmt.excluded[column] for column in update_columns}
+        )
+
     def is_unique_violation(self, error: DBAPIError) -> bool:
         return isinstance(error, IntegrityError) and "UNIQUE constraint failed" in str(error.orig)
 
@@ -90,6 +99,12 @@ class PostgresDialect:
         stmt = pg.insert(table)
         return stmt.on_conflict_do_update(
             index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
+        )
+
+    def upsert(self, table: Table, index_elements: Sequence[str], update_columns: Sequence[str]) -> Insert:
+        stmt = pg.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(index_elements), set_={column: stmt.excluded[column] for column in update_columns}
         )
 
     def is_unique_violation(self, error: DBAPIError) -> bool:

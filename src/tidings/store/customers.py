@@ -1,0 +1,60 @@
+"""Statements on customers and their channel subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+
+from tidings.model.customers import CustomerIn
+from tidings.store.dialects import Dialect
+from tidings.store.tables import channel_subscriptions, customers
+
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "middle_name", "birthday", "gender", "city",
+                  "timezone", "registered_at", "store_code", "attributes")
+
+
+def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[CustomerIn], now: datetime) -> dict[str, int]:
+    """Insert or update customers by external id, set-at-a-time: one statement per group of rows that set the
+    same fields. Returns the internal id of every external id."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        given = tuple(field for field in PROFILE_FIELDS if field in row.model_fields_set)
+        values = {field: getattr(row, field) for field in given}
+        if "attributes" in values and values["attributes"] is None:
+            values["attributes"] = {}
+        groups.setdefault(given, []).append({"external_id": row.external_id, **values})
+    for given, batch in groups.items():
+        for item in batch:
+            item.setdefault("created_at", now)
+            item["updated_at"] = now
+        statement = dialect.upsert(customers, ["external_id"], [*given, "updated_at"])
+        conn.execute(statement, batch)
+    ids = ids_by_external([row.external_id for row in rows])
+    found: dict[str, int] = dict(conn.execute(ids).all())
+    subscriptions = [
+        {"customer_id": found[row.external_id], "channel": channel, "status": "Y" if allowed else "N",
+         "updated_at": now}
+        for row in rows if row.subscriptions
+        for channel, allowed in row.subscriptions.items()
+    ]
+    if subscriptions:
+        conn.execute(dialect.upsert(channel_subscriptions, ["customer_id", "channel"], ["status", "updated_at"]),
+                     subscriptions)
+    return found
+
+
+def ids_by_external(external_ids: Sequence[str]) -> Select[Any]:
+    return select(customers.c.external_id, customers.c.id).where(customers.c.external_id.in_(set(external_ids)))
+
+
+def get_by_external(external_id: str) -> Select[Any]:
+    return select(customers).where(customers.c.external_id == external_id)
+
+
+def subscriptions_of(customer_id: int) -> Select[Any]:
+    return select(channel_subscriptions.c.channel, channel_subscriptions.c.status).where(
+        channel_subscriptions.c.customer_id == customer_id
+    )
