@@ -25,6 +25,16 @@ def email_provider(settings: Settings) -> EmailProvider:
     return SandboxProvider()
 
 
+def build_runtime(settings: Settings, db: Database, documents: DocumentCache, clock: Clock) -> Runtime:
+    if settings.runtime == "direct":
+        return DirectRuntime(db, documents, clock)
+    if isinstance(clock, ManualClock):
+        raise ValueError("TIDINGS_RUNTIME=dbos needs the system clock; the manual clock runs with the direct runtime")
+    from tidings.engine.dbos_runtime import DbosRuntime
+
+    return DbosRuntime(db, documents, clock, settings.database_url)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -45,7 +55,7 @@ class Services:
         delivery = Delivery(db, documents, email_provider(settings), chunk_size=settings.delivery_chunk_size,
                             lease_seconds=settings.lease_seconds)
         if runtime is None:
-            runtime = DirectRuntime(db, documents, clock)
+            runtime = build_runtime(settings, db, documents, clock)
         scheduler = Scheduler(db, documents, clock, runtime, delivery, chunk_size=settings.chunk_size,
                               lease_seconds=settings.lease_seconds)
         return cls(settings, db, clock, documents, CampaignService(db, documents, clock), delivery, runtime,
@@ -58,5 +68,14 @@ class Services:
         next_due = default_next_due() + [lambda after: message_sql.next_send_after(after=after)]
         return ClockAdvancer(self.db, self.clock, self.scheduler, next_due)
 
+    def start(self) -> None:
+        """Start background parts (the DBOS runtime); call once in a process that runs chunks."""
+        start = getattr(self.runtime, "start", None)
+        if start is not None:
+            start()
+
     def close(self) -> None:
+        stop = getattr(self.runtime, "stop", None)
+        if stop is not None and getattr(self.runtime, "_queue", None) is not None:
+            stop()
         self.db.dispose()

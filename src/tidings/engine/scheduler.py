@@ -63,7 +63,11 @@ class Scheduler:
 
     def claim_chunks(self, now: datetime) -> list[str]:
         claims: list[str] = []
-        while len(claims) < self.max_chunks:
+        room = self.max_chunks
+        if not self.runtime.synchronous:  # back-pressure: never run ahead of the workers
+            with self.db.engine.connect() as conn:
+                room -= conn.execute(journeys.chunks_in_flight()).scalar_one()
+        while len(claims) < room:
             with self.db.engine.begin() as conn:
                 group = conn.execute(journeys.next_due_group(now=now)).first()
                 if group is None:

@@ -72,6 +72,10 @@ def release_expired_claims(*, wall_now: datetime) -> Update:
     )
 
 
+def chunks_in_flight() -> Select[Any]:
+    return select(func.count(js.c.claim_id.distinct())).where(js.c.claim_id.is_not(None))
+
+
 def chunk_group(claim_id: str) -> Select[Any]:
     return (
         select(js.c.campaign_id, js.c.version, js.c.node_id, func.count())

@@ -1,0 +1,277 @@
+"""The `tidings` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tidings.errors import TidingsError
+from tidings.settings import Settings
+
+app = typer.Typer(help="Tidings: customer-communication campaigns.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaign documents.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customer data.", no_args_is_help=True)
+clock_app = typer.Typer(help="The manual clock of a running server (TIDINGS_CLOCK=manual).", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(customers_app, name="customers")
+app.add_typer(clock_app, name="clock")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # pydantic names the variable; say it plainly and stop
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _migrate(settings: Settings) -> None:
+    from tidings.store.database import Database
+    from tidings.store.migrate import upgrade
+
+    db = Database.open(settings.database_url)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings()
+    _migrate(settings)
+    console.print(f"database ready: {settings.database_url}")
+
+
+@app.command()
+def demo(customers: Annotated[int, typer.Option(help="How many demo customers.")] = 200) -> None:
+    """Load demo customers and two example campaigns (safe to run twice)."""
+    from tidings.demo import load_demo
+    from tidings.services import Services
+
+    settings = _settings()
+    _migrate(settings)
+    services = Services.build(settings)
+    try:
+        report = load_demo(services, customers=customers)
+    finally:
+        services.close()
+    console.print(f"demo data loaded: {report}")
+
+
+def _serve(settings: Settings, *, with_worker: bool, load_demo_data: bool) -> None:
+    import uvicorn
+
+    from tidings.api.app import create_app
+    from tidings.engine.worker import run_loop
+    from tidings.services import Services
+
+    _migrate(settings)
+    services = Services.build(settings)
+    if load_demo_data:
+        from tidings.demo import load_demo
+
+        load_demo(services)
+    stop = threading.Event()
+    worker: threading.Thread | None = None
+    if with_worker and settings.clock == "system":
+        services.start()
+        worker = threading.Thread(target=run_loop, args=(services.scheduler, stop, settings.tick_seconds),
+                                  name="tidings-worker", daemon=True)
+        worker.start()
+    console.print(f"Tidings on http://{settings.host}:{settings.port}  (API /api/v1, docs /api/v1/docs, "
+                  f"database {settings.database_url}, clock {settings.clock})")
+    try:
+        uvicorn.run(create_app(settings, services=services), host=settings.host, port=settings.port,
+                    log_level="warning")
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        services.close()
+
+
+@app.command()
+def run(demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data first.")] = False) -> None:
+    """API, scheduler and worker in one process."""
+    _serve(_settings(), with_worker=True, load_demo_data=demo_data)
+
+
+@app.command()
+def serve() -> None:
+    """The API only (run `tidings worker` processes beside it)."""
+    _serve(_settings(), with_worker=False, load_demo_data=False)
+
+
+@app.command()
+def worker() -> None:
+    """Scheduler and chunk worker; run as many as you like against one PostgreSQL."""
+    from tidings.engine.worker import run_loop
+    from tidings.services import Services
+
+    settings = _settings()
+    if settings.clock == "manual":
+        console.print("[red]a worker needs the system clock[/red]; with TIDINGS_CLOCK=manual time moves only "
+                      "through POST /api/v1/clock/advance on the server")
+        raise typer.Exit(2)
+    _migrate(settings)
+    services = Services.build(settings)
+    services.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"worker running ({settings.runtime} runtime) on {settings.database_url}")
+    try:
+        run_loop(services.scheduler, stop, settings.tick_seconds)
+    finally:
+        services.close()
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        console.print(f"[red]no such file:[/red] {path}")
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as error:
+        console.print(f"[red]{path} is not valid JSON:[/red] line {error.lineno}, column {error.colno}: {error.msg}")
+        raise typer.Exit(1) from None
+
+
+@campaign_app.command("validate")
+def campaign_validate(file: Path) -> None:
+    """Check a campaign document; print every problem with its node and field."""
+    from tidings.model.validation import parse_document
+
+    try:
+        document = parse_document(_load_json(file))
+    except TidingsError as error:
+        console.print(f"[red]{error.message}[/red]")
+        for problem in error.details or []:
+            console.print(f"  node {problem.get('node')!s:<16} field {problem.get('field')!s:<32} {problem['message']}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]valid[/green]: {document.name!r}, {len(document.nodes)} nodes, {len(document.edges)} edges")
+
+
+@campaign_app.command("import")
+def campaign_import(file: Path, activate: Annotated[bool, typer.Option(help="Activate after import.")] = False) -> None:
+    """Create a campaign from a document file."""
+    from tidings.services import Services
+
+    settings = _settings()
+    _migrate(settings)
+    services = Services.build(settings)
+    try:
+        created = services.campaigns.create(_load_json(file))
+        if activate:
+            services.campaigns.transition(created["id"], "activate")
+    except TidingsError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    print(json.dumps(created))
+
+
+@campaign_app.command("export")
+def campaign_export(campaign_id: int, output: Annotated[Path | None, typer.Option("-o")] = None) -> None:
+    """Write a campaign's current document as JSON."""
+    from tidings.services import Services
+
+    services = Services.build(_settings())
+    try:
+        document = services.campaigns.get(campaign_id)["document"]
+    except TidingsError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+@customers_app.command("import")
+def customers_import(file: Path) -> None:
+    """Import customers from a .csv or .jsonl file (upsert by external_id), with per-row errors."""
+    from tidings.store.bulk_import import import_customers
+    from tidings.store.database import Database
+
+    settings = _settings()
+    _migrate(settings)
+    db = Database.open(settings.database_url)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+               TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
+
+            def show(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total or None)
+
+            report = import_customers(db, file, now=datetime.now(UTC), progress=show)
+    except TidingsError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    for problem in report.errors[:50]:
+        console.print(f"  line {problem.line}: {problem.field or ''} {problem.message}")
+    if len(report.errors) > 50:
+        console.print(f"  … and {len(report.errors) - 50} more")
+    console.print(f"imported {report.imported:,} customers, {len(report.errors):,} rows rejected")
+    if report.errors and not report.imported:
+        raise typer.Exit(1)
+
+
+def _api(path: str, body: dict[str, Any] | None = None) -> Any:
+    import httpx
+
+    url = f"{_settings().public_url}/api/v1{path}"
+    try:
+        response = httpx.post(url, json=body, timeout=600) if body is not None else httpx.get(url, timeout=30)
+    except httpx.HTTPError as error:
+        console.print(f"[red]cannot reach {url}:[/red] {error}; is `tidings run` running with TIDINGS_CLOCK=manual?")
+        raise typer.Exit(2) from None
+    if response.status_code >= 400:
+        console.print(f"[red]{response.status_code}[/red] {response.text}")
+        raise typer.Exit(1)
+    return response.json()
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    """Print the server's current time."""
+    print(json.dumps(_api("/clock")))
+
+
+@clock_app.command("advance")
+def clock_advance(
+    to: Annotated[str | None, typer.Option(help="ISO-8601 date-time to move to.")] = None,
+    by: Annotated[str | None, typer.Option(help="ISO-8601 duration, e.g. P1D or PT2H.")] = None,
+) -> None:
+    """Move the manual clock forward and run everything that became due."""
+    if (to is None) == (by is None):
+        console.print("give exactly one of --to or --by")
+        raise typer.Exit(2)
+    print(json.dumps(_api("/clock/advance", {"to": to} if to else {"by": by})))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
