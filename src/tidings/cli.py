@@ -87,14 +87,18 @@ def _serve(settings: Settings, *, with_worker: bool, load_demo_data: bool) -> No
     worker: threading.Thread | None = None
     if with_worker and settings.clock == "system":
         services.start()
-        worker = threading.Thread(target=run_loop, args=(services.scheduler, stop, settings.tick_seconds),
-                                  name="tidings-worker", daemon=True)
+        worker = threading.Thread(
+            target=run_loop, args=(services.scheduler, stop, settings.tick_seconds), name="tidings-worker", daemon=True
+        )
         worker.start()
-    console.print(f"Tidings on http://{settings.host}:{settings.port}  (API /api/v1, docs /api/v1/docs, "
-                  f"database {settings.database_url}, clock {settings.clock})")
+    console.print(
+        f"Tidings on http://{settings.host}:{settings.port}  (API /api/v1, docs /api/v1/docs, "
+        f"database {settings.database_url}, clock {settings.clock})"
+    )
     try:
-        uvicorn.run(create_app(settings, services=services), host=settings.host, port=settings.port,
-                    log_level="warning")
+        uvicorn.run(
+            create_app(settings, services=services), host=settings.host, port=settings.port, log_level="warning"
+        )
     finally:
         stop.set()
         if worker is not None:
@@ -122,8 +126,10 @@ def worker() -> None:
 
     settings = _settings()
     if settings.clock == "manual":
-        console.print("[red]a worker needs the system clock[/red]; with TIDINGS_CLOCK=manual time moves only "
-                      "through POST /api/v1/clock/advance on the server")
+        console.print(
+            "[red]a worker needs the system clock[/red]; with TIDINGS_CLOCK=manual time moves only "
+            "through POST /api/v1/clock/advance on the server"
+        )
         raise typer.Exit(2)
     _migrate(settings)
     services = Services.build(settings)
@@ -213,8 +219,12 @@ def customers_import(file: Path) -> None:
     settings = _settings()
     _migrate(settings)
     db = Database.open(settings.database_url)
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task(f"importing {file.name}", total=None)

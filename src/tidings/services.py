@@ -52,14 +52,25 @@ class Services:
         if clock is None:
             clock = ManualClock() if settings.clock == "manual" else SystemClock()
         documents = DocumentCache()
-        delivery = Delivery(db, documents, email_provider(settings), chunk_size=settings.delivery_chunk_size,
-                            lease_seconds=settings.lease_seconds)
+        delivery = Delivery(
+            db,
+            documents,
+            email_provider(settings),
+            chunk_size=settings.delivery_chunk_size,
+            lease_seconds=settings.lease_seconds,
+        )
         if runtime is None:
             runtime = build_runtime(settings, db, documents, clock)
-        scheduler = Scheduler(db, documents, clock, runtime, delivery, chunk_size=settings.chunk_size,
-                              lease_seconds=settings.lease_seconds)
-        return cls(settings, db, clock, documents, CampaignService(db, documents, clock), delivery, runtime,
-                   scheduler)
+        scheduler = Scheduler(
+            db,
+            documents,
+            clock,
+            runtime,
+            delivery,
+            chunk_size=settings.chunk_size,
+            lease_seconds=settings.lease_seconds,
+        )
+        return cls(settings, db, clock, documents, CampaignService(db, documents, clock), delivery, runtime, scheduler)
 
     @property
     def advancer(self) -> ClockAdvancer:

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=10_000, ge=1, le=100_000, description="Customers advanced per unit of work.")
     delivery_chunk_size: int = Field(default=500, ge=1, le=10_000)
     tick_seconds: float = Field(default=1.0, gt=0, description="Idle pause of the scheduler loop.")
-    lease_seconds: float = Field(default=60.0, gt=0, description="A claimed chunk left unfinished this long is reclaimed.")
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="A claimed chunk left unfinished this long is reclaimed."
+    )
     email_provider: Literal["sandbox", "smtp"] = "sandbox"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tidings.actions.filter_customers import FilterCustomers
 from tidings.actions.send_email import SendEmail
 from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.engine.contracts import Action
 
-ACTIONS: dict[str, Action[Any]] = {
+ACTIONS: dict[str, Action] = {
     action.type: action for action in (FilterCustomers(), Wait(), WaitUntilDate(), SendEmail())
 }

@@ -17,7 +17,9 @@ from tidings.store.tables import customers, journey_state, messages
 
 class SendEmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send email")
-    subject: str = Field(min_length=1, max_length=998, description="Liquid template, e.g. `Hi {{ customer.first_name }}`.")
+    subject: str = Field(
+        min_length=1, max_length=998, description="Liquid template, e.g. `Hi {{ customer.first_name }}`."
+    )
     body_html: str = Field(min_length=1, description="Liquid template of the HTML body.")
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
@@ -75,8 +77,18 @@ class SendEmail:
             .where(batch.member(), journey_state.c.outcome == "port:out")
         )
         insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
-        columns = ["campaign_id", "version", "entry_id", "node_id", "customer_id", "channel", "recipient",
-                   "status", "send_after", "created_at"]
+        columns = [
+            "campaign_id",
+            "version",
+            "entry_id",
+            "node_id",
+            "customer_id",
+            "channel",
+            "recipient",
+            "status",
+            "send_after",
+            "created_at",
+        ]
         return routing.then(insert.from_select(columns, queued))
 
 

@@ -22,8 +22,9 @@ MAX_ATTEMPTS = 5
 
 
 class Delivery:
-    def __init__(self, db: Database, documents: DocumentCache, provider: EmailProvider, *, chunk_size: int,
-                 lease_seconds: float) -> None:
+    def __init__(
+        self, db: Database, documents: DocumentCache, provider: EmailProvider, *, chunk_size: int, lease_seconds: float
+    ) -> None:
         self.db = db
         self.documents = documents
         self.provider = provider
@@ -45,9 +46,16 @@ class Delivery:
 
     def _deliver_chunk(self, now: datetime) -> int:
         with self.db.engine.begin() as conn:
-            ids = list(conn.execute(message_sql.claim_due(
-                self.db.dialect, now=now, limit=self.chunk_size, lease_until=self.wall.now() + self.lease,
-            )).scalars())
+            ids = list(
+                conn.execute(
+                    message_sql.claim_due(
+                        self.db.dialect,
+                        now=now,
+                        limit=self.chunk_size,
+                        lease_until=self.wall.now() + self.lease,
+                    )
+                ).scalars()
+            )
             if not ids:
                 return 0
             outbound, failures = self._render(conn, ids)
@@ -75,31 +83,46 @@ class Delivery:
                 continue
             name = config.sender_name or account.email_from_name
             address = config.sender_email or account.email_from
-            outbound.append(OutboundEmail(
-                message_id=row["message_id"],
-                idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{row['id']}",
-                sender=f"{name} <{address}>",
-                reply_to=config.reply_to,
-                recipient=row["recipient"],
-                subject=subject,
-                body_html=body,
-            ))
+            outbound.append(
+                OutboundEmail(
+                    message_id=row["message_id"],
+                    idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{row['id']}",
+                    sender=f"{name} <{address}>",
+                    reply_to=config.reply_to,
+                    recipient=row["recipient"],
+                    subject=subject,
+                    body_html=body,
+                )
+            )
         return outbound, failures
 
-    def _record(self, conn: Connection, outbound: Sequence[OutboundEmail], results: Sequence[SendResult],
-                now: datetime) -> None:
+    def _record(
+        self, conn: Connection, outbound: Sequence[OutboundEmail], results: Sequence[SendResult], now: datetime
+    ) -> None:
         by_id = {message.message_id: message for message in outbound}
         sent: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for result in results:
             if result.ok:
                 message = by_id[result.message_id]
-                sent.append({"b_id": result.message_id, "b_subject": message.subject, "b_body": message.body_html,
-                             "b_provider_message_id": result.provider_message_id})
+                sent.append(
+                    {
+                        "b_id": result.message_id,
+                        "b_subject": message.subject,
+                        "b_body": message.body_html,
+                        "b_provider_message_id": result.provider_message_id,
+                    }
+                )
             else:
                 retry = result.transient
-                failed.append({"b_id": result.message_id, "b_status": "queued" if retry else "failed",
-                               "b_error": result.error, "b_send_after": now + RETRY_DELAY if retry else now})
+                failed.append(
+                    {
+                        "b_id": result.message_id,
+                        "b_status": "queued" if retry else "failed",
+                        "b_error": result.error,
+                        "b_send_after": now + RETRY_DELAY if retry else now,
+                    }
+                )
         if sent:
             conn.execute(message_sql.mark_sent(now=now, provider=self.provider.name), sent)
         if failed:

@@ -55,9 +55,18 @@ class SandboxProvider:
     def send(self, conn: Connection | None, batch: Sequence[OutboundEmail], now: datetime) -> list[SendResult]:
         assert conn is not None, "the sandbox writes inside the delivery transaction"
         if batch:
-            conn.execute(insert(mailbox), [
-                {"message_id": m.message_id, "recipient": m.recipient, "sender": m.sender, "subject": m.subject,
-                 "body_html": m.body_html, "received_at": now}
-                for m in batch
-            ])
+            conn.execute(
+                insert(mailbox),
+                [
+                    {
+                        "message_id": m.message_id,
+                        "recipient": m.recipient,
+                        "sender": m.sender,
+                        "subject": m.subject,
+                        "body_html": m.body_html,
+                        "received_at": now,
+                    }
+                    for m in batch
+                ],
+            )
         return [SendResult(m.message_id, True, provider_message_id=m.idempotency_key) for m in batch]

@@ -35,8 +35,18 @@ class TemplateCache:
 
 def customer_variables(row: Any) -> dict[str, Any]:
     """The `customer` object templates see."""
-    fields = ("external_id", "email", "phone", "first_name", "last_name", "middle_name", "gender", "city",
-              "timezone", "store_code")
+    fields = (
+        "external_id",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "middle_name",
+        "gender",
+        "city",
+        "timezone",
+        "store_code",
+    )
     variables: dict[str, Any] = {field: row[field] for field in fields}
     variables["birthday"] = row["birthday"].isoformat() if row["birthday"] else None
     variables["points"] = float(row["points_balance"])

@@ -74,8 +74,15 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
         return ChunkResult(node_id, size, outcomes)
 
 
-def _write_trace_and_counters(conn: Connection, claim_id: str, node_id: str, outcomes: dict[str, int],
-                              document: CampaignDocument, counters: CounterDelta, now: datetime) -> list[str]:
+def _write_trace_and_counters(
+    conn: Connection,
+    claim_id: str,
+    node_id: str,
+    outcomes: dict[str, int],
+    document: CampaignDocument,
+    counters: CounterDelta,
+    now: datetime,
+) -> list[str]:
     """Trace every decision; return the outcomes whose customers leave the campaign here."""
     terminal: list[str] = []
     for outcome, count in outcomes.items():
@@ -93,8 +100,17 @@ def _write_trace_and_counters(conn: Connection, claim_id: str, node_id: str, out
     return terminal
 
 
-def _move(conn: Connection, claim_id: str, outcome: str, document: CampaignDocument, node_id: str,
-          counters: CounterDelta, count: int, now: datetime, account: AccountSettings) -> None:
+def _move(
+    conn: Connection,
+    claim_id: str,
+    outcome: str,
+    document: CampaignDocument,
+    node_id: str,
+    counters: CounterDelta,
+    count: int,
+    now: datetime,
+    account: AccountSettings,
+) -> None:
     """Send a port's customers to every child: copies for all but the first, then move the rows themselves."""
     targets = document.targets(node_id, outcome.removeprefix("port:"))
     if not targets:
@@ -105,5 +121,8 @@ def _move(conn: Connection, claim_id: str, outcome: str, document: CampaignDocum
     for target in targets:
         counters.add(target, "entered", count)
     first = targets[0]
-    conn.execute(journeys.move_to_node(claim_id, outcome, target=first, now=now,
-                                       due_at=due_on_arrival(document, first, now, account)))
+    conn.execute(
+        journeys.move_to_node(
+            claim_id, outcome, target=first, now=now, due_at=due_on_arrival(document, first, now, account)
+        )
+    )

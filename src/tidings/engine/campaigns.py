@@ -61,7 +61,7 @@ class CampaignService:
             document = self.documents.get(conn, campaign_id, row["current_version"])
         return _summary(row) | {"document": document.model_dump(mode="json")}
 
-    def list(self) -> list[dict[str, Any]]:
+    def list_all(self) -> list[dict[str, Any]]:
         with self.db.engine.connect() as conn:
             return [_summary(row) for row in conn.execute(campaign_sql.list_campaigns()).mappings()]
 
@@ -72,8 +72,11 @@ class CampaignService:
         with self.db.engine.begin() as conn:
             campaign_id = conn.execute(campaign_sql.insert_campaign(name=document.name, now=now)).inserted_primary_key
             assert campaign_id is not None
-            conn.execute(campaign_sql.insert_version(campaign_id=campaign_id[0], version=1,
-                                                     document=document.model_dump(mode="json"), now=now))
+            conn.execute(
+                campaign_sql.insert_version(
+                    campaign_id=campaign_id[0], version=1, document=document.model_dump(mode="json"), now=now
+                )
+            )
         return {"id": campaign_id[0], "version": 1, "status": "draft"}
 
     def update(self, campaign_id: int, raw: Any, *, dry_run: bool = False) -> dict[str, Any]:
@@ -95,16 +98,25 @@ class CampaignService:
                 self.documents.forget(campaign_id, version)
             else:
                 version = row["current_version"] + 1
-                conn.execute(campaign_sql.insert_version(campaign_id=campaign_id, version=version, document=payload,
-                                                         now=now))
+                conn.execute(
+                    campaign_sql.insert_version(campaign_id=campaign_id, version=version, document=payload, now=now)
+                )
                 impact = self._migrate(conn, campaign_id, old, document, version, dry_run=False)
             conn.execute(campaign_sql.set_current(campaign_id, version=version, name=document.name, now=now))
             if row["status"] in ("active", "paused") and _trigger_changed(old, document):
                 self._arm_trigger(conn, campaign_id, document)
         return {"version": version, "dry_run": False, "affected": asdict(impact)}
 
-    def _migrate(self, conn: Connection, campaign_id: int, old: CampaignDocument, new: CampaignDocument,
-                 version: int, *, dry_run: bool) -> EditImpact:
+    def _migrate(
+        self,
+        conn: Connection,
+        campaign_id: int,
+        old: CampaignDocument,
+        new: CampaignDocument,
+        version: int,
+        *,
+        dry_run: bool,
+    ) -> EditImpact:
         now = self.clock.now()
         account = load_account(conn)
         stay = rerouted = dropped = 0
@@ -123,8 +135,11 @@ class CampaignService:
                 conn.execute(journeys.delete_tokens(campaign_id, node_id=node_id))
             else:
                 due = due_on_arrival(new, target, now, account) if target != node_id else None
-                conn.execute(journeys.retarget_tokens(campaign_id, node_id=node_id, version=version, target=target,
-                                                      now=now, due_at=due))
+                conn.execute(
+                    journeys.retarget_tokens(
+                        campaign_id, node_id=node_id, version=version, target=target, now=now, due_at=due
+                    )
+                )
         if dropped and not dry_run:
             conn.execute(journeys.finish_entries_without_tokens(campaign_id, now=now, status="completed"))
         return EditImpact(stay, rerouted, dropped)
@@ -172,12 +187,16 @@ class CampaignService:
             if row["status"] != "active":
                 raise InvalidTransition(f"campaign {campaign_id} is {row['status']}; only an active campaign enrols")
             found = dict(
-                conn.execute(select(customers.c.external_id, customers.c.id)
-                             .where(customers.c.external_id.in_(set(external_ids)))).all()
+                conn.execute(
+                    select(customers.c.external_id, customers.c.id).where(
+                        customers.c.external_id.in_(set(external_ids))
+                    )
+                ).all()
             )
-            unknown = sorted(set(external_ids) - set(found))
-            entered = enroll_by_api(conn, self.db, self.documents, campaign_id, list(found.values()), context, now,
-                                    load_account(conn))
+            unknown: list[str] = sorted(set(external_ids) - set(found))
+            entered = enroll_by_api(
+                conn, self.db, self.documents, campaign_id, list(found.values()), context, now, load_account(conn)
+            )
         return {"entered": entered, "not_entered": len(found) - entered, "unknown_customers": unknown}
 
 

@@ -34,5 +34,7 @@ class ManualClock:
         moment = moment.astimezone(UTC)
         with self._lock:
             if moment < self._now:
-                raise ValueError(f"the manual clock cannot go back from {self._now.isoformat()} to {moment.isoformat()}")
+                raise ValueError(
+                    f"the manual clock cannot go back from {self._now.isoformat()} to {moment.isoformat()}"
+                )
             self._now = moment

@@ -8,19 +8,18 @@ Rules are SQL predicates, so a chunk of any size is routed with a handful of sta
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Executable, Select, exists, select
 
 from tidings.store.dialects import Dialect
 from tidings.store.tables import customers, journey_state
-
-ConfigT = TypeVar("ConfigT", bound=BaseModel)
-
 
 
 @dataclass(frozen=True)
@@ -104,22 +103,24 @@ class Routing:
         return self
 
 
-class Action(Protocol, Generic[ConfigT]):
+class Action(Protocol):
     """One node type. Implementations live one per module under ``tidings.actions``."""
 
     type: ClassVar[str]
     title: ClassVar[str]
     group: ClassVar[str]
-    config_model: type[ConfigT]
 
-    def ports(self, config: ConfigT) -> Sequence[str]:
+    @property
+    def config_model(self) -> builtins.type[BaseModel]: ...
+
+    def ports(self, config: Any) -> Sequence[str]:
         """Output ports an edge may leave from; the first is the default port."""
         ...
 
-    def due_on_arrival(self, config: ConfigT, now: datetime, account: AccountSettings) -> datetime:
+    def due_on_arrival(self, config: Any, now: datetime, account: AccountSettings) -> datetime:
         """When a customer arriving now should first be processed (a wait returns a later time)."""
         ...
 
-    def execute(self, batch: Batch, config: ConfigT, ctx: Context) -> Routing:
+    def execute(self, batch: Batch, config: Any, ctx: Context) -> Routing:
         """Route every row of the batch. Raise only for engine faults; a customer problem is a drop reason."""
         ...

@@ -55,8 +55,16 @@ def system_database_url(app_url: str) -> str:
 class DbosRuntime:
     synchronous = False
 
-    def __init__(self, db: Database, documents: DocumentCache, clock: Clock, database_url: str, *,
-                 worker_concurrency: int = 2, consume: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        documents: DocumentCache,
+        clock: Clock,
+        database_url: str,
+        *,
+        worker_concurrency: int = 2,
+        consume: bool = True,
+    ) -> None:
         self.db = db
         self.documents = documents
         self.clock = clock

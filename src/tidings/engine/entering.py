@@ -42,8 +42,9 @@ def enter_customers(
     interval = document.settings.reentry_interval
     reentry_after = now - interval if interval else None
     inserted = conn.execute(
-        journeys.insert_entries(candidates, campaign_id=campaign_id, version=version, now=now, batch=batch,
-                                reentry_after=reentry_after)
+        journeys.insert_entries(
+            candidates, campaign_id=campaign_id, version=version, now=now, batch=batch, reentry_after=reentry_after
+        )
     ).rowcount
     if not inserted:
         return Entered(batch, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select
 
@@ -14,7 +15,7 @@ from tidings.store import journeys
 from tidings.store.database import Database
 
 #: Each returns a query for the earliest moment strictly after ``after`` at which that kind of work is due.
-NextDue = Callable[[datetime], Select[tuple[datetime | None]]]
+NextDue = Callable[[datetime], Select[Any]]
 
 
 def default_next_due() -> list[NextDue]:
@@ -31,7 +32,9 @@ class ClockAdvancer:
     def advance_to(self, target: datetime) -> TickReport:
         """Run everything that becomes due up to ``target``, each at its own moment, then stop at ``target``."""
         if target < self.clock.now():
-            raise ValueError(f"cannot move the clock back to {target.isoformat()}; it is {self.clock.now().isoformat()}")
+            raise ValueError(
+                f"cannot move the clock back to {target.isoformat()}; it is {self.clock.now().isoformat()}"
+            )
         total = self._add(TickReport(), self.scheduler.run_until_idle())
         while True:
             upcoming = self._earliest(self.clock.now())
@@ -44,11 +47,12 @@ class ClockAdvancer:
 
     def _earliest(self, after: datetime) -> datetime | None:
         with self.db.engine.connect() as conn:
-            moments = [conn.execute(query(after)).scalar() for query in self.next_due]
+            moments: list[datetime | None] = [conn.execute(query(after)).scalar() for query in self.next_due]
         present = [moment for moment in moments if moment is not None]
         return min(present) if present else None
 
     @staticmethod
     def _add(total: TickReport, report: TickReport) -> TickReport:
-        return TickReport(total.entered + report.entered, total.chunks + report.chunks,
-                          total.delivered + report.delivered)
+        return TickReport(
+            total.entered + report.entered, total.chunks + report.chunks, total.delivered + report.delivered
+        )

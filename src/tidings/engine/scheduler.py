@@ -35,8 +35,18 @@ class TickReport:
 
 
 class Scheduler:
-    def __init__(self, db: Database, documents: DocumentCache, clock: Clock, runtime: Runtime, delivery: Delivery,
-                 *, chunk_size: int, lease_seconds: float, max_chunks_per_tick: int = 8) -> None:
+    def __init__(
+        self,
+        db: Database,
+        documents: DocumentCache,
+        clock: Clock,
+        runtime: Runtime,
+        delivery: Delivery,
+        *,
+        chunk_size: int,
+        lease_seconds: float,
+        max_chunks_per_tick: int = 8,
+    ) -> None:
         self.db = db
         self.documents = documents
         self.clock = clock
@@ -73,10 +83,18 @@ class Scheduler:
                 if group is None:
                     break
                 claim_id = str(uuid.uuid4())
-                claimed = conn.execute(journeys.claim_group(
-                    self.db.dialect, campaign_id=group.campaign_id, version=group.version, node_id=group.node_id,
-                    now=now, limit=self.chunk_size, claim_id=claim_id, lease_until=self.wall.now() + self.lease,
-                )).rowcount
+                claimed = conn.execute(
+                    journeys.claim_group(
+                        self.db.dialect,
+                        campaign_id=group.campaign_id,
+                        version=group.version,
+                        node_id=group.node_id,
+                        now=now,
+                        limit=self.chunk_size,
+                        claim_id=claim_id,
+                        lease_until=self.wall.now() + self.lease,
+                    )
+                ).rowcount
             if claimed:
                 claims.append(claim_id)
             if self.runtime.synchronous:

@@ -43,8 +43,9 @@ def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tu
     return version, documents.get(conn, campaign_id, version)
 
 
-def fire_event_triggers(db: Database, documents: DocumentCache, now: datetime, account: AccountSettings,
-                        limit: int) -> int:
+def fire_event_triggers(
+    db: Database, documents: DocumentCache, now: datetime, account: AccountSettings, limit: int
+) -> int:
     """Enter the customers of pending matched events; returns how many entries were made."""
     total = 0
     with db.engine.connect() as conn:
@@ -69,8 +70,16 @@ def fire_event_triggers(db: Database, documents: DocumentCache, now: datetime, a
             candidates = select(
                 events.c.customer_id.label("customer_id"), no_context(), events.c.id.label("event_id")
             ).where(events.c.id.in_(first_event.scalar_subquery()))
-            entered = enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
-                                      candidates=candidates, now=now, account=account)
+            entered = enter_customers(
+                conn,
+                db.dialect,
+                campaign_id=campaign_id,
+                version=version,
+                document=document,
+                candidates=candidates,
+                now=now,
+                account=account,
+            )
             conn.execute(campaign_sql.delete_inbox(inbox_ids))
             total += entered.count
     return total
@@ -86,20 +95,44 @@ def fire_schedules(db: Database, documents: DocumentCache, now: datetime, accoun
             campaign_id, fire_at = due
             version, document = _current(conn, documents, campaign_id)
             trigger = TRIGGERS[document.trigger.type]
-            entered = enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
-                                      candidates=whole_base(), now=now, account=account)
+            entered = enter_customers(
+                conn,
+                db.dialect,
+                campaign_id=campaign_id,
+                version=version,
+                document=document,
+                candidates=whole_base(),
+                now=now,
+                account=account,
+            )
             following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
             conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))
             total += entered.count
 
 
-def enroll_by_api(conn: Connection, db: Database, documents: DocumentCache, campaign_id: int, customer_ids: list[int],
-                  context: dict[str, Any] | None, now: datetime, account: AccountSettings) -> int:
+def enroll_by_api(
+    conn: Connection,
+    db: Database,
+    documents: DocumentCache,
+    campaign_id: int,
+    customer_ids: list[int],
+    context: dict[str, Any] | None,
+    now: datetime,
+    account: AccountSettings,
+) -> int:
     version, document = _current(conn, documents, campaign_id)
     candidates = select(
         customers.c.id.label("customer_id"),
         no_context() if context is None else literal(context, Json).label("context"),
         no_event(),
     ).where(customers.c.id.in_(customer_ids))
-    return enter_customers(conn, db.dialect, campaign_id=campaign_id, version=version, document=document,
-                           candidates=candidates, now=now, account=account).count
+    return enter_customers(
+        conn,
+        db.dialect,
+        campaign_id=campaign_id,
+        version=version,
+        document=document,
+        candidates=candidates,
+        now=now,
+        account=account,
+    ).count

@@ -7,7 +7,7 @@ document exactly when the engine can run it.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
 
@@ -26,6 +26,7 @@ class CampaignSettings(BaseModel):
         description="ISO-8601 duration, e.g. P365D: a customer may enter again only this long after the last "
         "entry. Empty = any time, but never twice at once.",
     )
+
     @field_serializer("reentry_interval")
     def _iso_duration(self, value: timedelta | None) -> str | None:
         return None if value is None else iso_duration(value)
@@ -60,34 +61,48 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _node_model(type_name: str, config: type[BaseModel], suffix: str, default_id: str | None) -> type[BaseModel]:
-    return create_model(  # type: ignore[call-overload,no-any-return]
+class NodeBase(BaseModel):
+    """What every node shares; each node type narrows ``type`` to a literal and ``config`` to its model."""
+
+    model_config = _STRICT
+    id: NodeId
+    type: str
+    title: str | None = None
+    config: Any
+
+
+def _node_model(type_name: str, config: type[BaseModel], suffix: str, default_id: str | None) -> type[NodeBase]:
+    model: type[NodeBase] = create_model(
         f"{_camel(type_name)}{suffix}",
-        __config__=_STRICT,
+        __base__=NodeBase,
         id=(NodeId, default_id if default_id is not None else ...),
-        type=(Literal[type_name], ...),  # type: ignore[valid-type]
-        title=(str | None, None),
+        type=(Literal[type_name], ...),  # type: ignore[arg-type]
         config=(config, ...),
     )
+    return model
 
 
 _ACTION_NODES = tuple(_node_model(t, a.config_model, "Node", None) for t, a in ACTIONS.items())
 _TRIGGER_NODES = tuple(_node_model(t, tr.config_model, "Trigger", "trigger") for t, tr in TRIGGERS.items())
 
-ActionNode = Annotated[Union[_ACTION_NODES], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-TriggerNode = Annotated[Union[_TRIGGER_NODES], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:
+    ActionNode = NodeBase
+    TriggerNode = NodeBase
+else:
+    ActionNode = Annotated[Union[_ACTION_NODES], Field(discriminator="type")]  # noqa: UP007
+    TriggerNode = Annotated[Union[_TRIGGER_NODES], Field(discriminator="type")]  # noqa: UP007
 
 
 class CampaignDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Campaign document")
     name: str = Field(min_length=1, max_length=200)
     settings: CampaignSettings = Field(default_factory=CampaignSettings)
-    trigger: TriggerNode  # type: ignore[valid-type]
-    nodes: list[ActionNode] = Field(default_factory=list)  # type: ignore[valid-type]
+    trigger: TriggerNode
+    nodes: list[ActionNode] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
     layout: dict[str, Position] = Field(default_factory=dict, description="Canvas positions by node id.")
 
-    def node(self, node_id: str) -> Any:
+    def node(self, node_id: str) -> NodeBase:
         """The node (or trigger) with this id."""
         if node_id == self.trigger.id:
             return self.trigger
@@ -102,11 +117,7 @@ class CampaignDocument(BaseModel):
     def targets(self, node_id: str, port: str) -> list[str]:
         """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none)."""
         default = self.default_port(node_id)
-        return [
-            edge.target
-            for edge in self.edges
-            if edge.source == node_id and (edge.source_port or default) == port
-        ]
+        return [edge.target for edge in self.edges if edge.source == node_id and (edge.source_port or default) == port]
 
     def default_port(self, node_id: str) -> str:
         if node_id == self.trigger.id:

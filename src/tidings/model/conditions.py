@@ -37,20 +37,44 @@ CUSTOMER_FIELDS: dict[str, FieldType] = {
 #: Operators per field type, with the shape of the value each expects.
 OPERATORS: dict[FieldType, dict[str, str]] = {
     "text": {
-        "equals": "scalar", "not_equals": "scalar", "contains": "scalar", "starts_with": "scalar",
-        "in": "list", "empty": "none", "not_empty": "none",
+        "equals": "scalar",
+        "not_equals": "scalar",
+        "contains": "scalar",
+        "starts_with": "scalar",
+        "in": "list",
+        "empty": "none",
+        "not_empty": "none",
     },
     "number": {
-        "eq": "scalar", "ne": "scalar", "lt": "scalar", "lte": "scalar", "gt": "scalar", "gte": "scalar",
-        "between": "pair", "empty": "none", "not_empty": "none",
+        "eq": "scalar",
+        "ne": "scalar",
+        "lt": "scalar",
+        "lte": "scalar",
+        "gt": "scalar",
+        "gte": "scalar",
+        "between": "pair",
+        "empty": "none",
+        "not_empty": "none",
     },
     "date": {
-        "before": "scalar", "after": "scalar", "on": "scalar", "between": "pair", "in_last_days": "days",
-        "days_ago": "days", "day_and_month_today": "none", "empty": "none", "not_empty": "none",
+        "before": "scalar",
+        "after": "scalar",
+        "on": "scalar",
+        "between": "pair",
+        "in_last_days": "days",
+        "days_ago": "days",
+        "day_and_month_today": "none",
+        "empty": "none",
+        "not_empty": "none",
     },
     "datetime": {
-        "before": "scalar", "after": "scalar", "between": "pair", "in_last_days": "days", "days_ago": "days",
-        "empty": "none", "not_empty": "none",
+        "before": "scalar",
+        "after": "scalar",
+        "between": "pair",
+        "in_last_days": "days",
+        "days_ago": "days",
+        "empty": "none",
+        "not_empty": "none",
     },
     "boolean": {"is_true": "none", "is_false": "none"},
 }
@@ -78,7 +102,9 @@ class FieldCondition(BaseModel):
     def _fits_field(self) -> FieldCondition:
         kind = CUSTOMER_FIELDS.get(self.field)
         if kind is None:
-            raise ValueError(f"unknown customer field {self.field!r}; known fields: {', '.join(sorted(CUSTOMER_FIELDS))}")
+            raise ValueError(
+                f"unknown customer field {self.field!r}; known fields: {', '.join(sorted(CUSTOMER_FIELDS))}"
+            )
         shape = OPERATORS[kind].get(self.op)
         if shape is None:
             raise ValueError(

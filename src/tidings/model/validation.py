@@ -45,7 +45,9 @@ def _describe(raw: Any, item: Any) -> dict[str, Any]:
         loc = loc[3:] if len(loc) > 2 and loc[2] in ACTIONS else loc[2:]
     elif loc and loc[0] == "trigger":
         node = _raw_trigger_id(raw)
-        loc = loc[2:] if len(loc) > 1 and isinstance(loc[1], str) and loc[1] not in ("id", "type", "config") else loc[1:]
+        loc = (
+            loc[2:] if len(loc) > 1 and isinstance(loc[1], str) and loc[1] not in ("id", "type", "config") else loc[1:]
+        )
     field = _path(loc)
     message = str(item["msg"]).removeprefix("Value error, ")
     if item["type"] == "union_tag_invalid":
@@ -117,10 +119,14 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         allowed = ports[edge.source]
         port = edge.source_port or allowed[0]
         if edge.source_port is None and len(allowed) > 1:
-            problem(edge.source, f"{where}.source_port", f"this node has several outputs; name one of: {', '.join(allowed)}")
+            problem(
+                edge.source, f"{where}.source_port", f"this node has several outputs; name one of: {', '.join(allowed)}"
+            )
             continue
         if port not in allowed:
-            problem(edge.source, f"{where}.source_port", f"port {port!r} does not exist; use one of: {', '.join(allowed)}")
+            problem(
+                edge.source, f"{where}.source_port", f"port {port!r} does not exist; use one of: {', '.join(allowed)}"
+            )
             continue
         key = (edge.source, port, edge.target)
         if key in seen_edges:
@@ -163,7 +169,7 @@ def _find_cycle(nodes: list[str], children: dict[str, list[str]]) -> list[str] |
         path.append(node)
         for child in children[node]:
             if state.get(child) == 1:
-                return path[path.index(child):] + [child]
+                return path[path.index(child) :] + [child]
             if child not in state:
                 found = visit(child)
                 if found:

@@ -71,11 +71,12 @@ class ConditionCompiler:
         if op == "between":
             low, high = value
             return (column >= low) & (column <= high) if is_instant else column.between(low, high)
-        if op == "on":
-            return column == value
-        if op == "before":
-            return column < value
-        return column > value  # after
+        comparisons: dict[str, ColumnElement[bool]] = {
+            "on": column == value,
+            "before": column < value,
+            "after": column > value,
+        }
+        return comparisons[op]
 
     def _between_days(self, column: Col[Any], is_instant: bool, low: date, high: date) -> ColumnElement[bool]:
         if not is_instant:
@@ -104,7 +105,9 @@ class ConditionCompiler:
                 category_subscriptions.c.channel == target.channel,
                 category_subscriptions.c.status == "Y",
                 category_subscriptions.c.category_id
-                == select(mailing_categories.c.id).where(mailing_categories.c.code == target.category).scalar_subquery(),
+                == select(mailing_categories.c.id)
+                .where(mailing_categories.c.code == target.category)
+                .scalar_subquery(),
             )
         return subscribed if cond.op == "subscribed" else not_(subscribed)
 

@@ -16,8 +16,7 @@ def insert_campaign(*, name: str, now: datetime) -> Insert:
 
 
 def insert_version(*, campaign_id: int, version: int, document: dict[str, Any], now: datetime) -> Insert:
-    return insert(campaign_versions).values(campaign_id=campaign_id, version=version, document=document,
-                                            created_at=now)
+    return insert(campaign_versions).values(campaign_id=campaign_id, version=version, document=document, created_at=now)
 
 
 def replace_version(*, campaign_id: int, version: int, document: dict[str, Any]) -> Update:
@@ -60,12 +59,12 @@ def set_current(campaign_id: int, *, version: int, name: str, now: datetime) -> 
 
 
 # -- triggers ------------------------------------------------------------------------------------------
-def replace_trigger(*, campaign_id: int, kind: str, event_name: str | None,
-                   next_fire_at: datetime | None) -> list[Any]:
+def replace_trigger(*, campaign_id: int, kind: str, event_name: str | None, next_fire_at: datetime | None) -> list[Any]:
     return [
         delete(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id),
-        insert(campaign_triggers).values(campaign_id=campaign_id, kind=kind, event_name=event_name,
-                                         next_fire_at=next_fire_at),
+        insert(campaign_triggers).values(
+            campaign_id=campaign_id, kind=kind, event_name=event_name, next_fire_at=next_fire_at
+        ),
     ]
 
 
@@ -106,8 +105,7 @@ def route_events_to_inbox(ingest_batch: str) -> Insert:
         select(campaign_triggers.c.campaign_id, events.c.id)
         .join(campaign_triggers, campaign_triggers.c.event_name == events.c.name)
         .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
-        .where(events.c.ingest_batch == ingest_batch, events.c.customer_id.is_not(None),
-               campaigns.c.status == "active")
+        .where(events.c.ingest_batch == ingest_batch, events.c.customer_id.is_not(None), campaigns.c.status == "active")
     )
     return insert(trigger_inbox).from_select(["campaign_id", "event_id"], matched)
 

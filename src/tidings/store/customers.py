@@ -12,8 +12,20 @@ from tidings.model.customers import CustomerIn
 from tidings.store.dialects import Dialect
 from tidings.store.tables import channel_subscriptions, customers
 
-PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "middle_name", "birthday", "gender", "city",
-                  "timezone", "registered_at", "store_code", "attributes")
+PROFILE_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "birthday",
+    "gender",
+    "city",
+    "timezone",
+    "registered_at",
+    "store_code",
+    "attributes",
+)
 
 
 def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[CustomerIn], now: datetime) -> dict[str, int]:
@@ -35,14 +47,20 @@ def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[Customer
     ids = ids_by_external([row.external_id for row in rows])
     found: dict[str, int] = dict(conn.execute(ids).all())
     subscriptions = [
-        {"customer_id": found[row.external_id], "channel": channel, "status": "Y" if allowed else "N",
-         "updated_at": now}
-        for row in rows if row.subscriptions
+        {
+            "customer_id": found[row.external_id],
+            "channel": channel,
+            "status": "Y" if allowed else "N",
+            "updated_at": now,
+        }
+        for row in rows
+        if row.subscriptions
         for channel, allowed in row.subscriptions.items()
     ]
     if subscriptions:
-        conn.execute(dialect.upsert(channel_subscriptions, ["customer_id", "channel"], ["status", "updated_at"]),
-                     subscriptions)
+        conn.execute(
+            dialect.upsert(channel_subscriptions, ["customer_id", "channel"], ["status", "updated_at"]), subscriptions
+        )
     return found
 
 

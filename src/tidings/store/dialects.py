@@ -14,6 +14,9 @@ from sqlalchemy.sql.dml import Insert
 
 class Dialect(Protocol):
     name: str
+    #: True where big writes are fastest through a staging table filled by ``bulk_load`` and merged with one
+    #: ``INSERT … SELECT``; False where an ``executemany`` of the statement itself is already the fast path.
+    stages_bulk_writes: bool
 
     def prepare_engine(self, engine: Engine) -> None:
         """Install connect-time settings (pragmas, transaction mode)."""
@@ -38,6 +41,7 @@ class Dialect(Protocol):
 
 class SQLiteDialect:
     name = "sqlite"
+    stages_bulk_writes = False
 
     def prepare_engine(self, engine: Engine) -> None:
         @event.listens_for(engine, "connect")
@@ -85,6 +89,7 @@ class SQLiteDialect:
 
 class PostgresDialect:
     name = "postgresql"
+    stages_bulk_writes = True  # COPY into a TEMP table, then one INSERT … SELECT
 
     def prepare_engine(self, engine: Engine) -> None:
         return None
@@ -114,7 +119,7 @@ class PostgresDialect:
         raw = conn.connection.driver_connection
         assert raw is not None
         count = 0
-        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+        with raw.cursor() as cursor:
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

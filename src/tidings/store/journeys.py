@@ -28,8 +28,18 @@ from tidings.store.tables import campaigns, entries, journey_state, journey_trac
 js = journey_state
 
 TOKEN_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "due_at", "status")
-TRACE_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "at", "outcome",
-                 "port", "reason")
+TRACE_COLUMNS = (
+    "campaign_id",
+    "version",
+    "entry_id",
+    "customer_id",
+    "node_id",
+    "arrived_at",
+    "at",
+    "outcome",
+    "port",
+    "reason",
+)
 
 
 def _ts(value: datetime) -> Any:
@@ -48,13 +58,27 @@ def next_due_group(*, now: datetime) -> Select[Any]:
 
 
 def claim_group(
-    dialect: Dialect, *, campaign_id: int, version: int, node_id: str, now: datetime, limit: int,
-    claim_id: str, lease_until: datetime,
+    dialect: Dialect,
+    *,
+    campaign_id: int,
+    version: int,
+    node_id: str,
+    now: datetime,
+    limit: int,
+    claim_id: str,
+    lease_until: datetime,
 ) -> Update:
-    due = select(js.c.id).where(
-        js.c.campaign_id == campaign_id, js.c.version == version, js.c.node_id == node_id,
-        js.c.status == "waiting", js.c.due_at <= now,
-    ).limit(limit)
+    due = (
+        select(js.c.id)
+        .where(
+            js.c.campaign_id == campaign_id,
+            js.c.version == version,
+            js.c.node_id == node_id,
+            js.c.status == "waiting",
+            js.c.due_at <= now,
+        )
+        .limit(limit)
+    )
     due = dialect.lock_for_claim(due)
     return (
         update(js)
@@ -111,11 +135,20 @@ def outcome_counts(claim_id: str) -> Select[Any]:
     return select(js.c.outcome, func.count()).where(js.c.claim_id == claim_id).group_by(js.c.outcome)
 
 
-def trace_outcome(claim_id: str, outcome: str, *, now: datetime, kind: str, port: str | None,
-                  reason: str | None) -> Insert:
+def trace_outcome(
+    claim_id: str, outcome: str, *, now: datetime, kind: str, port: str | None, reason: str | None
+) -> Insert:
     rows = select(
-        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, js.c.node_id, js.c.arrived_at,
-        _ts(now), literal(kind), literal(port), literal(reason),
+        js.c.campaign_id,
+        js.c.version,
+        js.c.entry_id,
+        js.c.customer_id,
+        js.c.node_id,
+        js.c.arrived_at,
+        _ts(now),
+        literal(kind),
+        literal(port),
+        literal(reason),
     ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 
@@ -123,7 +156,13 @@ def trace_outcome(claim_id: str, outcome: str, *, now: datetime, kind: str, port
 def copy_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due_at: datetime) -> Insert:
     """Fan-out: a copy of each token for an additional child."""
     rows = select(
-        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, literal(target), _ts(now), _ts(due_at),
+        js.c.campaign_id,
+        js.c.version,
+        js.c.entry_id,
+        js.c.customer_id,
+        literal(target),
+        _ts(now),
+        _ts(due_at),
         literal("waiting"),
     ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
@@ -133,8 +172,15 @@ def move_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due
     return (
         update(js)
         .where(js.c.claim_id == claim_id, js.c.outcome == outcome)
-        .values(node_id=target, arrived_at=now, due_at=due_at, status="waiting", claim_id=None,
-                claimed_until=None, outcome=None)
+        .values(
+            node_id=target,
+            arrived_at=now,
+            due_at=due_at,
+            status="waiting",
+            claim_id=None,
+            claimed_until=None,
+            outcome=None,
+        )
     )
 
 
@@ -171,7 +217,12 @@ def count_unrouted(claim_id: str) -> Select[Any]:
 
 # -- entering ------------------------------------------------------------------------------------------
 def insert_entries(
-    candidates: Select[Any], *, campaign_id: int, version: int, now: datetime, batch: str,
+    candidates: Select[Any],
+    *,
+    campaign_id: int,
+    version: int,
+    now: datetime,
+    batch: str,
     reentry_after: datetime | None,
 ) -> Insert:
     """Enter the candidate customers (columns customer_id, context, event_id) unless re-entry forbids it."""
@@ -179,37 +230,55 @@ def insert_entries(
     blocking = entries.c.status == "active"
     if reentry_after is not None:
         blocking = or_(blocking, entries.c.entered_at > reentry_after)
-    blocked = exists().where(entries.c.campaign_id == campaign_id, entries.c.customer_id == source.c.customer_id,
-                             blocking)
+    blocked = exists().where(
+        entries.c.campaign_id == campaign_id, entries.c.customer_id == source.c.customer_id, blocking
+    )
     rows = select(
-        literal(campaign_id), literal(version), source.c.customer_id, literal("active"), _ts(now),
-        source.c.context, source.c.event_id, literal(batch),
+        literal(campaign_id),
+        literal(version),
+        source.c.customer_id,
+        literal("active"),
+        _ts(now),
+        source.c.context,
+        source.c.event_id,
+        literal(batch),
     ).where(~blocked)
-    columns = ["campaign_id", "version", "customer_id", "status", "entered_at", "context", "event_id",
-               "trigger_batch"]
+    columns = ["campaign_id", "version", "customer_id", "status", "entered_at", "context", "event_id", "trigger_batch"]
     return entries.insert().from_select(columns, rows)
 
 
 def tokens_from_entries(batch: str, *, node_id: str, now: datetime, due_at: datetime) -> Insert:
     rows = select(
-        entries.c.campaign_id, entries.c.version, entries.c.id, entries.c.customer_id, literal(node_id), _ts(now),
-        _ts(due_at), literal("waiting"),
+        entries.c.campaign_id,
+        entries.c.version,
+        entries.c.id,
+        entries.c.customer_id,
+        literal(node_id),
+        _ts(now),
+        _ts(due_at),
+        literal("waiting"),
     ).where(entries.c.trigger_batch == batch)
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 
 
 def trace_entries(batch: str, *, trigger_id: str, now: datetime) -> Insert:
     rows = select(
-        entries.c.campaign_id, entries.c.version, entries.c.id, entries.c.customer_id, literal(trigger_id),
-        _ts(now), _ts(now), literal("performed"), literal("out"), literal(None),
+        entries.c.campaign_id,
+        entries.c.version,
+        entries.c.id,
+        entries.c.customer_id,
+        literal(trigger_id),
+        _ts(now),
+        _ts(now),
+        literal("performed"),
+        literal("out"),
+        literal(None),
     ).where(entries.c.trigger_batch == batch)
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 
 
 def complete_batch_without_children(batch: str, *, now: datetime) -> Update:
-    return (
-        update(entries).where(entries.c.trigger_batch == batch).values(status="completed", finished_at=now)
-    )
+    return update(entries).where(entries.c.trigger_batch == batch).values(status="completed", finished_at=now)
 
 
 # -- counters ------------------------------------------------------------------------------------------
@@ -227,11 +296,7 @@ def counters_of(campaign_id: int) -> Select[Any]:
 
 
 def waiting_by_node(campaign_id: int) -> Select[Any]:
-    return (
-        select(js.c.node_id, func.count())
-        .where(js.c.campaign_id == campaign_id)
-        .group_by(js.c.node_id)
-    )
+    return select(js.c.node_id, func.count()).where(js.c.campaign_id == campaign_id).group_by(js.c.node_id)
 
 
 # -- editing and stopping ------------------------------------------------------------------------------
@@ -239,8 +304,9 @@ def tokens_per_node(campaign_id: int) -> Select[Any]:
     return waiting_by_node(campaign_id)
 
 
-def retarget_tokens(campaign_id: int, *, node_id: str, version: int, target: str | None, now: datetime,
-                    due_at: datetime | None) -> Update:
+def retarget_tokens(
+    campaign_id: int, *, node_id: str, version: int, target: str | None, now: datetime, due_at: datetime | None
+) -> Update:
     values: dict[str, Any] = {"version": version}
     if target is not None and target != node_id:
         values.update(node_id=target, arrived_at=now, due_at=due_at)
@@ -252,8 +318,16 @@ def trace_removed(campaign_id: int, *, node_id: str | None, now: datetime, reaso
     if node_id is not None:
         condition = and_(condition, js.c.node_id == node_id)
     rows = select(
-        js.c.campaign_id, js.c.version, js.c.entry_id, js.c.customer_id, js.c.node_id, js.c.arrived_at, _ts(now),
-        literal("dropped"), literal(None), literal(reason),
+        js.c.campaign_id,
+        js.c.version,
+        js.c.entry_id,
+        js.c.customer_id,
+        js.c.node_id,
+        js.c.arrived_at,
+        _ts(now),
+        literal("dropped"),
+        literal(None),
+        literal(reason),
     ).where(condition)
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 

@@ -24,8 +24,15 @@ def claim_due(dialect: Dialect, *, now: datetime, limit: int, lease_until: datet
 
 def with_customers(ids: list[int]) -> Select[Any]:
     return (
-        select(messages.c.id.label("message_id"), messages.c.campaign_id, messages.c.version, messages.c.node_id,
-               messages.c.entry_id, messages.c.recipient, customers)
+        select(
+            messages.c.id.label("message_id"),
+            messages.c.campaign_id,
+            messages.c.version,
+            messages.c.node_id,
+            messages.c.entry_id,
+            messages.c.recipient,
+            customers,
+        )
         .join(customers, customers.c.id == messages.c.customer_id)
         .where(messages.c.id.in_(ids))
         .order_by(messages.c.id)
@@ -37,9 +44,16 @@ def mark_sent(*, now: datetime, provider: str) -> Update:
     return (
         update(messages)
         .where(messages.c.id == bindparam("b_id"))
-        .values(status="sent", sent_at=now, provider=provider, subject=bindparam("b_subject"),
-                body=bindparam("b_body"), provider_message_id=bindparam("b_provider_message_id"), error=None,
-                leased_until=None)
+        .values(
+            status="sent",
+            sent_at=now,
+            provider=provider,
+            subject=bindparam("b_subject"),
+            body=bindparam("b_body"),
+            provider_message_id=bindparam("b_provider_message_id"),
+            error=None,
+            leased_until=None,
+        )
     )
 
 
@@ -48,8 +62,12 @@ def mark_failed() -> Update:
     return (
         update(messages)
         .where(messages.c.id == bindparam("b_id"))
-        .values(status=bindparam("b_status"), error=bindparam("b_error"), send_after=bindparam("b_send_after"),
-                leased_until=None)
+        .values(
+            status=bindparam("b_status"),
+            error=bindparam("b_error"),
+            send_after=bindparam("b_send_after"),
+            leased_until=None,
+        )
     )
 
 
@@ -66,8 +84,9 @@ def next_send_after(*, after: datetime) -> Select[Any]:
     return select(func.min(messages.c.send_after)).where(messages.c.status == "queued", messages.c.send_after > after)
 
 
-def list_messages(*, campaign_id: int | None, node_id: str | None, customer_id: int | None, limit: int,
-                  offset: int) -> Select[Any]:
+def list_messages(
+    *, campaign_id: int | None, node_id: str | None, customer_id: int | None, limit: int, offset: int
+) -> Select[Any]:
     query = select(messages, customers.c.external_id).join(customers, customers.c.id == messages.c.customer_id)
     if campaign_id is not None:
         query = query.where(messages.c.campaign_id == campaign_id)

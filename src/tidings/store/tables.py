@@ -192,8 +192,12 @@ journey_state = Table(
     Column("claim_id", String(36)),
     Column("claimed_until", Timestamp),
     Column("outcome", String(96)),  # set while a chunk is being advanced: port:<p> | drop:<reason> | hold
-    Index("ix_journey_state_due", "due_at", postgresql_where=text("status = 'waiting'"),
-          sqlite_where=text("status = 'waiting'")),
+    Index(
+        "ix_journey_state_due",
+        "due_at",
+        postgresql_where=text("status = 'waiting'"),
+        sqlite_where=text("status = 'waiting'"),
+    ),
     Index("ix_journey_state_claim", "claim_id"),
     Index("ix_journey_state_node", "campaign_id", "node_id"),
     Index("ix_journey_state_entry", "entry_id"),

@@ -7,33 +7,36 @@ trigger enrols its audience — the whole customer base for triggers with no nat
 
 from __future__ import annotations
 
+import builtins
+
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
 from tidings.engine.contracts import AccountSettings
 
-ConfigT = TypeVar("ConfigT", bound=BaseModel)
-
 TriggerKind = Literal["api", "event", "schedule"]
 
 
-class Trigger(Protocol[ConfigT]):
+class Trigger(Protocol):
     type: ClassVar[str]
     title: ClassVar[str]
-    kind: ClassVar[TriggerKind]
-    config_model: type[ConfigT]
 
-    def event_name(self, config: ConfigT) -> str | None:
+    @property
+    def kind(self) -> TriggerKind: ...
+    @property
+    def config_model(self) -> builtins.type[BaseModel]: ...
+
+    def event_name(self, config: Any) -> str | None:
         """For ``event`` triggers: the event name to listen to."""
         ...
 
-    def event_matches(self, config: ConfigT) -> ColumnElement[bool] | None:
+    def event_matches(self, config: Any) -> ColumnElement[bool] | None:
         """For ``event`` triggers: an extra predicate on the ``events`` row (property conditions)."""
         ...
 
-    def next_fire_at(self, config: ConfigT, after: datetime, account: AccountSettings) -> datetime | None:
+    def next_fire_at(self, config: Any, after: datetime, account: AccountSettings) -> datetime | None:
         """For ``schedule`` triggers: the first fire time strictly after ``after``; None when it never fires again."""
         ...

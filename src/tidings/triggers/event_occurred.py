@@ -39,6 +39,10 @@ class PropertyCondition(BaseModel):
         return self
 
     def compile(self) -> ColumnElement[bool]:
+        condition: ColumnElement[bool] = self._compile()
+        return condition
+
+    def _compile(self) -> Any:
         element = events.c.properties[self.property]
         value: Any = self.value
         if self.op == "exists":

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tidings.triggers.api_enrollment import ApiEnrollment
 from tidings.triggers.base import Trigger
 from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.repeated_date import RepeatedDate
 
-TRIGGERS: dict[str, Trigger[Any]] = {
+TRIGGERS: dict[str, Trigger] = {
     trigger.type: trigger for trigger in (ApiEnrollment(), EventOccurred(), DateHasCome(), RepeatedDate())
 }

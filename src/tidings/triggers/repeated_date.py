@@ -33,9 +33,10 @@ class RepeatedDateConfig(BaseModel):
             raise ValueError("weekdays: a weekly trigger needs at least one weekday")
         if self.frequency == "monthly" and self.month_day is None:
             raise ValueError("month_day: a monthly trigger needs the day of the month")
-        if self.frequency == "cron":
-            if not self.cron or not croniter.is_valid(self.cron) or len(self.cron.split()) != 5:
-                raise ValueError(f"cron: {self.cron!r} is not a 5-field cron expression, e.g. '0 9 * * 1-5'")
+        if self.frequency == "cron" and (
+            not self.cron or not croniter.is_valid(self.cron) or len(self.cron.split()) != 5
+        ):
+            raise ValueError(f"cron: {self.cron!r} is not a 5-field cron expression, e.g. '0 9 * * 1-5'")
         return self
 
 
