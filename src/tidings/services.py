@@ -76,7 +76,7 @@ class Services:
     def advancer(self) -> ClockAdvancer:
         if not isinstance(self.clock, ManualClock):
             raise RuntimeError("the clock can only be advanced with TIDINGS_CLOCK=manual")
-        next_due = default_next_due() + [lambda after: message_sql.next_send_after(after=after)]
+        next_due = [*default_next_due(), lambda after: message_sql.next_send_after(after=after)]
         return ClockAdvancer(self.db, self.clock, self.scheduler, next_due)
 
     def start(self) -> None:

@@ -9,7 +9,6 @@ Rules are SQL predicates, so a chunk of any size is routed with a handful of sta
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -8,7 +8,6 @@ trigger enrols its audience — the whole customer base for triggers with no nat
 from __future__ import annotations
 
 import builtins
-
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
