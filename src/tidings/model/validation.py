@@ -169,7 +169,7 @@ def _find_cycle(nodes: list[str], children: dict[str, list[str]]) -> list[str] |
         path.append(node)
         for child in children[node]:
             if state.get(child) == 1:
-                return path[path.index(child) :] + [child]
+                return [*path[path.index(child) :], child]
             if child not in state:
                 found = visit(child)
                 if found:
