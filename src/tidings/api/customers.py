@@ -1,0 +1,179 @@
+"""Customers: batch upsert by external id, the profile, and the per-customer journey trace."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from sqlalchemy import Connection, RowMapping
+
+from tidings.api.deps import ServicesDep
+from tidings.api.rows import check_rows
+from tidings.errors import NotFound
+from tidings.model.customers import CustomerIn
+from tidings.store import campaigns as campaign_sql
+from tidings.store import journeys
+from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+MAX_BATCH = 10_000
+
+
+class CustomerBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Rows are validated one by one in the route (bad rows are reported, good ones kept), so the body model
+    # only documents their schema.
+    customers: list[SkipValidation[CustomerIn]] = Field(
+        min_length=1, max_length=MAX_BATCH,
+        description="Upserted by external_id. Fields left out keep their stored value; null clears a field. "
+        "Rows naming the same external_id apply in order, like separate upserts: later fields win.",
+    )
+
+
+class CustomerRowError(BaseModel):
+    index: int = Field(description="Position of the row in the batch, from 0.")
+    external_id: str | None
+    field: str | None = Field(description="Path of the offending field, e.g. `email` or `subscriptions.sms`.")
+    message: str
+
+
+class UpsertResult(BaseModel):
+    upserted: int = Field(description="Rows applied (a customer named twice counts twice).")
+    errors: list[CustomerRowError]
+
+
+class CustomerOut(BaseModel):
+    external_id: str
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    middle_name: str | None
+    birthday: date | None
+    gender: str | None
+    city: str | None
+    timezone: str | None
+    registered_at: datetime | None
+    store_code: str | None
+    attributes: dict[str, Any]
+    subscriptions: dict[str, bool] = Field(description="Channel consent, e.g. {email: true, sms: false}.")
+    points: float = Field(description="Points balance.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Step(BaseModel):
+    node: str
+    arrived_at: datetime
+    at: datetime
+    outcome: str = Field(description="performed | dropped")
+    port: str | None = Field(description="The output the customer left by.")
+    reason: str | None = Field(description="Why the customer dropped out, e.g. no_contact.")
+
+
+class Waiting(BaseModel):
+    node: str
+    arrived_at: datetime
+    due_at: datetime = Field(description="When the node acts on the customer next.")
+
+
+class Journey(BaseModel):
+    entry_id: int
+    campaign_id: int
+    campaign_name: str | None
+    version: int
+    status: str = Field(description="active | completed | stopped")
+    entered_at: datetime
+    finished_at: datetime | None
+    steps: list[Step]
+    waiting: list[Waiting]
+
+
+class CustomerJourneys(BaseModel):
+    customer: str
+    journeys: list[Journey]
+
+
+def find_customer(conn: Connection, external_id: str) -> RowMapping:
+    row = conn.execute(get_by_external(external_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"customer {external_id!r} does not exist", details={"external_id": external_id})
+    return row
+
+
+def merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
+    """Rows naming the same external id, merged as if applied one after the other (one upsert statement
+    cannot touch a row twice): later fields win, channel consents combine."""
+    given: dict[str, dict[str, Any]] = {}
+    repeated: set[str] = set()
+    for row in rows:
+        values = {name: getattr(row, name) for name in row.model_fields_set}
+        earlier = given.get(row.external_id)
+        if earlier is None:
+            given[row.external_id] = values
+            continue
+        repeated.add(row.external_id)
+        consents = {**(earlier.get("subscriptions") or {}), **(values.get("subscriptions") or {})}
+        earlier.update(values)
+        if consents:
+            earlier["subscriptions"] = consents
+    if not repeated:
+        return rows
+    return [CustomerIn.model_validate(values) for values in given.values()]
+
+
+@router.post("", summary="Upsert customers in a batch")
+def upsert(batch: CustomerBatch, services: ServicesDep) -> UpsertResult:
+    """Validate each row on its own; store the good ones in one transaction and report the bad ones.
+    If every row is bad the answer is 422 with the same errors in ``details``."""
+    checked = check_rows(CustomerIn, batch.customers, "external_id")
+    checked.refuse_if_nothing_good("customer")
+    rows = merge_duplicates([row for _, row in checked.good])
+    with services.db.engine.begin() as conn:
+        upsert_customers(conn, services.db.dialect, rows, services.clock.now())
+    return UpsertResult(upserted=len(checked.good), errors=[CustomerRowError(**e) for e in checked.report()])
+
+
+@router.get("/{external_id}", summary="A customer's profile")
+def profile(external_id: str, services: ServicesDep) -> CustomerOut:
+    with services.db.engine.connect() as conn:
+        row = find_customer(conn, external_id)
+        subscriptions = {channel: status == "Y" for channel, status in conn.execute(subscriptions_of(row["id"]))}
+    return CustomerOut(
+        **{name: row[name] for name in CustomerOut.model_fields if name in row and name != "subscriptions"},
+        subscriptions=subscriptions,
+        points=float(row["points_balance"]),
+    )
+
+
+@router.get("/{external_id}/journeys", summary="Where a customer went in every campaign, and why")
+def customer_journeys(external_id: str, services: ServicesDep) -> CustomerJourneys:
+    with services.db.engine.connect() as conn:
+        customer_id = find_customer(conn, external_id)["id"]
+        entries = conn.execute(journeys.entries_of_customer(customer_id)).mappings().all()
+        steps: dict[int, list[Step]] = {}
+        for step in conn.execute(journeys.trace_of_customer(customer_id)).mappings():
+            steps.setdefault(step["entry_id"], []).append(Step(
+                node=step["node_id"], arrived_at=step["arrived_at"], at=step["at"], outcome=step["outcome"],
+                port=step["port"], reason=step["reason"],
+            ))
+        waiting: dict[int, list[Waiting]] = {}
+        for token in conn.execute(journeys.tokens_of_customer(customer_id)).mappings():
+            waiting.setdefault(token["entry_id"], []).append(
+                Waiting(node=token["node_id"], arrived_at=token["arrived_at"], due_at=token["due_at"])
+            )
+        names: dict[int, str | None] = {}
+        for campaign_id in {entry["campaign_id"] for entry in entries}:
+            campaign = conn.execute(campaign_sql.get_campaign(campaign_id)).mappings().first()
+            names[campaign_id] = campaign["name"] if campaign is not None else None
+    return CustomerJourneys(customer=external_id, journeys=[
+        Journey(
+            entry_id=entry["id"], campaign_id=entry["campaign_id"], campaign_name=names[entry["campaign_id"]],
+            version=entry["version"], status=entry["status"], entered_at=entry["entered_at"],
+            finished_at=entry["finished_at"], steps=steps.get(entry["id"], []), waiting=waiting.get(entry["id"], []),
+        )
+        for entry in entries
+    ])

@@ -1,0 +1,30 @@
+"""Health and the campaign document's JSON Schema (which drives the editor's forms)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from tidings.api.deps import ServicesDep
+from tidings.model.campaign import CampaignDocument
+
+router = APIRouter(tags=["meta"])
+
+
+class Health(BaseModel):
+    status: str
+    clock: str
+    now: datetime
+
+
+@router.get("/health", summary="Liveness")
+def health(services: ServicesDep) -> Health:
+    return Health(status="ok", clock=services.settings.clock, now=services.clock.now())
+
+
+@router.get("/schema/campaign", summary="JSON Schema of the campaign document")
+def campaign_schema() -> dict[str, Any]:
+    return CampaignDocument.model_json_schema()
