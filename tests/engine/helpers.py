@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
+from tidings.store.account import save_account
+from tidings.store.campaigns import route_events_to_inbox
 from tidings.store.customers import upsert_customers
-from tidings.store.tables import journey_state, journey_trace, mailbox, messages
+from tidings.store.journeys import counters_of, trace_of_customer
+from tidings.store.tables import (
+    category_subscriptions,
+    customers,
+    entries,
+    events,
+    journey_state,
+    journey_trace,
+    mailbox,
+    mailing_categories,
+    messages,
+)
 
 
 def add_customers(services: Services, *rows: dict[str, Any]) -> dict[str, int]:
@@ -77,3 +91,76 @@ def trace(services: Services, customer_id: int) -> list[tuple[str, str, str | No
              .where(journey_trace.c.customer_id == customer_id).order_by(journey_trace.c.id))
     with services.db.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+# -- time, account, counters, tokens, entries, events, categories (engine behaviour tests) --------------
+def advance_to(services: Services, moment: datetime) -> None:
+    services.advancer.advance_to(moment)
+
+
+def set_timezone(services: Services, timezone: str) -> None:
+    with services.db.engine.begin() as conn:
+        save_account(conn, {"timezone": timezone})
+
+
+def filter_node(node_id: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node_id, "type": "filter_customers", "config": {"condition": condition}}
+
+
+def counters(services: Services, campaign_id: int) -> dict[tuple[str, str], int]:
+    with services.db.engine.connect() as conn:
+        return {(node, metric): int(value) for node, metric, value in conn.execute(counters_of(campaign_id))}
+
+
+def tokens(services: Services, campaign_id: int) -> list[tuple[int, str, datetime]]:
+    """(customer_id, node_id, due_at) of every token of the campaign, by customer and node."""
+    query = (select(journey_state.c.customer_id, journey_state.c.node_id, journey_state.c.due_at)
+             .where(journey_state.c.campaign_id == campaign_id)
+             .order_by(journey_state.c.customer_id, journey_state.c.node_id))
+    with services.db.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+def entry_rows(services: Services, campaign_id: int) -> list[dict[str, Any]]:
+    query = select(entries).where(entries.c.campaign_id == campaign_id).order_by(entries.c.entered_at, entries.c.id)
+    with services.db.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def trace_rows(services: Services, customer_id: int, campaign_id: int | None = None) -> list[dict[str, Any]]:
+    with services.db.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(trace_of_customer(customer_id, campaign_id)).mappings()]
+
+
+def post_events(services: Services, *rows: tuple[int | None, str, dict[str, Any]]) -> None:
+    """Store events (customer_id, name, properties) occurring now and route them to event triggers, in one
+    transaction, as ingestion does."""
+    now = services.clock.now()
+    batch = str(uuid.uuid4())
+    with services.db.engine.begin() as conn:
+        conn.execute(events.insert(), [
+            {"customer_id": customer_id, "name": name, "properties": properties, "occurred_at": now,
+             "received_at": now, "ingest_batch": batch}
+            for customer_id, name, properties in rows
+        ])
+        conn.execute(route_events_to_inbox(batch))
+
+
+def add_category(services: Services, code: str) -> int:
+    with services.db.engine.begin() as conn:
+        inserted = conn.execute(mailing_categories.insert().values(code=code, name=code.title())).inserted_primary_key
+    assert inserted is not None
+    return int(inserted[0])
+
+
+def subscribe_category(services: Services, customer_id: int, category_id: int, status: str = "Y",
+                       channel: str = "email") -> None:
+    with services.db.engine.begin() as conn:
+        conn.execute(category_subscriptions.insert().values(
+            customer_id=customer_id, category_id=category_id, channel=channel, status=status,
+            updated_at=services.clock.now()))
+
+
+def set_points(services: Services, customer_id: int, balance: float) -> None:
+    with services.db.engine.begin() as conn:
+        conn.execute(update(customers).where(customers.c.id == customer_id).values(points_balance=balance))

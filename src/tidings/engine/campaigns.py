@@ -59,7 +59,7 @@ class CampaignService:
         with self.db.engine.connect() as conn:
             row = self._row(conn, campaign_id)
             document = self.documents.get(conn, campaign_id, row["current_version"])
-        return _summary(row) | {"document": document.model_dump(mode="json")}
+        return _summary(row) | {"document": document.model_dump(mode="json", by_alias=True)}
 
     def list_all(self) -> list[dict[str, Any]]:
         with self.db.engine.connect() as conn:
@@ -74,7 +74,8 @@ class CampaignService:
             assert campaign_id is not None
             conn.execute(
                 campaign_sql.insert_version(
-                    campaign_id=campaign_id[0], version=1, document=document.model_dump(mode="json"), now=now
+                    campaign_id=campaign_id[0], version=1, document=document.model_dump(mode="json", by_alias=True),
+                    now=now,
                 )
             )
         return {"id": campaign_id[0], "version": 1, "status": "draft"}
@@ -91,7 +92,7 @@ class CampaignService:
             if dry_run:
                 conn.rollback()
                 return {"version": row["current_version"], "dry_run": True, "affected": asdict(impact)}
-            payload = document.model_dump(mode="json")
+            payload = document.model_dump(mode="json", by_alias=True)
             if row["status"] == "draft":
                 version = row["current_version"]
                 conn.execute(campaign_sql.replace_version(campaign_id=campaign_id, version=version, document=payload))
