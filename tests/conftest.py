@@ -25,7 +25,7 @@ START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday
 
 @pytest.fixture(scope="session")
 def pg_template(worker_id: str) -> Iterator[str]:
-    name = create_template(f"tidings_template_{worker_id}")
+    name = create_template(f"tidings_template_{worker_id}_{os.getpid()}")  # concurrent runs never share one
     yield name
     drop_database(name)
 
