@@ -164,3 +164,20 @@ def subscribe_category(services: Services, customer_id: int, category_id: int, s
 def set_points(services: Services, customer_id: int, balance: float) -> None:
     with services.db.engine.begin() as conn:
         conn.execute(update(customers).where(customers.c.id == customer_id).values(points_balance=balance))
+
+
+def unbalanced_counters(services: Services, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Nodes whose counters do not add up: entered must equal performed + dropped + removed + still inside."""
+    values = counters(services, campaign_id)
+    inside: dict[str, int] = {}
+    for _, node_id, _ in tokens(services, campaign_id):
+        inside[node_id] = inside.get(node_id, 0) + 1
+    nodes = {node for node, metric in values if metric == "entered"} | set(inside)
+    wrong: dict[str, dict[str, int]] = {}
+    for node in sorted(nodes):
+        left = sum(value for (n, metric), value in values.items()
+                   if n == node and (metric == "performed" or metric.split(":")[0] in ("dropped", "removed")))
+        entered = values.get((node, "entered"), 0)
+        if entered != left + inside.get(node, 0):
+            wrong[node] = {"entered": entered, "left": left, "inside": inside.get(node, 0)}
+    return wrong

@@ -10,6 +10,7 @@ from tests.engine.helpers import (
     add_customers,
     advance_to,
     campaign,
+    counters,
     email_node,
     entry_rows,
     mailbox_count,
@@ -18,6 +19,7 @@ from tests.engine.helpers import (
     tokens,
     trace,
     trace_rows,
+    unbalanced_counters,
     wait_node,
 )
 from tidings.errors import InvalidTransition
@@ -57,6 +59,10 @@ def test_stop_ends_every_journey_and_nothing_more_is_sent(services: Services) ->
     assert trace(services, ids["bob"])[-1] == ("w1", "dropped", None, "campaign_stopped")
     assert trace_rows(services, ids["bob"])[-1]["at"] == stopped_at
     assert trace(services, ids["cid"])[-1] == ("e1", "dropped", None, "no_contact")
+    values = counters(services, campaign_id)
+    assert values[("w1", "dropped:campaign_stopped")] == 1
+    assert values[("w2", "dropped:campaign_stopped")] == 1
+    assert unbalanced_counters(services, campaign_id) == {}
 
     advance_to(services, START + timedelta(days=30))
     assert message_count(services) == 1

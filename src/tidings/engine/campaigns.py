@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from tidings.engine.arrival import due_on_arrival
 from tidings.engine.clock import Clock
+from tidings.engine.counters import CounterDelta
 from tidings.engine.documents import DocumentCache
 from tidings.engine.triggering import enroll_by_api, first_fire_at
 from tidings.errors import InvalidInput, InvalidTransition, NotFound
@@ -74,7 +75,9 @@ class CampaignService:
             assert campaign_id is not None
             conn.execute(
                 campaign_sql.insert_version(
-                    campaign_id=campaign_id[0], version=1, document=document.model_dump(mode="json", by_alias=True),
+                    campaign_id=campaign_id[0],
+                    version=1,
+                    document=document.model_dump(mode="json", by_alias=True),
                     now=now,
                 )
             )
@@ -121,6 +124,7 @@ class CampaignService:
         now = self.clock.now()
         account = load_account(conn)
         stay = rerouted = dropped = 0
+        counters = CounterDelta(campaign_id, f"edit:{version}")
         for node_id, count in conn.execute(journeys.tokens_per_node(campaign_id)).all():
             target = node_id if new.has_node(node_id) else _surviving_child(old, new, node_id)
             if target == node_id:
@@ -134,7 +138,16 @@ class CampaignService:
             if target is None:
                 conn.execute(journeys.trace_removed(campaign_id, node_id=node_id, now=now, reason="node_removed"))
                 conn.execute(journeys.delete_tokens(campaign_id, node_id=node_id))
+                counters.add(node_id, "dropped:node_removed", count)
             else:
+                if target != node_id:  # the trace and the counters say where they went and why
+                    conn.execute(
+                        journeys.trace_removed(
+                            campaign_id, node_id=node_id, now=now, reason="node_removed", outcome="removed"
+                        )
+                    )
+                    counters.add(node_id, "removed:node_removed", count)
+                    counters.add(target, "entered", count)
                 due = due_on_arrival(new, target, now, account) if target != node_id else None
                 conn.execute(
                     journeys.retarget_tokens(
@@ -143,6 +156,8 @@ class CampaignService:
                 )
         if dropped and not dry_run:
             conn.execute(journeys.finish_entries_without_tokens(campaign_id, now=now, status="completed"))
+        if not dry_run:
+            counters.write(conn, self.db.dialect)
         return EditImpact(stay, rerouted, dropped)
 
     def transition(self, campaign_id: int, verb: str) -> dict[str, Any]:
@@ -161,6 +176,10 @@ class CampaignService:
                 self._arm_trigger(conn, campaign_id, document)
             elif verb == "stop":
                 conn.execute(journeys.trace_removed(campaign_id, node_id=None, now=now, reason="campaign_stopped"))
+                counters = CounterDelta(campaign_id, "stop")
+                for node_id, count in conn.execute(journeys.tokens_per_node(campaign_id)).all():
+                    counters.add(node_id, "dropped:campaign_stopped", count)
+                counters.write(conn, self.db.dialect)
                 conn.execute(journeys.delete_tokens(campaign_id))
                 conn.execute(journeys.finish_entries_without_tokens(campaign_id, now=now, status="stopped"))
                 conn.execute(campaign_sql.delete_trigger(campaign_id))

@@ -313,7 +313,11 @@ def retarget_tokens(
     return update(js).where(js.c.campaign_id == campaign_id, js.c.node_id == node_id).values(**values)
 
 
-def trace_removed(campaign_id: int, *, node_id: str | None, now: datetime, reason: str) -> Insert:
+def trace_removed(
+    campaign_id: int, *, node_id: str | None, now: datetime, reason: str, outcome: str = "dropped"
+) -> Insert:
+    """Trace the tokens taken out of a node by an edit or a stop: ``dropped`` (they leave the campaign) or
+    ``removed`` (their node was deleted and they are released along its first surviving child)."""
     condition = js.c.campaign_id == campaign_id
     if node_id is not None:
         condition = and_(condition, js.c.node_id == node_id)
@@ -325,7 +329,7 @@ def trace_removed(campaign_id: int, *, node_id: str | None, now: datetime, reaso
         js.c.node_id,
         js.c.arrived_at,
         _ts(now),
-        literal("dropped"),
+        literal(outcome),
         literal(None),
         literal(reason),
     ).where(condition)
