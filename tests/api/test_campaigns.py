@@ -33,7 +33,7 @@ def test_an_invalid_document_names_the_node_and_the_field(client: httpx.Client) 
     assert "'w1'" in error["message"] and "config.amount" in error["message"]
 
     document = campaign(email_node("e1"), edges=[("trigger", "e1")])
-    document["nodes"][0]["config"]["colour"] = "red"  # type: ignore[index]
+    document["nodes"][0]["config"]["colour"] = "red"
     error = error_of(client.post("/campaigns", json=document), 422)
     assert error["details"] == [{"node": "e1", "field": "config.colour", "message": "unknown field"}]
 
@@ -92,7 +92,8 @@ def test_an_invalid_transition_is_409(client: httpx.Client) -> None:
 
 def test_an_unknown_campaign_is_404(client: httpx.Client) -> None:
     for method, path, body in [
-        ("GET", "/campaigns/999", None), ("PUT", "/campaigns/999", welcome()), ("POST", "/campaigns/999/activate", None),
+        ("GET", "/campaigns/999", None), ("PUT", "/campaigns/999", welcome()),
+        ("POST", "/campaigns/999/activate", None),
         ("POST", "/campaigns/999/enroll", {"customers": ["c1"]}), ("GET", "/campaigns/999/stats", None),
     ]:
         error = error_of(client.request(method, path, json=body), 404)

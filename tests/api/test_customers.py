@@ -86,7 +86,8 @@ def test_a_nul_character_is_a_row_error_not_a_server_error(client: httpx.Client)
     ]})
     assert response.status_code == 200, response.text
     assert response.json()["errors"] == [
-        {"index": 1, "external_id": "nul", "field": "attributes.note", "message": r"text must not contain NUL characters (\u0000)"}
+        {"index": 1, "external_id": "nul", "field": "attributes.note",
+         "message": r"text must not contain NUL characters (\u0000)"}
     ]
 
 

@@ -18,7 +18,7 @@ def stored(services: Services) -> list[tuple[str, str, dict[str, Any], datetime,
                     events.c.received_at)
              .join(customers, customers.c.id == events.c.customer_id).order_by(events.c.id))
     with services.db.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def test_events_are_stored_with_their_times(client: httpx.Client, services: Services) -> None:

@@ -11,11 +11,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidings.api.deps import ServicesDep
+from tidings.api.routing import StrictJsonRoute
+from tidings.api.rows import NO_NUL
 from tidings.engine.contracts import AccountSettings
 from tidings.errors import InvalidInput
 from tidings.store.account import load_account, save_account
 
-router = APIRouter(prefix="/settings", tags=["settings"])
+router = APIRouter(prefix="/settings", tags=["settings"], route_class=StrictJsonRoute)
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -45,6 +47,8 @@ class AccountIn(BaseModel):
     def _not_null(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("may not be null; leave the field out to keep its value")
+        if "\x00" in value:
+            raise ValueError(NO_NUL)
         return value
 
     @field_validator("timezone")

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from tidings.api.deps import CampaignIdPath, ServicesDep
-from tidings.errors import NotFound
+from tidings.api.routing import StrictJsonRoute
+from tidings.api.rows import NO_NUL, nul_path
+from tidings.errors import DocumentInvalid, NotFound
 from tidings.model.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=StrictJsonRoute)
 
 #: The document is checked by the campaign service, whose errors name the node and the field; the body is
 #: therefore passed through unvalidated and only documented here.
@@ -94,8 +96,17 @@ class CampaignStats(BaseModel):
     nodes: list[NodeStats]
 
 
+def _refuse_nul(document: Any) -> None:
+    """PostgreSQL stores no NUL character: refuse it on both databases, naming where it is."""
+    where = nul_path(document, [])
+    if where is not None:
+        raise DocumentInvalid(f"invalid campaign: field {where!r}: {NO_NUL}",
+                              details=[{"node": None, "field": where, "message": NO_NUL}])
+
+
 @router.post("", status_code=201, summary="Create a campaign (draft)")
 def create(document: DocumentBody, services: ServicesDep) -> Created:
+    _refuse_nul(document)
     return Created(**services.campaigns.create(document))
 
 
@@ -118,6 +129,7 @@ def update(
 ) -> Updated:
     """A draft is edited in place; a campaign that has run gets a new version, and customers inside move on
     by node id (``affected`` says how many stay, are rerouted or dropped)."""
+    _refuse_nul(document)
     return Updated(**services.campaigns.update(campaign_id, document, dry_run=dry_run))
 
 

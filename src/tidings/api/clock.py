@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tidings.api.deps import ClockLockDep, ServicesDep
+from tidings.api.routing import StrictJsonRoute
 from tidings.engine.clock import ManualClock
 from tidings.errors import Conflict, InvalidInput
 
-router = APIRouter(prefix="/clock", tags=["clock"])
+router = APIRouter(prefix="/clock", tags=["clock"], route_class=StrictJsonRoute)
 
 #: One advance simulates at most this much time: enough for any campaign, and a typo cannot hang the server.
 MAX_ADVANCE = timedelta(days=3660)

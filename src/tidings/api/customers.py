@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from sqlalchemy import Connection, RowMapping
 
 from tidings.api.deps import ServicesDep
+from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.errors import NotFound
 from tidings.model.customers import CustomerIn
@@ -17,7 +18,7 @@ from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], route_class=StrictJsonRoute)
 
 MAX_BATCH = 10_000
 

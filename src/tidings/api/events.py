@@ -9,12 +9,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from tidings.api.deps import ServicesDep
+from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.model.events import EventIn
 from tidings.store.customers import ids_by_external
 from tidings.store.events import NewEvent, insert_events
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=StrictJsonRoute)
 
 MAX_BATCH = 10_000
 #: An occurred_at this little ahead of the server's clock is sender clock skew and is stored as "now";

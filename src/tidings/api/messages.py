@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
+from tidings.api.routing import StrictJsonRoute
 from tidings.store import messages as message_sql
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
 
 
 class MessageOut(BaseModel):

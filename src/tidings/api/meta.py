@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tidings.api.deps import ServicesDep
+from tidings.api.routing import StrictJsonRoute
 from tidings.model.campaign import CampaignDocument
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], route_class=StrictJsonRoute)
 
 
 class Health(BaseModel):

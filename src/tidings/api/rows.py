@@ -13,6 +13,8 @@ from tidings.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
+NO_NUL = r"text must not contain NUL characters (\u0000)"
+
 
 @dataclass(frozen=True)
 class RowProblem:
@@ -65,9 +67,9 @@ def check_rows(model: type[M], rows: Sequence[Any], key: str) -> Checked[M]:
             checked.problems.append(RowProblem(index, None, None, "a row must be a JSON object"))
             continue
         identity = raw.get(key) if isinstance(raw.get(key), str) else None
-        nul = _nul_path(raw, [])
+        nul = nul_path(raw, [])
         if nul is not None:
-            checked.problems.append(RowProblem(index, identity, nul, r"text must not contain NUL characters (\u0000)"))
+            checked.problems.append(RowProblem(index, identity, nul, NO_NUL))
             continue
         try:
             checked.good.append((index, model.model_validate(raw)))
@@ -77,7 +79,7 @@ def check_rows(model: type[M], rows: Sequence[Any], key: str) -> Checked[M]:
     return checked
 
 
-def _nul_path(value: Any, loc: list[Any]) -> str | None:
+def nul_path(value: Any, loc: list[Any]) -> str | None:
     """PostgreSQL stores no NUL character in text or JSONB: refuse such a row here, on both databases alike."""
     if isinstance(value, str):
         return (field_path(loc) or "(row)") if "\x00" in value else None
@@ -85,12 +87,12 @@ def _nul_path(value: Any, loc: list[Any]) -> str | None:
         for name, item in value.items():
             if "\x00" in name:
                 return field_path([*loc, name])
-            found = _nul_path(item, [*loc, name])
+            found = nul_path(item, [*loc, name])
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = _nul_path(item, [*loc, index])
+            found = nul_path(item, [*loc, index])
             if found is not None:
                 return found
     return None
