@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement
 
 from tidings.engine.contracts import AccountSettings
-from tidings.engine.localtime import local_instant
+from tidings.engine.localtime import local_instant, resolve_local
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -61,9 +61,13 @@ class RepeatedDate:
         zone = ZoneInfo(account.timezone)
         if config.frequency == "cron":
             assert config.cron is not None
-            start = after.astimezone(zone)
-            following: datetime = croniter(config.cron, start).get_next(datetime)
-            return following.astimezone(UTC)
+            # Step through local wall-clock times, so a time repeated by the autumn change fires once (at its first
+            # occurrence) and a time skipped in spring fires at the end of the gap (D16).
+            wall_clock = croniter(config.cron, after.astimezone(zone).replace(tzinfo=None))
+            while True:
+                following = resolve_local(wall_clock.get_next(datetime).replace(tzinfo=zone)).astimezone(UTC)
+                if following > after:
+                    return following
         day = after.astimezone(zone).date()
         for _ in range(400):  # at most a year and a bit ahead
             if self._fires_on(config, day):
