@@ -60,3 +60,18 @@ def test_nul_characters_are_refused_alike_on_both_databases(client: httpx.Client
     ]
     assert error_of(client.put("/settings", json={"email_from_name": "a\u0000"}), 422)["details"][0]["field"] == \
         "email_from_name"
+
+
+def test_deeply_nested_or_non_utf8_bodies_are_400(client: httpx.Client) -> None:
+    deep = "[" * 70 + "]" * 70
+    body = '{"customers": [{"external_id": "c1", "attributes": {"a": ' + deep + "}}]}"
+    error = error_of(client.post("/customers", content=body, headers={"content-type": "application/json"}), 400)
+    assert error["code"] == "invalid_json"
+    assert "deeper than 64 levels" in error["message"]
+    assert error["details"] == {"position": None}
+    body = '{"customers": [{"external_id": "c1", "attributes": {"a": ' + "[" * 5000 + "]" * 5000 + "}}]}"
+    assert error_of(client.post("/customers", content=body, headers={"content-type": "application/json"}),
+                    400)["code"] == "invalid_json"
+    error = error_of(client.post("/customers", content=b'{"customers": [{"external_id": "\xff"}]}',
+                                 headers={"content-type": "application/json"}), 400)
+    assert "UTF-8" in error["message"]
