@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, literal, not_, or_, select
+from sqlalchemy import ColumnElement, exists, literal, not_, or_, select
 
 from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, customer_matches
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
@@ -59,6 +59,7 @@ class SendEmail:
         if config.category is not None:
             category = SubscriptionTarget(channel="email", category=config.category)
             routing.drop("unsubscribed_category", customer_matches(compiler.compile(_unsubscribed(category))))
+        routing.drop("already_sent", _already_sent())  # merged branches: one e-mail per entry (D15)
         routing.to("out")
         queued = (
             select(
@@ -90,6 +91,24 @@ class SendEmail:
             "created_at",
         ]
         return routing.then(insert.from_select(columns, queued))
+
+
+def _already_sent() -> ColumnElement[bool]:
+    """This entry's customer already has this node's message, or arrives twice in this chunk (the earlier arrival
+    is sent). Only the arrival that queued the message is performed and reaches the children."""
+    js, twin = journey_state, journey_state.alias("twin")
+    queued_before = exists().where(
+        messages.c.entry_id == js.c.entry_id,
+        messages.c.node_id == js.c.node_id,
+        messages.c.customer_id == js.c.customer_id,
+    )
+    earlier_twin = exists().where(
+        twin.c.claim_id == js.c.claim_id,
+        twin.c.entry_id == js.c.entry_id,
+        twin.c.customer_id == js.c.customer_id,
+        twin.c.id < js.c.id,
+    )
+    return or_(queued_before, earlier_twin)
 
 
 def _unsubscribed(target: SubscriptionTarget) -> SubscriptionCondition:
