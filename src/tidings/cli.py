@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tidings.errors import TidingsError
 from tidings.settings import Settings
@@ -219,18 +219,15 @@ def customers_import(file: Path) -> None:
     settings = _settings()
     _migrate(settings)
     db = Database.open(settings.database_url)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f} rows"),
-        TimeRemainingColumn(),
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"importing {file.name}", total=None)
+            size = file.stat().st_size if file.is_file() else None
+            task = progress.add_task(f"importing {file.name}", total=size)
 
-            def show(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total or None)
+            def show(rows_done: int, bytes_done: int) -> None:
+                progress.update(task, completed=bytes_done, description=f"importing {file.name}: {rows_done:,} rows")
+
 
             report = import_customers(db, file, now=datetime.now(UTC), progress=show)
     except TidingsError as error:
