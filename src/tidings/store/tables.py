@@ -135,6 +135,7 @@ campaign_triggers = Table(
     Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("event_name", String(128)),
+    Column("segment_id", BigInteger),
     Column("next_fire_at", Timestamp),
     Column("last_fired_at", Timestamp),
     Index("ix_campaign_triggers_event_name", "event_name"),
@@ -147,7 +148,8 @@ trigger_inbox = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
-    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"), nullable=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=True),
     Index("ix_trigger_inbox_campaign", "campaign_id", "id"),
 )
 
@@ -163,6 +165,7 @@ entries = Table(
     Column("finished_at", Timestamp),
     Column("context", Json),
     Column("event_id", BigInteger),  # the event that started the entry, if any
+    Column("is_control", Boolean, nullable=False, server_default="0"),  # D1: customer-facing actions suppressed
     Column("trigger_batch", String(36), nullable=False),
     Index("ix_entries_campaign_customer", "campaign_id", "customer_id", "entered_at"),
     Index("ix_entries_trigger_batch", "trigger_batch"),
@@ -247,6 +250,9 @@ messages = Table(
     Column("send_after", Timestamp, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("sent_at", Timestamp),
+    Column("delivered_at", Timestamp),
+    Column("opened_at", Timestamp),
+    Column("clicked_at", Timestamp),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("leased_until", Timestamp),
     Column("provider", String(32)),
@@ -277,4 +283,146 @@ clock_state = Table(
     Column("id", Integer, primary_key=True),
     Column("now", Timestamp, nullable=False),
     Column("manual", Boolean, nullable=False),
+)
+
+
+# -- customer data beyond the profile (segmentation) -------------------------------------------------------
+
+custom_fields = Table(
+    "custom_fields",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),  # used as customers.attributes[code]
+    Column("name", String(200), nullable=False),
+    Column("type", String(16), nullable=False),  # text | number | date | datetime | boolean
+    Column("created_at", Timestamp, nullable=False),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("city", String(200)),
+    Column("timezone", String(64)),
+)
+
+product_categories = Table(
+    "product_categories",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("parent_code", String(64)),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("category_code", String(64)),
+    Column("price", Numeric(18, 2)),
+)
+
+# Orders and receipts share one table: a receipt is a completed purchase in a store, an order may be placed
+# online and later paid or cancelled.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False),
+    Column("kind", String(8), nullable=False),  # order | receipt
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # created | paid | cancelled | returned
+    Column("store_code", String(64)),
+    Column("total", Numeric(18, 2), nullable=False),
+    Column("placed_at", Timestamp, nullable=False),
+    Column("paid_at", Timestamp),
+    Column("cancelled_at", Timestamp),
+    Column("attributes", Json, nullable=False, server_default=text("'{}'")),
+    UniqueConstraint("kind", "external_id", name="uq_orders_kind_external_id"),
+    Index("ix_orders_customer", "customer_id", "placed_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("category_code", String(64)),
+    Column("quantity", Numeric(18, 3), nullable=False),
+    Column("price", Numeric(18, 2), nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),
+    Index("ix_order_lines_order", "order_id"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("condition", Json, nullable=False),
+    Column("recompute_minutes", Integer, nullable=False, server_default="360"),
+    Column("next_recompute_at", Timestamp),
+    Column("last_computed_at", Timestamp),
+    Column("size", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+segment_members = Table(
+    "segment_members",
+    metadata,
+    Column("segment_id", BigInteger, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("since", Timestamp, nullable=False),
+    Index("ix_segment_members_customer", "customer_id"),
+)
+
+audiences = Table(
+    "audiences",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+audience_members = Table(
+    "audience_members",
+    metadata,
+    Column("audience_id", BigInteger, ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", Timestamp, nullable=False),
+    Index("ix_audience_members_customer", "customer_id"),
+)
+
+# How many customers a limit node has let through in a period (D4): one row per node and period key.
+limit_counters = Table(
+    "limit_counters",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True),
+    Column("node_id", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),  # all | 2026-01-05 | 2026-W02 | 2026-01
+    Column("passed", BigInteger, nullable=False),
+)
+
+# Requests for the loyalty adapter (the audience action's "send to loyalty program", bonus accruals).
+loyalty_requests = Table(
+    "loyalty_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | failed
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_loyalty_requests_once"),
 )
