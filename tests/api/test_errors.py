@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy.exc import DataError
 
-from tests.api.helpers import error_of
+from tests.api.conftest import serve
+from tests.api.helpers import error_of, start_campaign
+from tidings.api.app import create_app
+from tidings.services import Services
 
 
 @pytest.mark.parametrize("path", ["/customers", "/events", "/campaigns", "/clock/advance"])
@@ -75,3 +79,30 @@ def test_deeply_nested_or_non_utf8_bodies_are_400(client: httpx.Client) -> None:
     error = error_of(client.post("/customers", content=b'{"customers": [{"external_id": "\xff"}]}',
                                  headers={"content-type": "application/json"}), 400)
     assert "UTF-8" in error["message"]
+
+
+def test_nul_in_an_enrolment_is_refused(client: httpx.Client) -> None:
+    campaign_id = start_campaign(client, {"name": "N", "trigger": {"type": "api_enrollment", "config": {}}})
+    error = error_of(client.post(f"/campaigns/{campaign_id}/enroll",
+                                 json={"customers": ["c1"], "context": {"note": "a\u0000"}}), 422)
+    assert error["details"][0]["field"] == "context.note"
+
+
+def test_database_refusals_and_crashes_keep_the_error_shape(services: Services) -> None:
+    app = create_app(services=services)
+
+    @app.get("/refused")
+    def refused() -> None:
+        raise DataError("INSERT …", {}, ValueError("value out of range\nDETAIL: more"))
+
+    @app.get("/crash")
+    def crash() -> None:
+        raise RuntimeError("a bug")
+
+    with serve(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        error = error_of(client.get("/refused"), 422)
+        assert error["code"] == "invalid_input"
+        assert error["message"] == "the database refused a value: value out of range"
+        error = error_of(client.get("/crash"), 500)
+        assert error["code"] == "internal_error"
+        assert "a bug" not in error["message"]

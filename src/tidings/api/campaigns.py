@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from tidings.api.deps import CampaignIdPath, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL, nul_path
-from tidings.errors import DocumentInvalid, NotFound
+from tidings.errors import DocumentInvalid, InvalidInput, NotFound
 from tidings.model.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
@@ -150,6 +150,9 @@ _transition_route("archive", "Archive a draft or stopped campaign")
 
 @router.post("/{campaign_id}/enroll", summary="Enrol customers into an active campaign")
 def enroll(campaign_id: CampaignIdPath, body: EnrollIn, services: ServicesDep) -> Enrolled:
+    where = nul_path(body.model_dump(), [])
+    if where is not None:
+        raise InvalidInput(f"{where}: {NO_NUL}", details=[{"field": where, "in": "body", "message": NO_NUL}])
     return Enrolled(**services.campaigns.enroll(campaign_id, body.customers, body.context))
 
 

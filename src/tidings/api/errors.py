@@ -104,7 +104,7 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    # Starlette re-raises the exception after this answer, so the server logs it with its traceback.
     return error_response(500, "internal_error", "internal error; the server log has the details")
 
 
