@@ -96,11 +96,6 @@ def test_not_condition_is_stored_and_returned_under_its_own_key(services: Servic
     assert trace(services, ids["riga"])[-1] == ("f1", "performed", "no", None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="segments/compiler.py compiles `not` as SQL NOT, and NOT NULL is NULL: a customer with an empty field "
-    "fails both X and not X (not a complement, unlike not_equals). Fix: not_(coalesce(expr, false())).",
-)
 def test_not_is_the_complement_even_for_unknown_values(services: Services) -> None:
     """`not X` routes to `yes` exactly the customers `X` routes to `no` — also those with an empty field."""
     ids = add_customers(

@@ -78,8 +78,6 @@ def test_a_cycle_is_rejected_naming_a_node_on_it() -> None:
     assert "a → b → c → a" in found["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="model/validation.py reports a cycle with field None; DESIGN.md asks every "
-                   "graph error to name the node and the field (here: the edge that closes the cycle)")
 def test_a_cycle_error_names_the_edge_that_closes_it() -> None:
     found = only(document([wait("a"), wait("b")], [("trigger", "a"), ("a", "b"), ("b", "a")]))
     assert found["field"] == "edges[2]"

@@ -137,7 +137,10 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
 
     cycle = _find_cycle(list(ports), children)
     if cycle:
-        problem(cycle[0], None, f"the graph has a cycle: {' → '.join(cycle)}")
+        closing = next(
+            index for index, edge in enumerate(document.edges) if (edge.source, edge.target) == (cycle[-2], cycle[-1])
+        )
+        problem(cycle[-2], f"edges[{closing}]", f"this edge closes a cycle: {' → '.join(cycle)}")
 
     reachable = _reachable(document.trigger.id, children)
     for node in document.nodes:

@@ -35,7 +35,8 @@ class ConditionCompiler:
         if isinstance(condition, AnyOf):
             return or_(false(), *(self.compile(child) for child in condition.any))
         if isinstance(condition, Not):
-            return not_(self.compile(condition.not_))
+            # NOT NULL is NULL: coalesce so that `not X` is the exact complement of X
+            return not_(func.coalesce(self.compile(condition.not_), false()))
         if isinstance(condition, FieldCondition):
             return self._field(condition)
         if isinstance(condition, SubscriptionCondition):
