@@ -1,2 +1,3 @@
 """Tidings: customer-communication campaigns."""
+
 __version__ = "0.1.0"

@@ -228,7 +228,6 @@ def customers_import(file: Path) -> None:
             def show(rows_done: int, bytes_done: int) -> None:
                 progress.update(task, completed=bytes_done, description=f"importing {file.name}: {rows_done:,} rows")
 
-
             report = import_customers(db, file, now=datetime.now(UTC), progress=show)
     except TidingsError as error:
         console.print(f"[red]{error.message}[/red]")

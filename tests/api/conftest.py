@@ -19,8 +19,9 @@ from tidings.services import Services
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Run ``app`` in a thread on an ephemeral port; yield its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="none",
-                            http="h11", loop="asyncio")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
     thread.start()
@@ -39,6 +40,8 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture
 def client(services: Services) -> Iterator[httpx.Client]:
-    with serve(create_app(services=services)) as url, \
-            httpx.Client(base_url=f"{url}/api/v1", timeout=60, trust_env=False) as http:
+    with (
+        serve(create_app(services=services)) as url,
+        httpx.Client(base_url=f"{url}/api/v1", timeout=60, trust_env=False) as http,
+    ):
         yield http

@@ -72,8 +72,13 @@ def test_editing_a_running_campaign_makes_a_version_and_dry_run_only_reports(cli
 
 def test_lifecycle(client: httpx.Client) -> None:
     campaign_id = client.post("/campaigns", json=welcome()).json()["id"]
-    for verb, status in [("activate", "active"), ("pause", "paused"), ("activate", "active"), ("stop", "stopped"),
-                         ("archive", "archived")]:
+    for verb, status in [
+        ("activate", "active"),
+        ("pause", "paused"),
+        ("activate", "active"),
+        ("stop", "stopped"),
+        ("archive", "archived"),
+    ]:
         response = client.post(f"/campaigns/{campaign_id}/{verb}")
         assert response.json() == {"id": campaign_id, "status": status}, verb
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "archived"
@@ -86,15 +91,18 @@ def test_an_invalid_transition_is_409(client: httpx.Client) -> None:
     assert "draft" in error["message"]
     assert error["details"] == {"status": "draft"}
     client.post(f"/campaigns/{campaign_id}/archive")
-    assert error_of(client.put(f"/campaigns/{campaign_id}", json=welcome()), 409)["code"] == \
-        "campaign.invalid_transition"
+    assert (
+        error_of(client.put(f"/campaigns/{campaign_id}", json=welcome()), 409)["code"] == "campaign.invalid_transition"
+    )
 
 
 def test_an_unknown_campaign_is_404(client: httpx.Client) -> None:
     for method, path, body in [
-        ("GET", "/campaigns/999", None), ("PUT", "/campaigns/999", welcome()),
+        ("GET", "/campaigns/999", None),
+        ("PUT", "/campaigns/999", welcome()),
         ("POST", "/campaigns/999/activate", None),
-        ("POST", "/campaigns/999/enroll", {"customers": ["c1"]}), ("GET", "/campaigns/999/stats", None),
+        ("POST", "/campaigns/999/enroll", {"customers": ["c1"]}),
+        ("GET", "/campaigns/999/stats", None),
     ]:
         error = error_of(client.request(method, path, json=body), 404)
         assert error["code"] == "not_found", path
@@ -112,11 +120,14 @@ def test_a_campaign_id_must_be_a_number(client: httpx.Client) -> None:
 def test_enroll(client: httpx.Client) -> None:
     add_customers(client, {"external_id": "c1", "email": "ann@example.com"}, {"external_id": "c2"})
     draft = client.post("/campaigns", json=welcome()).json()["id"]
-    assert error_of(client.post(f"/campaigns/{draft}/enroll", json={"customers": ["c1"]}), 409)["code"] == \
-        "campaign.invalid_transition"
+    assert (
+        error_of(client.post(f"/campaigns/{draft}/enroll", json={"customers": ["c1"]}), 409)["code"]
+        == "campaign.invalid_transition"
+    )
     campaign_id = start_campaign(client, welcome())
-    response = client.post(f"/campaigns/{campaign_id}/enroll",
-                           json={"customers": ["c1", "ghost"], "context": {"coupon": "SPRING"}})
+    response = client.post(
+        f"/campaigns/{campaign_id}/enroll", json={"customers": ["c1", "ghost"], "context": {"coupon": "SPRING"}}
+    )
     assert response.json() == {"entered": 1, "not_entered": 0, "unknown_customers": ["ghost"]}
     again = client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": ["c1", "c2"]})
     assert again.json() == {"entered": 1, "not_entered": 1, "unknown_customers": []}
@@ -125,31 +136,68 @@ def test_enroll(client: httpx.Client) -> None:
 
 
 def test_stats_list_every_node_with_its_counters(client: httpx.Client) -> None:
-    add_customers(client, {"external_id": "ann", "email": "ann@example.com"}, {"external_id": "bob"},
-                  {"external_id": "cid", "email": "cid@example.com"})
+    add_customers(
+        client,
+        {"external_id": "ann", "email": "ann@example.com"},
+        {"external_id": "bob"},
+        {"external_id": "cid", "email": "cid@example.com"},
+    )
     document = campaign(
-        {"id": "f1", "type": "filter_customers", "title": "Has e-mail?",
-         "config": {"condition": {"all": [{"field": "email", "op": "not_empty"}]}}},
-        wait_node("w1", 1), email_node("e1"), email_node("e2"),
+        {
+            "id": "f1",
+            "type": "filter_customers",
+            "title": "Has e-mail?",
+            "config": {"condition": {"all": [{"field": "email", "op": "not_empty"}]}},
+        },
+        wait_node("w1", 1),
+        email_node("e1"),
+        email_node("e2"),
         edges=[("trigger", "f1"), ("f1", "w1", "yes"), ("f1", "e2", "no"), ("w1", "e1")],
     )
     campaign_id = client.post("/campaigns", json=document).json()["id"]
     zero = client.get(f"/campaigns/{campaign_id}/stats").json()
     assert zero["campaign_id"] == campaign_id and zero["version"] == 1
     assert [(n["node_id"], n["type"], n["entered"], n["performed"], n["waiting"]) for n in zero["nodes"]] == [
-        ("trigger", "api_enrollment", 0, 0, 0), ("f1", "filter_customers", 0, 0, 0), ("w1", "wait", 0, 0, 0),
-        ("e1", "send_email", 0, 0, 0), ("e2", "send_email", 0, 0, 0),
+        ("trigger", "api_enrollment", 0, 0, 0),
+        ("f1", "filter_customers", 0, 0, 0),
+        ("w1", "wait", 0, 0, 0),
+        ("e1", "send_email", 0, 0, 0),
+        ("e2", "send_email", 0, 0, 0),
     ]
 
     client.post(f"/campaigns/{campaign_id}/activate")
     client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": ["ann", "bob", "cid"]})
     client.post("/clock/advance", json={"by": "PT1M"})
     nodes = {n["node_id"]: n for n in client.get(f"/campaigns/{campaign_id}/stats").json()["nodes"]}
-    assert nodes["trigger"] == {"node_id": "trigger", "type": "api_enrollment", "title": None, "entered": 3,
-                                "performed": 3, "ports": {"out": 3}, "dropped": {}, "waiting": 0}
-    assert nodes["f1"] == {"node_id": "f1", "type": "filter_customers", "title": "Has e-mail?", "entered": 3,
-                           "performed": 3, "ports": {"yes": 2, "no": 1}, "dropped": {}, "waiting": 0}
+    assert nodes["trigger"] == {
+        "node_id": "trigger",
+        "type": "api_enrollment",
+        "title": None,
+        "entered": 3,
+        "performed": 3,
+        "ports": {"out": 3},
+        "dropped": {},
+        "waiting": 0,
+    }
+    assert nodes["f1"] == {
+        "node_id": "f1",
+        "type": "filter_customers",
+        "title": "Has e-mail?",
+        "entered": 3,
+        "performed": 3,
+        "ports": {"yes": 2, "no": 1},
+        "dropped": {},
+        "waiting": 0,
+    }
     assert (nodes["w1"]["entered"], nodes["w1"]["performed"], nodes["w1"]["waiting"]) == (2, 0, 2)
-    assert nodes["e2"] == {"node_id": "e2", "type": "send_email", "title": None, "entered": 1, "performed": 0,
-                           "ports": {}, "dropped": {"no_contact": 1}, "waiting": 0}
+    assert nodes["e2"] == {
+        "node_id": "e2",
+        "type": "send_email",
+        "title": None,
+        "entered": 1,
+        "performed": 0,
+        "ports": {},
+        "dropped": {"no_contact": 1},
+        "waiting": 0,
+    }
     assert nodes["e1"]["entered"] == 0

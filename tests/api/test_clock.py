@@ -37,12 +37,14 @@ def test_bad_advances_are_422(client: httpx.Client) -> None:
     for body, field in [({"to": "2026-01-05T09:00:00Z"}, "to"), ({"by": "-PT1H"}, "by"), ({"by": "P4000D"}, "by")]:
         error = error_of(client.post("/clock/advance", json=body), 422)
         assert error["details"][0]["field"] == field, body
-    assert "cannot go back" in error_of(client.post("/clock/advance", json={"to": "2026-01-01T00:00:00Z"}),
-                                        422)["message"]
+    assert (
+        "cannot go back" in error_of(client.post("/clock/advance", json={"to": "2026-01-01T00:00:00Z"}), 422)["message"]
+    )
     for body in ({}, {"to": "2026-01-06T00:00:00Z", "by": "P1D"}):
         assert "exactly one" in error_of(client.post("/clock/advance", json=body), 422)["message"]
-    assert error_of(client.post("/clock/advance", json={"to": "2026-01-06T00:00:00"}), 422)["details"][0]["field"] \
-        == "to"
+    assert (
+        error_of(client.post("/clock/advance", json={"to": "2026-01-06T00:00:00"}), 422)["details"][0]["field"] == "to"
+    )
     assert error_of(client.post("/clock/advance", json={"by": "soon"}), 422)["details"][0]["field"] == "by"
     assert client.get("/clock").json()["now"] == "2026-01-05T10:00:00Z"
 
@@ -50,8 +52,10 @@ def test_bad_advances_are_422(client: httpx.Client) -> None:
 def test_the_system_clock_cannot_be_advanced(database_url: str) -> None:
     services = Services.build(Settings(database_url=database_url, clock="system"))
     try:
-        with serve(create_app(services=services)) as url, httpx.Client(base_url=f"{url}/api/v1",
-                                                                       trust_env=False) as client:
+        with (
+            serve(create_app(services=services)) as url,
+            httpx.Client(base_url=f"{url}/api/v1", trust_env=False) as client,
+        ):
             error = error_of(client.post("/clock/advance", json={"by": "PT1H"}), 409)
             assert error["code"] == "conflict"
             assert "TIDINGS_CLOCK=manual" in error["message"]

@@ -10,11 +10,20 @@ from tidings.store.tables import customers
 
 
 def test_upsert_then_read_the_profile(client: httpx.Client) -> None:
-    add_customers(client, {
-        "external_id": "c1", "email": "ann@example.com", "phone": "+371 2000 0000", "first_name": "Ann",
-        "birthday": "1990-04-01", "timezone": "Europe/Riga", "registered_at": "2025-12-01T08:00:00+02:00",
-        "attributes": {"tier": "gold"}, "subscriptions": {"email": True, "sms": False},
-    })
+    add_customers(
+        client,
+        {
+            "external_id": "c1",
+            "email": "ann@example.com",
+            "phone": "+371 2000 0000",
+            "first_name": "Ann",
+            "birthday": "1990-04-01",
+            "timezone": "Europe/Riga",
+            "registered_at": "2025-12-01T08:00:00+02:00",
+            "attributes": {"tier": "gold"},
+            "subscriptions": {"email": True, "sms": False},
+        },
+    )
     profile = client.get("/customers/c1").json()
     assert profile["email"] == "ann@example.com"
     assert profile["phone"] == "+37120000000"
@@ -34,19 +43,27 @@ def test_fields_left_out_keep_their_value_and_null_clears(client: httpx.Client) 
 
 
 def test_a_malformed_row_is_reported_and_the_good_rows_are_stored(client: httpx.Client) -> None:
-    response = client.post("/customers", json={"customers": [
-        {"external_id": "good1", "email": "one@example.com"},
-        {"external_id": "bad1", "birthday": "the first of April"},
-        {"external_id": "good2", "email": "two@example.com"},
-        {"external_id": "bad2", "favourite_colour": "blue"},
-        "not an object",
-        {"email": "nobody@example.com"},
-    ]})
+    response = client.post(
+        "/customers",
+        json={
+            "customers": [
+                {"external_id": "good1", "email": "one@example.com"},
+                {"external_id": "bad1", "birthday": "the first of April"},
+                {"external_id": "good2", "email": "two@example.com"},
+                {"external_id": "bad2", "favourite_colour": "blue"},
+                "not an object",
+                {"email": "nobody@example.com"},
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["upserted"] == 2
     assert [(e["index"], e["external_id"], e["field"]) for e in body["errors"]] == [
-        (1, "bad1", "birthday"), (3, "bad2", "favourite_colour"), (4, None, None), (5, None, "external_id"),
+        (1, "bad1", "birthday"),
+        (3, "bad2", "favourite_colour"),
+        (4, None, None),
+        (5, None, "external_id"),
     ]
     assert body["errors"][1]["message"] == "unknown field"
     assert client.get("/customers/good1").json()["email"] == "one@example.com"
@@ -55,12 +72,22 @@ def test_a_malformed_row_is_reported_and_the_good_rows_are_stored(client: httpx.
 
 
 def test_all_rows_bad_is_422_with_the_same_errors(client: httpx.Client, services: Services) -> None:
-    error = error_of(client.post("/customers", json={"customers": [
-        {"external_id": "a", "gender": "robot"}, {"external_id": "b", "timezone": "Mars/Olympus"},
-    ]}), 422)
+    error = error_of(
+        client.post(
+            "/customers",
+            json={
+                "customers": [
+                    {"external_id": "a", "gender": "robot"},
+                    {"external_id": "b", "timezone": "Mars/Olympus"},
+                ]
+            },
+        ),
+        422,
+    )
     assert error["code"] == "invalid_input"
     assert [(e["index"], e["external_id"], e["field"]) for e in error["details"]] == [
-        (0, "a", "gender"), (1, "b", "timezone")
+        (0, "a", "gender"),
+        (1, "b", "timezone"),
     ]
     assert "Mars/Olympus" in error["details"][1]["message"]
     with services.db.engine.connect() as conn:
@@ -68,11 +95,16 @@ def test_all_rows_bad_is_422_with_the_same_errors(client: httpx.Client, services
 
 
 def test_a_customer_named_twice_in_a_batch_applies_in_order(client: httpx.Client) -> None:
-    response = client.post("/customers", json={"customers": [
-        {"external_id": "c1", "email": "old@example.com", "city": "Riga", "subscriptions": {"email": True}},
-        {"external_id": "c2", "email": "other@example.com"},
-        {"external_id": "c1", "email": "new@example.com", "subscriptions": {"sms": True}},
-    ]})
+    response = client.post(
+        "/customers",
+        json={
+            "customers": [
+                {"external_id": "c1", "email": "old@example.com", "city": "Riga", "subscriptions": {"email": True}},
+                {"external_id": "c2", "email": "other@example.com"},
+                {"external_id": "c1", "email": "new@example.com", "subscriptions": {"sms": True}},
+            ]
+        },
+    )
     assert response.json() == {"upserted": 3, "errors": []}
     profile = client.get("/customers/c1").json()
     assert (profile["email"], profile["city"]) == ("new@example.com", "Riga")
@@ -81,13 +113,23 @@ def test_a_customer_named_twice_in_a_batch_applies_in_order(client: httpx.Client
 
 
 def test_a_nul_character_is_a_row_error_not_a_server_error(client: httpx.Client) -> None:
-    response = client.post("/customers", json={"customers": [
-        {"external_id": "ok"}, {"external_id": "nul", "attributes": {"note": "a\u0000b"}},
-    ]})
+    response = client.post(
+        "/customers",
+        json={
+            "customers": [
+                {"external_id": "ok"},
+                {"external_id": "nul", "attributes": {"note": "a\u0000b"}},
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["errors"] == [
-        {"index": 1, "external_id": "nul", "field": "attributes.note",
-         "message": r"text must not contain NUL characters (\u0000)"}
+        {
+            "index": 1,
+            "external_id": "nul",
+            "field": "attributes.note",
+            "message": r"text must not contain NUL characters (\u0000)",
+        }
     ]
 
 
@@ -132,6 +174,8 @@ def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) 
     assert journey["status"] == "completed"
     assert journey["finished_at"] == "2026-01-07T10:00:00Z"
     assert [(s["node"], s["at"]) for s in journey["steps"]] == [
-        ("trigger", "2026-01-05T10:00:00Z"), ("w1", "2026-01-07T10:00:00Z"), ("e1", "2026-01-07T10:00:00Z")
+        ("trigger", "2026-01-05T10:00:00Z"),
+        ("w1", "2026-01-07T10:00:00Z"),
+        ("e1", "2026-01-07T10:00:00Z"),
     ]
     assert journey["waiting"] == []

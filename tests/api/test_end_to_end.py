@@ -23,10 +23,15 @@ def test_event_to_mailbox_stats_and_trace(client: httpx.Client) -> None:
     campaign_id = created.json()["id"]
     assert client.post(f"/campaigns/{campaign_id}/activate").json() == {"id": campaign_id, "status": "active"}
 
-    posted = client.post("/events", json={"events": [
-        {"customer": "ann", "name": "order_paid", "properties": {"order_total": 42.5}},
-        {"customer": "bob", "name": "page_viewed"},
-    ]})
+    posted = client.post(
+        "/events",
+        json={
+            "events": [
+                {"customer": "ann", "name": "order_paid", "properties": {"order_total": 42.5}},
+                {"customer": "bob", "name": "page_viewed"},
+            ]
+        },
+    )
     assert posted.json() == {"accepted": 2, "errors": []}
 
     advanced = client.post("/clock/advance", json={"by": "PT1M"})
@@ -39,15 +44,24 @@ def test_event_to_mailbox_stats_and_trace(client: httpx.Client) -> None:
 
     stats = {node["node_id"]: node for node in client.get(f"/campaigns/{campaign_id}/stats").json()["nodes"]}
     assert stats["trigger"]["performed"] == 1
-    assert stats["thanks"] == {"node_id": "thanks", "type": "send_email", "title": None, "entered": 1,
-                               "performed": 1, "ports": {"out": 1}, "dropped": {}, "waiting": 0}
+    assert stats["thanks"] == {
+        "node_id": "thanks",
+        "type": "send_email",
+        "title": None,
+        "entered": 1,
+        "performed": 1,
+        "ports": {"out": 1},
+        "dropped": {},
+        "waiting": 0,
+    }
 
     journeys = client.get("/customers/ann/journeys").json()["journeys"]
     assert len(journeys) == 1
     assert journeys[0]["campaign_id"] == campaign_id
     assert journeys[0]["status"] == "completed"
     assert [(step["node"], step["outcome"], step["port"]) for step in journeys[0]["steps"]] == [
-        ("trigger", "performed", "out"), ("thanks", "performed", "out")
+        ("trigger", "performed", "out"),
+        ("thanks", "performed", "out"),
     ]
     assert journeys[0]["waiting"] == []
     assert client.get("/customers/bob/journeys").json() == {"customer": "bob", "journeys": []}

@@ -29,10 +29,14 @@ def test_a_missing_or_wrongly_typed_body_is_422(client: httpx.Client) -> None:
     error = error_of(client.post("/customers"), 422)
     assert error["details"] == [{"field": None, "in": "body", "message": "Field required"}]
     assert error_of(client.post("/events", json={"events": "many"}), 422)["details"][0]["field"] == "events"
-    assert error_of(client.post("/customers", content=b"customers", headers={"content-type": "text/plain"}),
-                    422)["code"] == "invalid_input"
-    assert error_of(client.post("/campaigns", content=b"", headers={"content-type": "application/json"}),
-                    422)["code"] == "invalid_input"
+    assert (
+        error_of(client.post("/customers", content=b"customers", headers={"content-type": "text/plain"}), 422)["code"]
+        == "invalid_input"
+    )
+    assert (
+        error_of(client.post("/campaigns", content=b"", headers={"content-type": "application/json"}), 422)["code"]
+        == "invalid_input"
+    )
 
 
 def test_unknown_routes_and_methods_answer_in_the_same_shape(client: httpx.Client) -> None:
@@ -49,8 +53,10 @@ def test_numbers_that_are_not_json_numbers_are_400(client: httpx.Client, number:
     assert error["code"] == "invalid_json"
     assert number.decode().lstrip("-") in error["message"]
     assert error["details"]["position"] == body.index(number)
-    document = b'{"name": "N", "trigger": {"type": "api_enrollment", "config": {}}, "layout": {"trigger": ' \
+    document = (
+        b'{"name": "N", "trigger": {"type": "api_enrollment", "config": {}}, "layout": {"trigger": '
         b'{"x": ' + number + b', "y": 0}}}'
+    )
     response = client.post("/campaigns", content=document, headers={"content-type": "application/json"})
     assert error_of(response, 400)["code"] == "invalid_json"
 
@@ -62,8 +68,10 @@ def test_nul_characters_are_refused_alike_on_both_databases(client: httpx.Client
     assert error["details"] == [
         {"node": None, "field": "name", "message": r"text must not contain NUL characters (\u0000)"}
     ]
-    assert error_of(client.put("/settings", json={"email_from_name": "a\u0000"}), 422)["details"][0]["field"] == \
-        "email_from_name"
+    assert (
+        error_of(client.put("/settings", json={"email_from_name": "a\u0000"}), 422)["details"][0]["field"]
+        == "email_from_name"
+    )
 
 
 def test_deeply_nested_or_non_utf8_bodies_are_400(client: httpx.Client) -> None:
@@ -74,17 +82,26 @@ def test_deeply_nested_or_non_utf8_bodies_are_400(client: httpx.Client) -> None:
     assert "deeper than 64 levels" in error["message"]
     assert error["details"] == {"position": None}
     body = '{"customers": [{"external_id": "c1", "attributes": {"a": ' + "[" * 5000 + "]" * 5000 + "}}]}"
-    assert error_of(client.post("/customers", content=body, headers={"content-type": "application/json"}),
-                    400)["code"] == "invalid_json"
-    error = error_of(client.post("/customers", content=b'{"customers": [{"external_id": "\xff"}]}',
-                                 headers={"content-type": "application/json"}), 400)
+    assert (
+        error_of(client.post("/customers", content=body, headers={"content-type": "application/json"}), 400)["code"]
+        == "invalid_json"
+    )
+    error = error_of(
+        client.post(
+            "/customers",
+            content=b'{"customers": [{"external_id": "\xff"}]}',
+            headers={"content-type": "application/json"},
+        ),
+        400,
+    )
     assert "UTF-8" in error["message"]
 
 
 def test_nul_in_an_enrolment_is_refused(client: httpx.Client) -> None:
     campaign_id = start_campaign(client, {"name": "N", "trigger": {"type": "api_enrollment", "config": {}}})
-    error = error_of(client.post(f"/campaigns/{campaign_id}/enroll",
-                                 json={"customers": ["c1"], "context": {"note": "a\u0000"}}), 422)
+    error = error_of(
+        client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": ["c1"], "context": {"note": "a\u0000"}}), 422
+    )
     assert error["details"][0]["field"] == "context.note"
 
 

@@ -24,8 +24,14 @@ def test_campaign_schema(client: httpx.Client) -> None:
 def test_openapi_documents_every_route_under_the_prefix(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert all(path.startswith("/api/v1/") for path in spec["paths"])
-    assert {"/api/v1/customers", "/api/v1/events", "/api/v1/campaigns/{campaign_id}/stats", "/api/v1/clock/advance",
-            "/api/v1/mailbox", "/api/v1/settings"} <= set(spec["paths"])
+    assert {
+        "/api/v1/customers",
+        "/api/v1/events",
+        "/api/v1/campaigns/{campaign_id}/stats",
+        "/api/v1/clock/advance",
+        "/api/v1/mailbox",
+        "/api/v1/settings",
+    } <= set(spec["paths"])
     schemas = spec["components"]["schemas"]
     assert "external_id" in schemas["CustomerIn"]["properties"]
     assert "properties" in schemas["EventIn"]["properties"]

@@ -4,8 +4,13 @@ import httpx
 
 from tests.api.helpers import error_of
 
-DEFAULTS = {"timezone": "UTC", "delivery_window_start": "09:00", "delivery_window_end": "21:00",
-            "email_from": "campaigns@tidings.local", "email_from_name": "Tidings"}
+DEFAULTS = {
+    "timezone": "UTC",
+    "delivery_window_start": "09:00",
+    "delivery_window_end": "21:00",
+    "email_from": "campaigns@tidings.local",
+    "email_from_name": "Tidings",
+}
 
 
 def test_defaults_and_a_partial_change(client: httpx.Client) -> None:
@@ -15,8 +20,13 @@ def test_defaults_and_a_partial_change(client: httpx.Client) -> None:
     expected = DEFAULTS | {"timezone": "Europe/Riga", "delivery_window_start": "08:30"}
     assert changed.json() == expected
     assert client.get("/settings").json() == expected
-    everything = {"timezone": "America/New_York", "delivery_window_start": "00:00",
-                  "delivery_window_end": "23:59", "email_from": "news@shop.example", "email_from_name": "Shop"}
+    everything = {
+        "timezone": "America/New_York",
+        "delivery_window_start": "00:00",
+        "delivery_window_end": "23:59",
+        "email_from": "news@shop.example",
+        "email_from_name": "Shop",
+    }
     assert client.put("/settings", json=everything).json() == everything
 
 

@@ -37,8 +37,9 @@ class RecordingHandler:
     received: list[Received] = field(default_factory=list)
     drop_on: set[str] = field(default_factory=set)
 
-    async def handle_RCPT(self, server: SMTPServer, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTPServer, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if address in self.drop_on:  # the connection dies mid-chunk
             assert server.transport is not None
             server.transport.close()
@@ -51,8 +52,9 @@ class RecordingHandler:
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         assert envelope.mail_from is not None and isinstance(envelope.original_content, bytes)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                      session.peer, login))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, session.peer, login)
+        )
         return "250 Message accepted for delivery"
 
 
@@ -81,6 +83,7 @@ def authenticator(users: dict[str, str]) -> Callable[..., AuthResult]:
     def check(server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and users.get(data.login.decode()) == data.password.decode()
         return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
     return check
 
 
@@ -93,8 +96,7 @@ def smtp_server_factory() -> Iterator[ServerFactory]:
 
     def start(handler: RecordingHandler | None = None, **smtp_options: Any) -> SmtpServer:
         handler = handler or RecordingHandler()
-        controller = EphemeralController(handler, hostname="127.0.0.1", server_hostname="localhost",
-                                         **smtp_options)
+        controller = EphemeralController(handler, hostname="127.0.0.1", server_hostname="localhost", **smtp_options)
         controller.start()
         controllers.append(controller)
         return SmtpServer("127.0.0.1", controller.port, handler)

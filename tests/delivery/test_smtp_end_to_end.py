@@ -17,8 +17,13 @@ from tidings.store.tables import messages
 
 @pytest.fixture
 def smtp_services(database_url: str, clock: ManualClock, smtp_server: SmtpServer) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, clock="manual", email_provider="smtp",
-                        smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+    settings = Settings(
+        database_url=database_url,
+        clock="manual",
+        email_provider="smtp",
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+    )
     built = Services.build(settings, clock=clock)
     yield built
     built.close()
@@ -53,15 +58,21 @@ def test_a_campaign_is_delivered_over_smtp(smtp_services: Services, smtp_server:
     message_id = ann["Message-ID"]
     assert message_id.startswith(f"<{campaign_id}.") and message_id.endswith("@127.0.0.1>")
     key = message_id[1:].split("@")[0]
-    assert ann["List-Unsubscribe"] == (f"<mailto:campaigns@tidings.local?subject=unsubscribe%20{key}>, "
-                                       f"<http://127.0.0.1:8000/api/v1/unsubscribe/{key}>")
+    assert ann["List-Unsubscribe"] == (
+        f"<mailto:campaigns@tidings.local?subject=unsubscribe%20{key}>, "
+        f"<http://127.0.0.1:8000/api/v1/unsubscribe/{key}>"
+    )
     assert ann["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     with services.db.engine.connect() as conn:
-        rows = conn.execute(select(messages.c.recipient, messages.c.status, messages.c.provider,
-                                   messages.c.provider_message_id).order_by(messages.c.recipient)).all()
+        rows = conn.execute(
+            select(
+                messages.c.recipient, messages.c.status, messages.c.provider, messages.c.provider_message_id
+            ).order_by(messages.c.recipient)
+        ).all()
     assert [(r.recipient, r.status, r.provider) for r in rows] == [
-        ("ann@example.com", "sent", "smtp"), ("bob@example.com", "sent", "smtp"),
+        ("ann@example.com", "sent", "smtp"),
+        ("bob@example.com", "sent", "smtp"),
     ]
     assert rows[0].provider_message_id == message_id
     assert mailbox_count(services) == 0  # nothing went to the sandbox mailbox

@@ -15,19 +15,26 @@ from tidings.delivery.smtp import SmtpProvider, html_to_text
 from tidings.settings import Settings
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-BODY = '<html><head><style>p {color: red}</style></head><body><h1>Hi Ann</h1><p>Our <b>winter</b> sale &amp; more.' \
-       '<br>See <a href="https://shop.example/sale">the sale</a>.</p><ul><li>One</li><li>Two</li></ul></body></html>'
+BODY = (
+    "<html><head><style>p {color: red}</style></head><body><h1>Hi Ann</h1><p>Our <b>winter</b> sale &amp; more."
+    '<br>See <a href="https://shop.example/sale">the sale</a>.</p><ul><li>One</li><li>Two</li></ul></body></html>'
+)
 
 
 def provider(server: SmtpServer, **settings: Any) -> SmtpProvider:
-    return SmtpProvider(Settings(smtp_host=server.host, smtp_port=server.port,
-                                 public_url="https://mail.example.com/", **settings))
+    return SmtpProvider(
+        Settings(smtp_host=server.host, smtp_port=server.port, public_url="https://mail.example.com/", **settings)
+    )
 
 
 def outbound(n: int, recipient: str | None = None, **fields: Any) -> OutboundEmail:
     values: dict[str, Any] = {
-        "message_id": n, "idempotency_key": f"7.{100 + n}.welcome.{n}", "sender": "Acme Shop <news@acme.example>",
-        "reply_to": None, "recipient": recipient or f"user{n}@example.com", "subject": f"Hello {n}",
+        "message_id": n,
+        "idempotency_key": f"7.{100 + n}.welcome.{n}",
+        "sender": "Acme Shop <news@acme.example>",
+        "reply_to": None,
+        "recipient": recipient or f"user{n}@example.com",
+        "subject": f"Hello {n}",
         "body_html": BODY,
     }
     return OutboundEmail(**(values | fields))
@@ -61,8 +68,10 @@ def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer
     assert first["Date"].datetime == NOW
     assert "Reply-To" not in received[1].message
     # the header is on the wire verbatim: no encoded words, the URLs readable by any client
-    assert (b"List-Unsubscribe: <mailto:news@acme.example?subject=unsubscribe%207.101.welcome.1>, "
-            b"<https://mail.example.com/api/v1/unsubscribe/7.101.welcome.1>\r\n") in received[0].raw
+    assert (
+        b"List-Unsubscribe: <mailto:news@acme.example?subject=unsubscribe%207.101.welcome.1>, "
+        b"<https://mail.example.com/api/v1/unsubscribe/7.101.welcome.1>\r\n"
+    ) in received[0].raw
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in received[0].raw
 
     plain, html = parts(first)
@@ -72,8 +81,12 @@ def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer
 
 
 def test_unicode_names_and_subjects_survive(smtp_server: SmtpServer) -> None:
-    message = outbound(1, sender="Café «Zürich», Ltd <cafe@acme.example>", subject="Привет,\nАнна",
-                       body_html="<p>Grüße — " + "x" * 2000 + "</p>")
+    message = outbound(
+        1,
+        sender="Café «Zürich», Ltd <cafe@acme.example>",
+        subject="Привет,\nАнна",
+        body_html="<p>Grüße — " + "x" * 2000 + "</p>",
+    )
     [result] = provider(smtp_server).send(None, [message], NOW)
 
     assert result.ok, result.error
@@ -109,7 +122,8 @@ def test_auth_without_starttls(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(authenticator=authenticator({"tidings": "s3cret"}), auth_require_tls=False)
 
     results = provider(server, smtp_username="tidings", smtp_password="s3cret", smtp_starttls=False).send(
-        None, [outbound(1), outbound(2)], NOW)
+        None, [outbound(1), outbound(2)], NOW
+    )
 
     assert all(r.ok for r in results)
     assert [r.login for r in server.received] == ["tidings", "tidings"]
@@ -119,7 +133,8 @@ def test_rejected_credentials_fail_the_chunk_as_transient(smtp_server_factory: S
     server = smtp_server_factory(authenticator=authenticator({"tidings": "s3cret"}), auth_require_tls=False)
 
     results = provider(server, smtp_username="tidings", smtp_password="wrong").send(
-        None, [outbound(1), outbound(2)], NOW)
+        None, [outbound(1), outbound(2)], NOW
+    )
 
     assert [(r.ok, r.transient) for r in results] == [(False, True), (False, True)]
     assert results[0].error is not None and "535" in results[0].error
@@ -130,8 +145,7 @@ def test_an_unreachable_server_fails_the_chunk_as_transient() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    results = SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port)).send(
-        None, [outbound(1), outbound(2)], NOW)
+    results = SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port)).send(None, [outbound(1), outbound(2)], NOW)
 
     assert [(r.message_id, r.ok, r.transient) for r in results] == [(1, False, True), (2, False, True)]
     assert results[0].error is not None and f"127.0.0.1:{port}" in results[0].error

@@ -32,8 +32,12 @@ def add_customers(services: Services, *rows: dict[str, Any]) -> dict[str, int]:
         return upsert_customers(conn, services.db.dialect, [CustomerIn(**row) for row in rows], services.clock.now())
 
 
-def campaign(*nodes: dict[str, Any], edges: list[tuple[str, str] | tuple[str, str, str]],
-             trigger: dict[str, Any] | None = None, **settings: Any) -> dict[str, Any]:
+def campaign(
+    *nodes: dict[str, Any],
+    edges: list[tuple[str, str] | tuple[str, str, str]],
+    trigger: dict[str, Any] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
     return {
         "name": "Test campaign",
         "settings": settings,
@@ -66,8 +70,9 @@ def advance(services: Services, **delta: float) -> None:
 
 def where_is(services: Services, customer_id: int) -> list[str]:
     with services.db.engine.connect() as conn:
-        return sorted(conn.execute(select(journey_state.c.node_id)
-                                   .where(journey_state.c.customer_id == customer_id)).scalars())
+        return sorted(
+            conn.execute(select(journey_state.c.node_id).where(journey_state.c.customer_id == customer_id)).scalars()
+        )
 
 
 def mailbox_count(services: Services, recipient: str | None = None) -> int:
@@ -87,8 +92,11 @@ def message_count(services: Services, node_id: str | None = None) -> int:
 
 
 def trace(services: Services, customer_id: int) -> list[tuple[str, str, str | None, str | None]]:
-    query = (select(journey_trace.c.node_id, journey_trace.c.outcome, journey_trace.c.port, journey_trace.c.reason)
-             .where(journey_trace.c.customer_id == customer_id).order_by(journey_trace.c.id))
+    query = (
+        select(journey_trace.c.node_id, journey_trace.c.outcome, journey_trace.c.port, journey_trace.c.reason)
+        .where(journey_trace.c.customer_id == customer_id)
+        .order_by(journey_trace.c.id)
+    )
     with services.db.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
@@ -114,9 +122,11 @@ def counters(services: Services, campaign_id: int) -> dict[tuple[str, str], int]
 
 def tokens(services: Services, campaign_id: int) -> list[tuple[int, str, datetime]]:
     """(customer_id, node_id, due_at) of every token of the campaign, by customer and node."""
-    query = (select(journey_state.c.customer_id, journey_state.c.node_id, journey_state.c.due_at)
-             .where(journey_state.c.campaign_id == campaign_id)
-             .order_by(journey_state.c.customer_id, journey_state.c.node_id))
+    query = (
+        select(journey_state.c.customer_id, journey_state.c.node_id, journey_state.c.due_at)
+        .where(journey_state.c.campaign_id == campaign_id)
+        .order_by(journey_state.c.customer_id, journey_state.c.node_id)
+    )
     with services.db.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
@@ -138,11 +148,20 @@ def post_events(services: Services, *rows: tuple[int | None, str, dict[str, Any]
     now = services.clock.now()
     batch = str(uuid.uuid4())
     with services.db.engine.begin() as conn:
-        conn.execute(events.insert(), [
-            {"customer_id": customer_id, "name": name, "properties": properties, "occurred_at": now,
-             "received_at": now, "ingest_batch": batch}
-            for customer_id, name, properties in rows
-        ])
+        conn.execute(
+            events.insert(),
+            [
+                {
+                    "customer_id": customer_id,
+                    "name": name,
+                    "properties": properties,
+                    "occurred_at": now,
+                    "received_at": now,
+                    "ingest_batch": batch,
+                }
+                for customer_id, name, properties in rows
+            ],
+        )
         conn.execute(route_events_to_inbox(batch))
 
 
@@ -153,12 +172,19 @@ def add_category(services: Services, code: str) -> int:
     return int(inserted[0])
 
 
-def subscribe_category(services: Services, customer_id: int, category_id: int, status: str = "Y",
-                       channel: str = "email") -> None:
+def subscribe_category(
+    services: Services, customer_id: int, category_id: int, status: str = "Y", channel: str = "email"
+) -> None:
     with services.db.engine.begin() as conn:
-        conn.execute(category_subscriptions.insert().values(
-            customer_id=customer_id, category_id=category_id, channel=channel, status=status,
-            updated_at=services.clock.now()))
+        conn.execute(
+            category_subscriptions.insert().values(
+                customer_id=customer_id,
+                category_id=category_id,
+                channel=channel,
+                status=status,
+                updated_at=services.clock.now(),
+            )
+        )
 
 
 def set_points(services: Services, customer_id: int, balance: float) -> None:
@@ -175,8 +201,11 @@ def unbalanced_counters(services: Services, campaign_id: int) -> dict[str, dict[
     nodes = {node for node, metric in values if metric == "entered"} | set(inside)
     wrong: dict[str, dict[str, int]] = {}
     for node in sorted(nodes):
-        left = sum(value for (n, metric), value in values.items()
-                   if n == node and (metric == "performed" or metric.split(":")[0] in ("dropped", "removed")))
+        left = sum(
+            value
+            for (n, metric), value in values.items()
+            if n == node and (metric == "performed" or metric.split(":")[0] in ("dropped", "removed"))
+        )
         entered = values.get((node, "entered"), 0)
         if entered != left + inside.get(node, 0):
             wrong[node] = {"entered": entered, "left": left, "inside": inside.get(node, 0)}

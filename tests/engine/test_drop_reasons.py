@@ -42,8 +42,10 @@ def test_each_ineligible_customer_drops_with_its_own_reason(services: Services) 
     for name in ("eligible", "no_email", "invalid", "unsubscribed"):
         subscribe_category(services, ids[name], news, "Y")
     subscribe_category(services, ids["not_in_category"], news, "N")
-    campaign_id = start(services, campaign(category_email("e1", "news"), wait_node("w1", 1, "hours"),
-                                           edges=[("trigger", "e1"), ("e1", "w1")]))
+    campaign_id = start(
+        services,
+        campaign(category_email("e1", "news"), wait_node("w1", 1, "hours"), edges=[("trigger", "e1"), ("e1", "w1")]),
+    )
     assert services.campaigns.enroll(campaign_id, list(ids), None)["entered"] == 5
     advance(services, minutes=1)
 
@@ -59,21 +61,33 @@ def test_each_ineligible_customer_drops_with_its_own_reason(services: Services) 
     }
     assert values[("w1", "entered")] == 1
     assert where_is(services, ids["eligible"]) == ["w1"]
-    expected = {"no_email": "no_contact", "invalid": "invalid_contact", "unsubscribed": "unsubscribed_channel",
-                "not_in_category": "unsubscribed_category"}
+    expected = {
+        "no_email": "no_contact",
+        "invalid": "invalid_contact",
+        "unsubscribed": "unsubscribed_channel",
+        "not_in_category": "unsubscribed_category",
+    }
     for name, reason in expected.items():
         assert trace(services, ids[name])[-1] == ("e1", "dropped", None, reason)
         assert where_is(services, ids[name]) == []
     with services.db.engine.connect() as conn:
         assert list(conn.execute(select(messages.c.customer_id, messages.c.recipient))) == [
-            (ids["eligible"], "ok@example.com")]
+            (ids["eligible"], "ok@example.com")
+        ]
     assert mailbox_count(services) == 1
     assert unbalanced_counters(services, campaign_id) == {}
 
 
 def test_malformed_and_empty_addresses(services: Services) -> None:
-    bad = ["plainaddress", "no-tld@example", "two@@example.com", "a@b@example.com", "has space@example.com",
-           "@example.com", "ann@.com"]
+    bad = [
+        "plainaddress",
+        "no-tld@example",
+        "two@@example.com",
+        "a@b@example.com",
+        "has space@example.com",
+        "@example.com",
+        "ann@.com",
+    ]
     ids = add_customers(
         services,
         {"external_id": "empty", "email": ""},

@@ -49,10 +49,14 @@ def version_one() -> dict[str, Any]:
         email_node("e_drop"),
         edges=[
             ("trigger", "f1"),
-            ("f1", "w_stay", "yes"), ("w_stay", "e_stay"),
+            ("f1", "w_stay", "yes"),
+            ("w_stay", "e_stay"),
             ("f1", "f2", "no"),
-            ("f2", "w_move", "yes"), ("w_move", "w_next"), ("w_next", "e_move"),
-            ("f2", "w_drop", "no"), ("w_drop", "e_drop"),
+            ("f2", "w_move", "yes"),
+            ("w_move", "w_next"),
+            ("w_next", "e_move"),
+            ("f2", "w_drop", "no"),
+            ("w_drop", "e_drop"),
         ],
     )
 
@@ -68,17 +72,27 @@ def version_two() -> dict[str, Any]:
         email_node("e_move"),
         edges=[
             ("trigger", "f1"),
-            ("f1", "w_stay", "yes"), ("w_stay", "e_stay"),
+            ("f1", "w_stay", "yes"),
+            ("w_stay", "e_stay"),
             ("f1", "f2", "no"),
-            ("f2", "w_next", "yes"), ("w_next", "e_move"),
+            ("f2", "w_next", "yes"),
+            ("w_next", "e_move"),
         ],
     )
 
 
 def state(services: Services, campaign_id: int) -> list[tuple[int, str, int, datetime, datetime]]:
-    query = (select(journey_state.c.customer_id, journey_state.c.node_id, journey_state.c.version,
-                    journey_state.c.arrived_at, journey_state.c.due_at)
-             .where(journey_state.c.campaign_id == campaign_id).order_by(journey_state.c.customer_id))
+    query = (
+        select(
+            journey_state.c.customer_id,
+            journey_state.c.node_id,
+            journey_state.c.version,
+            journey_state.c.arrived_at,
+            journey_state.c.due_at,
+        )
+        .where(journey_state.c.campaign_id == campaign_id)
+        .order_by(journey_state.c.customer_id)
+    )
     with services.db.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
@@ -146,8 +160,10 @@ def test_save_moves_customers_by_node_id(services: Services) -> None:
     ]
     assert trace(services, ids["paris"])[-1] == ("w_drop", "dropped", None, "node_removed")
     # the trace explains the jump: oslo was taken out of the deleted w_move at the save
-    assert [(row["node_id"], row["outcome"], row["reason"], row["arrived_at"], row["at"])
-            for row in trace_rows(services, ids["oslo"])][-1] == ("w_move", "removed", "node_removed", START, saved_at)
+    assert [
+        (row["node_id"], row["outcome"], row["reason"], row["arrived_at"], row["at"])
+        for row in trace_rows(services, ids["oslo"])
+    ][-1] == ("w_move", "removed", "node_removed", START, saved_at)
     values = counters(services, campaign_id)
     assert values[("w_drop", "dropped:node_removed")] == 1
     assert values[("w_move", "removed:node_removed")] == 1
@@ -167,8 +183,10 @@ def test_save_moves_customers_by_node_id(services: Services) -> None:
     assert mailbox_count(services, "paris@example.com") == 0
     assert state(services, campaign_id) == []
     assert trace(services, ids["oslo"])[-3:] == [
-        ("w_move", "removed", None, "node_removed"), ("w_next", "performed", "out", None),
-        ("e_move", "performed", "out", None)]
+        ("w_move", "removed", None, "node_removed"),
+        ("w_next", "performed", "out", None),
+        ("e_move", "performed", "out", None),
+    ]
     assert unbalanced_counters(services, campaign_id) == {}
 
 
@@ -188,8 +206,9 @@ def test_a_removed_node_with_a_removed_first_child_releases_to_the_next_survivin
     services: Services,
 ) -> None:
     ids = add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
-    v1 = campaign(wait_node("w1", 2), wait_node("w2", 1), email_node("e1"),
-                  edges=[("trigger", "w1"), ("w1", "w2"), ("w2", "e1")])
+    v1 = campaign(
+        wait_node("w1", 2), wait_node("w2", 1), email_node("e1"), edges=[("trigger", "w1"), ("w1", "w2"), ("w2", "e1")]
+    )
     v2 = campaign(email_node("e1"), edges=[("trigger", "e1")])
     campaign_id = start(services, v1)
     services.campaigns.enroll(campaign_id, ["ann"], None)

@@ -37,16 +37,23 @@ def people(services: Services, count: int = 3) -> dict[str, int]:
 
 
 def messages_per_customer(services: Services, node_id: str) -> dict[int, int]:
-    query = (select(messages.c.customer_id, func.count()).where(messages.c.node_id == node_id)
-             .group_by(messages.c.customer_id))
+    query = (
+        select(messages.c.customer_id, func.count())
+        .where(messages.c.node_id == node_id)
+        .group_by(messages.c.customer_id)
+    )
     with services.db.engine.connect() as conn:
         return {customer: int(count) for customer, count in conn.execute(query)}
 
 
 def test_a_node_with_two_children_sends_everyone_both_ways(services: Services) -> None:
     ids = people(services)
-    document = campaign(wait_node("w1", 1, "hours"), email_node("e1"), email_node("e2"),
-                        edges=[("trigger", "w1"), ("w1", "e1"), ("w1", "e2")])
+    document = campaign(
+        wait_node("w1", 1, "hours"),
+        email_node("e1"),
+        email_node("e2"),
+        edges=[("trigger", "w1"), ("w1", "e1"), ("w1", "e2")],
+    )
     campaign_id = start(services, document)
     services.campaigns.enroll(campaign_id, list(ids), None)
     advance(services, hours=2)
@@ -56,15 +63,21 @@ def test_a_node_with_two_children_sends_everyone_both_ways(services: Services) -
     values = counters(services, campaign_id)
     assert (values[("w1", "performed")], values[("e1", "entered")], values[("e2", "entered")]) == (3, 3, 3)
     for customer in ids.values():
-        assert sorted(trace(services, customer)[2:]) == [("e1", "performed", "out", None),
-                                                         ("e2", "performed", "out", None)]
+        assert sorted(trace(services, customer)[2:]) == [
+            ("e1", "performed", "out", None),
+            ("e2", "performed", "out", None),
+        ]
     assert unbalanced_counters(services, campaign_id) == {}
 
 
 def test_fan_out_from_the_trigger_and_the_entry_completes_when_the_last_branch_ends(services: Services) -> None:
     ids = people(services, 1)
-    document = campaign(email_node("now"), wait_node("w1", 2), email_node("later"),
-                        edges=[("trigger", "now"), ("trigger", "w1"), ("w1", "later")])
+    document = campaign(
+        email_node("now"),
+        wait_node("w1", 2),
+        email_node("later"),
+        edges=[("trigger", "now"), ("trigger", "w1"), ("w1", "later")],
+    )
     campaign_id = start(services, document)
     services.campaigns.enroll(campaign_id, list(ids), None)
     advance(services, minutes=1)
@@ -74,13 +87,16 @@ def test_fan_out_from_the_trigger_and_the_entry_completes_when_the_last_branch_e
     advance_to(services, START + timedelta(days=2))
     assert mailbox_count(services) == 2
     assert [(row["status"], row["finished_at"]) for row in entry_rows(services, campaign_id)] == [
-        ("completed", START + timedelta(days=2))]
+        ("completed", START + timedelta(days=2))
+    ]
 
 
 def test_branches_merging_into_one_email_at_different_times_send_once(services: Services) -> None:
     ids = people(services)
     document = campaign(
-        wait_node("fast", 1, "hours"), wait_node("slow", 3, "hours"), email_node("e1"),
+        wait_node("fast", 1, "hours"),
+        wait_node("slow", 3, "hours"),
+        email_node("e1"),
         edges=[("trigger", "fast"), ("trigger", "slow"), ("fast", "e1"), ("slow", "e1")],
     )
     campaign_id = start(services, document)
@@ -97,7 +113,9 @@ def test_branches_merging_into_one_email_at_different_times_send_once(services: 
 def test_branches_merging_into_one_email_at_the_same_moment_send_once(services: Services) -> None:
     ids = people(services)
     document = campaign(
-        filter_node("left", EVERYONE), filter_node("right", EVERYONE), email_node("e1"),
+        filter_node("left", EVERYONE),
+        filter_node("right", EVERYONE),
+        email_node("e1"),
         edges=[("trigger", "left"), ("trigger", "right"), ("left", "e1", "yes"), ("right", "e1", "yes")],
     )
     campaign_id = start(services, document)
@@ -110,7 +128,9 @@ def test_branches_merging_into_one_email_at_the_same_moment_send_once(services: 
     assert (values[("e1", "entered")], values[("e1", "performed")], values[("e1", "dropped:already_sent")]) == (6, 3, 3)
     for customer in ids.values():
         assert sorted(row for row in trace(services, customer) if row[0] == "e1") == [
-            ("e1", "dropped", None, "already_sent"), ("e1", "performed", "out", None)]
+            ("e1", "dropped", None, "already_sent"),
+            ("e1", "performed", "out", None),
+        ]
     assert unbalanced_counters(services, campaign_id) == {}
 
 
@@ -119,7 +139,10 @@ def test_a_second_arrival_at_an_email_is_not_counted_as_a_second_send(services: 
     leaves with a reason instead of being reported as performed, so the node's counters match its messages."""
     ids = people(services, 2)
     document = campaign(
-        wait_node("fast", 1, "hours"), wait_node("slow", 3, "hours"), email_node("e1"), wait_node("after", 1),
+        wait_node("fast", 1, "hours"),
+        wait_node("slow", 3, "hours"),
+        email_node("e1"),
+        wait_node("after", 1),
         edges=[("trigger", "fast"), ("trigger", "slow"), ("fast", "e1"), ("slow", "e1"), ("e1", "after")],
     )
     campaign_id = start(services, document)
@@ -132,19 +155,25 @@ def test_a_second_arrival_at_an_email_is_not_counted_as_a_second_send(services: 
     assert values[("after", "entered")] == 2
     for customer in ids.values():
         assert [row for row in trace(services, customer) if row[0] == "e1"] == [
-            ("e1", "performed", "out", None), ("e1", "dropped", None, "already_sent")]
+            ("e1", "performed", "out", None),
+            ("e1", "dropped", None, "already_sent"),
+        ]
     assert unbalanced_counters(services, campaign_id) == {}
 
 
 def test_a_merge_into_a_non_message_node_processes_each_arrival(services: Services) -> None:
     ids = people(services, 1)
     document = campaign(
-        wait_node("fast", 1, "hours"), wait_node("slow", 3, "hours"), wait_node("join", 1, "hours"),
+        wait_node("fast", 1, "hours"),
+        wait_node("slow", 3, "hours"),
+        wait_node("join", 1, "hours"),
         edges=[("trigger", "fast"), ("trigger", "slow"), ("fast", "join"), ("slow", "join")],
     )
     campaign_id = start(services, document)
     services.campaigns.enroll(campaign_id, list(ids), None)
     advance(services, days=1)
     assert [row for row in trace(services, ids["c0"]) if row[0] == "join"] == [
-        ("join", "performed", "out", None), ("join", "performed", "out", None)]
+        ("join", "performed", "out", None),
+        ("join", "performed", "out", None),
+    ]
     assert counters(services, campaign_id)[("join", "performed")] == 2

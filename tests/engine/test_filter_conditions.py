@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from tests.engine.helpers import (
     add_category,
     add_customers,
@@ -45,21 +43,43 @@ def test_nested_all_any_not_with_text_number_date_and_subscription(services: Ser
         {"external_id": "oslo", "email": "c@example.com", "city": "Oslo", "birthday": "1995-05-01"},
         {"external_id": "poor", "email": "d@example.com", "city": "Riga", "birthday": "1995-05-01"},
         {"external_id": "old", "email": "e@example.com", "city": "Riga", "birthday": "1989-12-31"},
-        {"external_id": "unsubscribed", "email": "f@example.com", "city": "Riga", "birthday": "1995-05-01",
-         "subscriptions": {"email": False}},
+        {
+            "external_id": "unsubscribed",
+            "email": "f@example.com",
+            "city": "Riga",
+            "birthday": "1995-05-01",
+            "subscriptions": {"email": False},
+        },
     )
-    for external_id, balance in {"riga": 150, "tallinn_edges": 100, "oslo": 500, "poor": 99.99, "old": 150,
-                                 "unsubscribed": 150}.items():
+    for external_id, balance in {
+        "riga": 150,
+        "tallinn_edges": 100,
+        "oslo": 500,
+        "poor": 99.99,
+        "old": 150,
+        "unsubscribed": 150,
+    }.items():
         set_points(services, ids[external_id], balance)
-    condition = {"all": [
-        {"any": [{"field": "city", "op": "equals", "value": "Riga"},
-                 {"field": "city", "op": "starts_with", "value": "Tal"}]},
-        {"field": "points_balance", "op": "gte", "value": 100},
-        {"not": {"field": "birthday", "op": "before", "value": "1990-01-01"}},
-        {"subscription": {"channel": "email"}, "op": "subscribed"},
-    ]}
+    condition = {
+        "all": [
+            {
+                "any": [
+                    {"field": "city", "op": "equals", "value": "Riga"},
+                    {"field": "city", "op": "starts_with", "value": "Tal"},
+                ]
+            },
+            {"field": "points_balance", "op": "gte", "value": 100},
+            {"not": {"field": "birthday", "op": "before", "value": "1990-01-01"}},
+            {"subscription": {"channel": "email"}, "op": "subscribed"},
+        ]
+    }
     assert ports(services, condition, ids) == {
-        "riga": "yes", "tallinn_edges": "yes", "oslo": "no", "poor": "no", "old": "no", "unsubscribed": "no",
+        "riga": "yes",
+        "tallinn_edges": "yes",
+        "oslo": "no",
+        "poor": "no",
+        "old": "no",
+        "unsubscribed": "no",
     }
 
 
@@ -72,15 +92,30 @@ def test_text_operators(services: Services) -> None:
         {"external_id": "t4", "first_name": "Zed"},
     )
     assert ports(services, {"field": "city", "op": "contains", "value": "100%"}, ids) == {
-        "t1": "no", "t2": "yes", "t3": "no", "t4": "no"}
+        "t1": "no",
+        "t2": "yes",
+        "t3": "no",
+        "t4": "no",
+    }
     assert ports(services, {"field": "first_name", "op": "starts_with", "value": "Ann_"}, ids) == {
-        "t1": "no", "t2": "yes", "t3": "no", "t4": "no"}
+        "t1": "no",
+        "t2": "yes",
+        "t3": "no",
+        "t4": "no",
+    }
     assert ports(services, {"field": "first_name", "op": "in", "value": ["Bob", "Zed"]}, ids) == {
-        "t1": "no", "t2": "no", "t3": "yes", "t4": "yes"}
-    assert ports(services, {"field": "city", "op": "empty"}, ids) == {
-        "t1": "no", "t2": "no", "t3": "yes", "t4": "yes"}
+        "t1": "no",
+        "t2": "no",
+        "t3": "yes",
+        "t4": "yes",
+    }
+    assert ports(services, {"field": "city", "op": "empty"}, ids) == {"t1": "no", "t2": "no", "t3": "yes", "t4": "yes"}
     assert ports(services, {"field": "city", "op": "not_equals", "value": "Riga"}, ids) == {
-        "t1": "no", "t2": "yes", "t3": "yes", "t4": "yes"}
+        "t1": "no",
+        "t2": "yes",
+        "t3": "yes",
+        "t4": "yes",
+    }
 
 
 def test_not_condition_is_stored_and_returned_under_its_own_key(services: Services) -> None:
@@ -104,14 +139,17 @@ def test_not_is_the_complement_even_for_unknown_values(services: Services) -> No
         {"external_id": "oslo", "city": "Oslo", "birthday": "1999-01-01"},
         {"external_id": "unknown"},
     )
-    for condition in ({"field": "city", "op": "equals", "value": "Riga"},
-                      {"field": "birthday", "op": "before", "value": "1990-01-01"}):
+    for condition in (
+        {"field": "city", "op": "equals", "value": "Riga"},
+        {"field": "birthday", "op": "before", "value": "1990-01-01"},
+    ):
         plain = ports(services, condition, ids)
         negated = ports(services, {"not": condition}, ids)
         assert plain["unknown"] == "no"
         assert negated == {key: "no" if port == "yes" else "yes" for key, port in plain.items()}
     assert ports(services, {"not": {"field": "city", "op": "equals", "value": "Riga"}}, ids) == ports(
-        services, {"field": "city", "op": "not_equals", "value": "Riga"}, ids)
+        services, {"field": "city", "op": "not_equals", "value": "Riga"}, ids
+    )
 
 
 def test_number_operators(services: Services) -> None:
@@ -119,13 +157,29 @@ def test_number_operators(services: Services) -> None:
     for external_id, balance in {"n0": 0, "n1": 10, "n2": 10.5, "n3": 20}.items():
         set_points(services, ids[external_id], balance)
     assert ports(services, {"field": "points_balance", "op": "between", "value": [10, 20]}, ids) == {
-        "n0": "no", "n1": "yes", "n2": "yes", "n3": "yes"}
+        "n0": "no",
+        "n1": "yes",
+        "n2": "yes",
+        "n3": "yes",
+    }
     assert ports(services, {"field": "points_balance", "op": "gt", "value": 10}, ids) == {
-        "n0": "no", "n1": "no", "n2": "yes", "n3": "yes"}
+        "n0": "no",
+        "n1": "no",
+        "n2": "yes",
+        "n3": "yes",
+    }
     assert ports(services, {"field": "points_balance", "op": "lt", "value": 10.5}, ids) == {
-        "n0": "yes", "n1": "yes", "n2": "no", "n3": "no"}
+        "n0": "yes",
+        "n1": "yes",
+        "n2": "no",
+        "n3": "no",
+    }
     assert ports(services, {"field": "points_balance", "op": "eq", "value": 10.5}, ids) == {
-        "n0": "no", "n1": "no", "n2": "yes", "n3": "no"}
+        "n0": "no",
+        "n1": "no",
+        "n2": "yes",
+        "n3": "no",
+    }
 
 
 def test_date_operators_use_the_account_day(services: Services) -> None:
@@ -139,22 +193,54 @@ def test_date_operators_use_the_account_day(services: Services) -> None:
         {"external_id": "last_year", "registered_at": "2025-12-28T21:59:00Z"},
     )
     assert ports(services, {"field": "registered_at", "op": "days_ago", "value": 3}, ids) == {
-        "jan2_early": "yes", "jan1_late": "no", "jan3": "no", "last_year": "no"}
+        "jan2_early": "yes",
+        "jan1_late": "no",
+        "jan3": "no",
+        "last_year": "no",
+    }
     # the last 7 days: 2025-12-29 .. 2026-01-05, Riga days
     assert ports(services, {"field": "registered_at", "op": "in_last_days", "value": 7}, ids) == {
-        "jan2_early": "yes", "jan1_late": "yes", "jan3": "yes", "last_year": "no"}
+        "jan2_early": "yes",
+        "jan1_late": "yes",
+        "jan3": "yes",
+        "last_year": "no",
+    }
     assert ports(services, {"field": "registered_at", "op": "after", "value": "2026-01-02T22:00:00Z"}, ids) == {
-        "jan2_early": "no", "jan1_late": "no", "jan3": "no", "last_year": "no"}
+        "jan2_early": "no",
+        "jan1_late": "no",
+        "jan3": "no",
+        "last_year": "no",
+    }
     assert ports(services, {"field": "registered_at", "op": "before", "value": "2026-01-01T22:00:00+00:00"}, ids) == {
-        "jan2_early": "no", "jan1_late": "yes", "jan3": "no", "last_year": "yes"}
+        "jan2_early": "no",
+        "jan1_late": "yes",
+        "jan3": "no",
+        "last_year": "yes",
+    }
     assert ports(services, {"field": "birthday", "op": "day_and_month_today"}, ids) == {
-        "jan2_early": "yes", "jan1_late": "no", "jan3": "no", "last_year": "no"}
+        "jan2_early": "yes",
+        "jan1_late": "no",
+        "jan3": "no",
+        "last_year": "no",
+    }
     assert ports(services, {"field": "birthday", "op": "between", "value": ["1985-01-04", "1990-01-05"]}, ids) == {
-        "jan2_early": "yes", "jan1_late": "no", "jan3": "yes", "last_year": "no"}
+        "jan2_early": "yes",
+        "jan1_late": "no",
+        "jan3": "yes",
+        "last_year": "no",
+    }
     assert ports(services, {"field": "birthday", "op": "on", "value": "1990-01-06"}, ids) == {
-        "jan2_early": "no", "jan1_late": "yes", "jan3": "no", "last_year": "no"}
+        "jan2_early": "no",
+        "jan1_late": "yes",
+        "jan3": "no",
+        "last_year": "no",
+    }
     assert ports(services, {"field": "birthday", "op": "empty"}, ids) == {
-        "jan2_early": "no", "jan1_late": "no", "jan3": "no", "last_year": "yes"}
+        "jan2_early": "no",
+        "jan1_late": "no",
+        "jan3": "no",
+        "last_year": "yes",
+    }
 
 
 def test_channel_and_category_subscriptions(services: Services) -> None:
@@ -171,16 +257,41 @@ def test_channel_and_category_subscriptions(services: Services) -> None:
     subscribe_category(services, ids["news_refuser"], news, "N")
     subscribe_category(services, ids["opted_out"], news, "Y", channel="sms")
     assert ports(services, {"subscription": {"channel": "email"}, "op": "subscribed"}, ids) == {
-        "default": "yes", "opted_in": "yes", "opted_out": "no", "news_reader": "yes", "news_refuser": "yes"}
+        "default": "yes",
+        "opted_in": "yes",
+        "opted_out": "no",
+        "news_reader": "yes",
+        "news_refuser": "yes",
+    }
     assert ports(services, {"subscription": {"channel": "sms"}, "op": "unsubscribed"}, ids) == {
-        "default": "no", "opted_in": "no", "opted_out": "no", "news_reader": "no", "news_refuser": "no"}
+        "default": "no",
+        "opted_in": "no",
+        "opted_out": "no",
+        "news_reader": "no",
+        "news_refuser": "no",
+    }
     assert ports(services, {"subscription": {"channel": "email", "category": "news"}, "op": "subscribed"}, ids) == {
-        "default": "no", "opted_in": "no", "opted_out": "no", "news_reader": "yes", "news_refuser": "no"}
-    assert ports(services, {"any": [
-        {"subscription": {"channel": "sms", "category": "news"}},
-        {"all": [{"subscription": {"channel": "email", "category": "news"}, "op": "unsubscribed"},
-                 {"field": "email", "op": "starts_with", "value": "e@"}]},
-    ]}, ids) == {"default": "no", "opted_in": "no", "opted_out": "yes", "news_reader": "no", "news_refuser": "yes"}
+        "default": "no",
+        "opted_in": "no",
+        "opted_out": "no",
+        "news_reader": "yes",
+        "news_refuser": "no",
+    }
+    assert ports(
+        services,
+        {
+            "any": [
+                {"subscription": {"channel": "sms", "category": "news"}},
+                {
+                    "all": [
+                        {"subscription": {"channel": "email", "category": "news"}, "op": "unsubscribed"},
+                        {"field": "email", "op": "starts_with", "value": "e@"},
+                    ]
+                },
+            ]
+        },
+        ids,
+    ) == {"default": "no", "opted_in": "no", "opted_out": "yes", "news_reader": "no", "news_refuser": "yes"}
 
 
 def test_condition_is_evaluated_when_the_customer_reaches_the_filter(services: Services) -> None:

@@ -27,8 +27,9 @@ START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 def test_pause_freezes_a_wait_and_resume_releases_it_with_its_due_time_unchanged(services: Services) -> None:
     ids = add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
-    campaign_id = start(services, campaign(wait_node("w1", 1), email_node("e1"),
-                                           edges=[("trigger", "w1"), ("w1", "e1")]))
+    campaign_id = start(
+        services, campaign(wait_node("w1", 1), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    )
     services.campaigns.enroll(campaign_id, ["ann"], None)
     due = START + timedelta(days=1)
     advance_to(services, START + timedelta(hours=12))
@@ -53,8 +54,9 @@ def test_pause_freezes_a_wait_and_resume_releases_it_with_its_due_time_unchanged
 
 def test_a_wait_due_after_the_resume_is_not_shifted_by_the_pause(services: Services) -> None:
     ids = add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
-    campaign_id = start(services, campaign(wait_node("w1", 5), email_node("e1"),
-                                           edges=[("trigger", "w1"), ("w1", "e1")]))
+    campaign_id = start(
+        services, campaign(wait_node("w1", 5), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    )
     services.campaigns.enroll(campaign_id, ["ann"], None)
     advance_to(services, START + timedelta(days=1))
     services.campaigns.transition(campaign_id, "pause")

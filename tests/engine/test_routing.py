@@ -11,8 +11,11 @@ def test_filter_routes_yes_and_no(services: Services) -> None:
         {"external_id": "oslo", "email": "bob@example.com", "city": "Oslo"},
     )
     document = campaign(
-        {"id": "f1", "type": "filter_customers",
-         "config": {"condition": {"all": [{"field": "city", "op": "equals", "value": "Riga"}]}}},
+        {
+            "id": "f1",
+            "type": "filter_customers",
+            "config": {"condition": {"all": [{"field": "city", "op": "equals", "value": "Riga"}]}},
+        },
         email_node("yes_mail", "Hi {{ customer.first_name }}"),
         email_node("no_mail"),
         edges=[("trigger", "f1"), ("f1", "yes_mail", "yes"), ("f1", "no_mail", "no")],
@@ -22,7 +25,9 @@ def test_filter_routes_yes_and_no(services: Services) -> None:
     assert result["entered"] == 2
     advance(services, minutes=1)
     assert trace(services, ids["riga"]) == [
-        ("trigger", "performed", "out", None), ("f1", "performed", "yes", None), ("yes_mail", "performed", "out", None)
+        ("trigger", "performed", "out", None),
+        ("f1", "performed", "yes", None),
+        ("yes_mail", "performed", "out", None),
     ]
     assert trace(services, ids["oslo"])[1] == ("f1", "performed", "no", None)
     assert where_is(services, ids["riga"]) == []

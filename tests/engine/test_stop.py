@@ -35,15 +35,22 @@ def test_stop_ends_every_journey_and_nothing_more_is_sent(services: Services) ->
         {"external_id": "bob", "email": "bob@example.com"},
         {"external_id": "cid"},  # no e-mail: drops out at e1 and completes before the stop
     )
-    document = campaign(wait_node("w1", 1), email_node("e1"), wait_node("w2", 5), email_node("e2"),
-                        edges=[("trigger", "w1"), ("w1", "e1"), ("e1", "w2"), ("w2", "e2")])
+    document = campaign(
+        wait_node("w1", 1),
+        email_node("e1"),
+        wait_node("w2", 5),
+        email_node("e2"),
+        edges=[("trigger", "w1"), ("w1", "e1"), ("e1", "w2"), ("w2", "e2")],
+    )
     campaign_id = start(services, document)
     services.campaigns.enroll(campaign_id, ["ann", "cid"], None)
     advance_to(services, START + timedelta(hours=12))
     services.campaigns.enroll(campaign_id, ["bob"], None)
     advance_to(services, START + timedelta(days=1, minutes=1))
     assert sorted((customer, node) for customer, node, _ in tokens(services, campaign_id)) == [
-        (ids["ann"], "w2"), (ids["bob"], "w1")]
+        (ids["ann"], "w2"),
+        (ids["bob"], "w1"),
+    ]
     assert mailbox_count(services) == 1
 
     stopped_at = services.clock.now()
@@ -51,7 +58,10 @@ def test_stop_ends_every_journey_and_nothing_more_is_sent(services: Services) ->
     assert tokens(services, campaign_id) == []
     by_customer = {row["customer_id"]: row for row in entry_rows(services, campaign_id)}
     assert {ids[name]: by_customer[ids[name]]["status"] for name in ("ann", "bob", "cid")} == {
-        ids["ann"]: "stopped", ids["bob"]: "stopped", ids["cid"]: "completed"}
+        ids["ann"]: "stopped",
+        ids["bob"]: "stopped",
+        ids["cid"]: "completed",
+    }
     assert by_customer[ids["ann"]]["finished_at"] == stopped_at
     assert by_customer[ids["bob"]]["finished_at"] == stopped_at
     assert by_customer[ids["cid"]]["finished_at"] == START + timedelta(days=1)

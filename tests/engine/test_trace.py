@@ -35,8 +35,7 @@ def document() -> dict[str, Any]:
         email_node("e1"),
         wait_node("w2", 1, "days"),
         email_node("e2"),
-        edges=[("trigger", "f1"), ("f1", "w1", "yes"), ("w1", "e1"), ("e1", "w2"), ("w2", "e2"),
-               ("f1", "e2", "no")],
+        edges=[("trigger", "f1"), ("f1", "w1", "yes"), ("w1", "e1"), ("e1", "w2"), ("w2", "e2"), ("f1", "e2", "no")],
     )
 
 
@@ -88,8 +87,11 @@ def test_trace_keeps_entries_and_campaigns_apart(services: Services) -> None:
 
     in_first = trace_rows(services, ids["ann"], first)
     assert [(row["node_id"], row["at"]) for row in in_first] == [
-        ("trigger", START), ("e1", START), ("trigger", START + timedelta(minutes=1)),
-        ("e1", START + timedelta(minutes=1))]
+        ("trigger", START),
+        ("e1", START),
+        ("trigger", START + timedelta(minutes=1)),
+        ("e1", START + timedelta(minutes=1)),
+    ]
     entry_ids = [row["entry_id"] for row in in_first]
     assert entry_ids[0] == entry_ids[1] != entry_ids[2] == entry_ids[3]
     assert [row["node_id"] for row in trace_rows(services, ids["ann"], second)] == ["trigger", "f1"]

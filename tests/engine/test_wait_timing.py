@@ -32,8 +32,9 @@ def left(services: Services, customer_id: int, node_id: str) -> datetime:
 
 def test_three_day_wait_releases_at_the_exact_minute(services: Services) -> None:
     ids = add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
-    campaign_id = start(services, campaign(wait_node("w1", 3), email_node("e1"),
-                                           edges=[("trigger", "w1"), ("w1", "e1")]))
+    campaign_id = start(
+        services, campaign(wait_node("w1", 3), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    )
     assert services.clock.now() == START
     assert services.campaigns.enroll(campaign_id, ["ann"], None)["entered"] == 1
     assert tokens(services, campaign_id) == [(ids["ann"], "w1", START + timedelta(days=3))]
@@ -54,10 +55,14 @@ def test_three_day_wait_releases_at_the_exact_minute(services: Services) -> None
 
 def test_a_long_jump_releases_each_customer_at_their_own_due_minute(services: Services) -> None:
     """Advancing far past several due times still records each release at its own due time, not the jump end."""
-    ids = add_customers(services, {"external_id": "early", "email": "early@example.com"},
-                        {"external_id": "late", "email": "late@example.com"})
-    campaign_id = start(services, campaign(wait_node("w1", 90, "minutes"), email_node("e1"),
-                                           edges=[("trigger", "w1"), ("w1", "e1")]))
+    ids = add_customers(
+        services,
+        {"external_id": "early", "email": "early@example.com"},
+        {"external_id": "late", "email": "late@example.com"},
+    )
+    campaign_id = start(
+        services, campaign(wait_node("w1", 90, "minutes"), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    )
     services.campaigns.enroll(campaign_id, ["early"], None)
     advance_to(services, START + timedelta(minutes=17))
     services.campaigns.enroll(campaign_id, ["late"], None)
@@ -79,10 +84,14 @@ def test_wait_until_date_releases_at_local_midnight_across_the_spring_dst_change
     # where a fixed winter offset (UTC+2) would give 22:00.
     set_timezone(services, "Europe/Riga")
     release = datetime(2026, 3, 29, 21, 0, tzinfo=UTC)
-    ids = add_customers(services, {"external_id": "early", "email": "early@example.com"},
-                        {"external_id": "late", "email": "late@example.com"})
-    campaign_id = start(services, campaign(wait_until("2026-03-30"), email_node("e1"),
-                                           edges=[("trigger", "wu"), ("wu", "e1")]))
+    ids = add_customers(
+        services,
+        {"external_id": "early", "email": "early@example.com"},
+        {"external_id": "late", "email": "late@example.com"},
+    )
+    campaign_id = start(
+        services, campaign(wait_until("2026-03-30"), email_node("e1"), edges=[("trigger", "wu"), ("wu", "e1")])
+    )
     services.campaigns.enroll(campaign_id, ["early"], None)
     assert tokens(services, campaign_id) == [(ids["early"], "wu", release)]
 

@@ -52,12 +52,28 @@ def only(raw: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_valid_document_parses_and_round_trips() -> None:
     raw = document(
-        [check({"all": [{"any": [{"field": "city", "op": "in", "value": ["Riga", "Oslo"]},
-                                 {"not": {"field": "birthday", "op": "before", "value": "1990-01-01"}}]},
-                        {"subscription": {"channel": "email", "category": "news"}, "op": "subscribed"}]}),
-         wait("w1", unit="hours"),
-         {"id": "e1", "type": "send_email", "config": {"subject": "Hi", "body_html": "<p>x</p>", "category": "news"}},
-         {"id": "u1", "type": "wait_until_date", "config": {"date": "2026-03-30"}}],
+        [
+            check(
+                {
+                    "all": [
+                        {
+                            "any": [
+                                {"field": "city", "op": "in", "value": ["Riga", "Oslo"]},
+                                {"not": {"field": "birthday", "op": "before", "value": "1990-01-01"}},
+                            ]
+                        },
+                        {"subscription": {"channel": "email", "category": "news"}, "op": "subscribed"},
+                    ]
+                }
+            ),
+            wait("w1", unit="hours"),
+            {
+                "id": "e1",
+                "type": "send_email",
+                "config": {"subject": "Hi", "body_html": "<p>x</p>", "category": "news"},
+            },
+            {"id": "u1", "type": "wait_until_date", "config": {"date": "2026-03-30"}},
+        ],
         [("trigger", "f1"), ("f1", "w1", "yes"), ("f1", "e1", "no"), ("w1", "e1"), ("e1", "u1")],
         settings={"reentry_interval": "P365D"},
         layout={"f1": {"x": 1, "y": 2}},
@@ -66,13 +82,13 @@ def test_a_valid_document_parses_and_round_trips() -> None:
     dumped = parsed.model_dump(mode="json", by_alias=True)
     assert dumped["settings"]["reentry_interval"] == "P365D"
     assert dumped["nodes"][0]["config"]["condition"]["all"][0]["any"][1] == {
-        "not": {"field": "birthday", "op": "before", "value": "1990-01-01"}}
+        "not": {"field": "birthday", "op": "before", "value": "1990-01-01"}
+    }
     assert parse_document(dumped) == parsed
 
 
 def test_a_cycle_is_rejected_naming_a_node_on_it() -> None:
-    found = only(document([wait("a"), wait("b"), wait("c")],
-                          [("trigger", "a"), ("a", "b"), ("b", "c"), ("c", "a")]))
+    found = only(document([wait("a"), wait("b"), wait("c")], [("trigger", "a"), ("a", "b"), ("b", "c"), ("c", "a")]))
     assert found["node"] in {"a", "b", "c"}
     assert "cycle" in found["message"]
     assert "a → b → c → a" in found["message"]
@@ -89,17 +105,24 @@ def test_a_self_loop_is_a_cycle() -> None:
 
 
 def test_an_unreachable_node_is_named() -> None:
-    found = problems(document([wait("a"), wait("orphan"), wait("orphan_child")],
-                              [("trigger", "a"), ("orphan", "orphan_child")]))
+    found = problems(
+        document([wait("a"), wait("orphan"), wait("orphan_child")], [("trigger", "a"), ("orphan", "orphan_child")])
+    )
     assert [item["node"] for item in found] == ["orphan", "orphan_child"]
     assert all("unreachable" in item["message"] for item in found)
 
 
 def test_an_edge_to_or_from_an_unknown_node() -> None:
     assert only(document([wait("a")], [("trigger", "a"), ("a", "ghost")])) == {
-        "node": "a", "field": "edges[1].target", "message": "edge ends at unknown node 'ghost'"}
+        "node": "a",
+        "field": "edges[1].target",
+        "message": "edge ends at unknown node 'ghost'",
+    }
     assert only(document([wait("a")], [("trigger", "a"), ("ghost", "a")])) == {
-        "node": "ghost", "field": "edges[1].source", "message": "edge starts at unknown node 'ghost'"}
+        "node": "ghost",
+        "field": "edges[1].source",
+        "message": "edge starts at unknown node 'ghost'",
+    }
 
 
 def test_wrong_ports() -> None:
@@ -133,16 +156,31 @@ def test_unknown_node_and_trigger_types() -> None:
 
 def test_unknown_fields_anywhere() -> None:
     assert only(document([wait("w1", colour="red")], [("trigger", "w1")])) == {
-        "node": "w1", "field": "config.colour", "message": "unknown field"}
+        "node": "w1",
+        "field": "config.colour",
+        "message": "unknown field",
+    }
     assert only(document([{**wait("w1"), "colour": "red"}], [("trigger", "w1")])) == {
-        "node": "w1", "field": "colour", "message": "unknown field"}
+        "node": "w1",
+        "field": "colour",
+        "message": "unknown field",
+    }
     assert only(document([wait("w1")], [("trigger", "w1")], owner="me")) == {
-        "node": None, "field": "owner", "message": "unknown field"}
+        "node": None,
+        "field": "owner",
+        "message": "unknown field",
+    }
     assert only(document([wait("w1")], [("trigger", "w1")], settings={"speed": 1})) == {
-        "node": None, "field": "settings.speed", "message": "unknown field"}
+        "node": None,
+        "field": "settings.speed",
+        "message": "unknown field",
+    }
     trigger = {"id": "trigger", "type": "event_occurred", "config": {"event": "x", "filter": 1}}
     assert only(document([], [], trigger=trigger)) == {
-        "node": "trigger", "field": "config.filter", "message": "unknown field"}
+        "node": "trigger",
+        "field": "config.filter",
+        "message": "unknown field",
+    }
 
 
 def test_bad_action_and_trigger_settings_name_their_field() -> None:
@@ -151,13 +189,19 @@ def test_bad_action_and_trigger_settings_name_their_field() -> None:
     assert only(document([{"id": "w1", "type": "wait", "config": {}}], [("trigger", "w1")]))["field"] == "config.amount"
     date_trigger = {"id": "trigger", "type": "date_has_come", "config": {"date": "2026-01-07", "hour": 24}}
     assert only(document([], [], trigger=date_trigger)) | {"message": ""} == {
-        "node": "trigger", "field": "config.hour", "message": ""}
+        "node": "trigger",
+        "field": "config.hour",
+        "message": "",
+    }
     weekly = {"id": "trigger", "type": "repeated_date", "config": {"frequency": "weekly"}}
     assert "weekdays" in only(document([], [], trigger=weekly))["message"]
     cron = {"id": "trigger", "type": "repeated_date", "config": {"frequency": "cron", "cron": "every day"}}
     assert "cron" in only(document([], [], trigger=cron))["message"]
-    bad_property = {"id": "trigger", "type": "event_occurred",
-                    "config": {"event": "x", "properties": [{"property": "amount", "op": "gt", "value": "lots"}]}}
+    bad_property = {
+        "id": "trigger",
+        "type": "event_occurred",
+        "config": {"event": "x", "properties": [{"property": "amount", "op": "gt", "value": "lots"}]},
+    }
     found = only(document([], [], trigger=bad_property))
     assert (found["node"], found["field"]) == ("trigger", "config.properties[0]")
     assert "number" in found["message"]
@@ -167,15 +211,23 @@ def test_bad_action_and_trigger_settings_name_their_field() -> None:
     ("condition", "field", "words"),
     [
         ({"field": "city", "op": "gt", "value": "Riga"}, "config.condition", ["'gt'", "city", "equals"]),
-        ({"all": [{"field": "shoe_size", "op": "eq", "value": 42}]}, "config.condition.all[0]",
-         ["unknown customer field 'shoe_size'"]),
+        (
+            {"all": [{"field": "shoe_size", "op": "eq", "value": 42}]},
+            "config.condition.all[0]",
+            ["unknown customer field 'shoe_size'"],
+        ),
         ({"any": [{"field": "city", "op": "equals"}]}, "config.condition.any[0]", ["city", "equals"]),
-        ({"not": {"field": "points_balance", "op": "gte", "value": "ten"}}, "config.condition.not",
-         ["points_balance", "number", "'ten'"]),
-        ({"all": [{"any": [{"field": "birthday", "op": "before", "value": "yesterday"}]}]},
-         "config.condition.all[0].any[0]", ["birthday", "'yesterday'", "YYYY-MM-DD"]),
-        ({"field": "registered_at", "op": "after", "value": "2026-01-01T00:00:00"}, "config.condition",
-         ["UTC offset"]),
+        (
+            {"not": {"field": "points_balance", "op": "gte", "value": "ten"}},
+            "config.condition.not",
+            ["points_balance", "number", "'ten'"],
+        ),
+        (
+            {"all": [{"any": [{"field": "birthday", "op": "before", "value": "yesterday"}]}]},
+            "config.condition.all[0].any[0]",
+            ["birthday", "'yesterday'", "YYYY-MM-DD"],
+        ),
+        ({"field": "registered_at", "op": "after", "value": "2026-01-01T00:00:00"}, "config.condition", ["UTC offset"]),
         ({"field": "points_balance", "op": "between", "value": [5, 1]}, "config.condition", ["low 5 is above high 1"]),
         ({"field": "city", "op": "in", "value": []}, "config.condition", ["non-empty list"]),
         ({"field": "registered_at", "op": "days_ago", "value": -1}, "config.condition", ["whole number of days"]),
@@ -183,8 +235,7 @@ def test_bad_action_and_trigger_settings_name_their_field() -> None:
         ({"allof": []}, "config.condition", ["all, any, not, field, subscription"]),
         ({"subscription": {"channel": "fax"}}, "config.condition.subscription.channel", ["email"]),
         ({"subscription": {"channel": "email"}, "op": "maybe"}, "config.condition.op", ["subscribed"]),
-        ({"field": "city", "op": "equals", "value": "Riga", "weight": 2}, "config.condition.weight",
-         ["unknown field"]),
+        ({"field": "city", "op": "equals", "value": "Riga", "weight": 2}, "config.condition.weight", ["unknown field"]),
     ],
 )
 def test_bad_conditions_name_the_node_and_the_condition(condition: Any, field: str, words: list[str]) -> None:
@@ -196,12 +247,18 @@ def test_bad_conditions_name_the_node_and_the_condition(condition: Any, field: s
 
 def test_every_problem_is_reported_at_once() -> None:
     raw = document(
-        [wait("w1", amount=0), check({"field": "shoe_size", "op": "eq", "value": 1}),
-         {"id": "x1", "type": "send_fax", "config": {}}],
+        [
+            wait("w1", amount=0),
+            check({"field": "shoe_size", "op": "eq", "value": 1}),
+            {"id": "x1", "type": "send_fax", "config": {}},
+        ],
         [("trigger", "w1")],
     )
     assert [(item["node"], item["field"]) for item in problems(raw)] == [
-        ("w1", "config.amount"), ("f1", "config.condition"), ("x1", "type")]
+        ("w1", "config.amount"),
+        ("f1", "config.condition"),
+        ("x1", "type"),
+    ]
 
 
 def test_node_ids_are_unique_and_well_formed() -> None:
@@ -225,5 +282,6 @@ def test_the_service_refuses_an_invalid_document_and_keeps_the_old_version(servi
         services.campaigns.update(campaign_id, document([wait("w1")], [("trigger", "w2")]), dry_run=True)
     current = services.campaigns.get(campaign_id)
     assert current["version"] == 1
-    assert current["document"]["nodes"] == [{"id": "w1", "type": "wait", "title": None,
-                                             "config": {"amount": 1, "unit": "days"}}]
+    assert current["document"]["nodes"] == [
+        {"id": "w1", "type": "wait", "title": None, "config": {"amount": 1, "unit": "days"}}
+    ]

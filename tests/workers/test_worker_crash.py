@@ -38,9 +38,14 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 
 def _worker(url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
-           "TIDINGS_DATABASE_URL": url, "TIDINGS_RUNTIME": "dbos", "TIDINGS_CHUNK_SIZE": "250",
-           "TIDINGS_LEASE_SECONDS": "3", "TIDINGS_TICK_SECONDS": "0.05"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
+        "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_RUNTIME": "dbos",
+        "TIDINGS_CHUNK_SIZE": "250",
+        "TIDINGS_LEASE_SECONDS": "3",
+        "TIDINGS_TICK_SECONDS": "0.05",
+    }
     with log.open("wb") as output:
         return subprocess.Popen([str(TIDINGS), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT)
 
@@ -52,8 +57,10 @@ def _count(services: Services, query: object) -> int:
 
 def test_killed_worker_loses_and_repeats_nothing(pg_url: str, tmp_path: Path) -> None:
     services = Services.build(Settings(database_url=pg_url), clock=SystemClock())
-    rows = [CustomerIn(external_id=f"c{i}", email=f"c{i}@example.com", city="Riga" if i % 2 else "Oslo")
-            for i in range(CUSTOMERS)]
+    rows = [
+        CustomerIn(external_id=f"c{i}", email=f"c{i}@example.com", city="Riga" if i % 2 else "Oslo")
+        for i in range(CUSTOMERS)
+    ]
     with services.db.engine.begin() as conn:
         upsert_customers(conn, services.db.dialect, rows, services.clock.now())
     document = {
@@ -82,8 +89,9 @@ def test_killed_worker_loses_and_repeats_nothing(pg_url: str, tmp_path: Path) ->
         assert remaining > 0, "the run finished before the kill; make it larger"
 
         deadline = time.monotonic() + 180
-        while (_count(services, select(func.count()).select_from(journey_state))
-               or _count(services, select(func.count()).where(messages.c.status != "sent"))):
+        while _count(services, select(func.count()).select_from(journey_state)) or _count(
+            services, select(func.count()).where(messages.c.status != "sent")
+        ):
             assert survivor.poll() is None, (tmp_path / "survivor.log").read_text()
             assert time.monotonic() < deadline, "the survivor did not finish the run"
             time.sleep(0.2)
@@ -96,8 +104,11 @@ def test_killed_worker_loses_and_repeats_nothing(pg_url: str, tmp_path: Path) ->
 
     services = Services.build(Settings(database_url=pg_url), clock=SystemClock())
     try:
-        visits = (select(journey_trace.c.customer_id, journey_trace.c.node_id, func.count().label("n"))
-                  .group_by(journey_trace.c.customer_id, journey_trace.c.node_id).subquery())
+        visits = (
+            select(journey_trace.c.customer_id, journey_trace.c.node_id, func.count().label("n"))
+            .group_by(journey_trace.c.customer_id, journey_trace.c.node_id)
+            .subquery()
+        )
         assert _count(services, select(func.count()).where(visits.c.n > 1)) == 0, "a customer was advanced twice"
         assert _count(services, select(func.count()).select_from(journey_trace)) == 3 * CUSTOMERS
         assert _count(services, select(func.count()).select_from(messages)) == CUSTOMERS

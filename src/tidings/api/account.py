@@ -78,9 +78,13 @@ def _minutes(hhmm: str) -> int:
 
 
 def _out(account: AccountSettings) -> AccountOut:
-    return AccountOut(timezone=account.timezone, delivery_window_start=_hhmm(account.delivery_window_start),
-                      delivery_window_end=_hhmm(account.delivery_window_end), email_from=account.email_from,
-                      email_from_name=account.email_from_name)
+    return AccountOut(
+        timezone=account.timezone,
+        delivery_window_start=_hhmm(account.delivery_window_start),
+        delivery_window_end=_hhmm(account.delivery_window_end),
+        email_from=account.email_from,
+        email_from_name=account.email_from_name,
+    )
 
 
 @router.get("", summary="Account settings")

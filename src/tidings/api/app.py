@@ -15,12 +15,20 @@ from tidings.services import Services
 from tidings.settings import Settings
 
 PREFIX = "/api/v1"
-ROUTERS = (customers.router, events.router, campaigns.router, messages.router, account.router, clock.router,
-           meta.router)
+ROUTERS = (
+    customers.router,
+    events.router,
+    campaigns.router,
+    messages.router,
+    account.router,
+    clock.router,
+    meta.router,
+)
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None,
-               services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, services: Services | None = None
+) -> FastAPI:
     """Build the API. Given ``services``, the caller owns them (and ``settings``/``clock`` are theirs);
     otherwise they are built here from ``settings`` (default: the environment) and closed at shutdown."""
     owned = services is None

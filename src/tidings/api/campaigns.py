@@ -100,8 +100,9 @@ def _refuse_nul(document: Any) -> None:
     """PostgreSQL stores no NUL character: refuse it on both databases, naming where it is."""
     where = nul_path(document, [])
     if where is not None:
-        raise DocumentInvalid(f"invalid campaign: field {where!r}: {NO_NUL}",
-                              details=[{"node": None, "field": where, "message": NO_NUL}])
+        raise DocumentInvalid(
+            f"invalid campaign: field {where!r}: {NO_NUL}", details=[{"node": None, "field": where, "message": NO_NUL}]
+        )
 
 
 @router.post("", status_code=201, summary="Create a campaign (draft)")
@@ -138,8 +139,9 @@ def _transition_route(verb: str, summary: str) -> None:
         return StatusChanged(**services.campaigns.transition(campaign_id, verb))
 
     transition.__name__ = verb
-    router.add_api_route(f"/{{campaign_id}}/{verb}", transition, methods=["POST"], summary=summary,
-                         response_model=StatusChanged)
+    router.add_api_route(
+        f"/{{campaign_id}}/{verb}", transition, methods=["POST"], summary=summary, response_model=StatusChanged
+    )
 
 
 _transition_route("activate", "Activate a draft or paused campaign")
@@ -170,8 +172,9 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
             counters[node_id][metric] = int(value)
         waiting = {node_id: int(count) for node_id, count in conn.execute(journeys.waiting_by_node(campaign_id))}
 
-    nodes: list[tuple[str, str | None, str | None]] = [(document.trigger.id, document.trigger.type,
-                                                         document.trigger.title)]
+    nodes: list[tuple[str, str | None, str | None]] = [
+        (document.trigger.id, document.trigger.type, document.trigger.title)
+    ]
     nodes += [(node.id, node.type, node.title) for node in document.nodes]
     listed = {node_id for node_id, _, _ in nodes}
     nodes += [(node_id, None, None) for node_id in sorted((set(counters) | set(waiting)) - listed)]
@@ -184,9 +187,16 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
         if node_id == document.trigger.id:
             # Everyone the trigger admits enters the campaign and leaves by the trigger's one output.
             entered, ports = performed, {"out": performed}
-        result.append(NodeStats(
-            node_id=node_id, type=node_type, title=title, entered=entered, performed=performed, ports=ports,
-            dropped={m.removeprefix("dropped:"): n for m, n in sorted(metrics.items()) if m.startswith("dropped:")},
-            waiting=waiting.get(node_id, 0),
-        ))
+        result.append(
+            NodeStats(
+                node_id=node_id,
+                type=node_type,
+                title=title,
+                entered=entered,
+                performed=performed,
+                ports=ports,
+                dropped={m.removeprefix("dropped:"): n for m, n in sorted(metrics.items()) if m.startswith("dropped:")},
+                waiting=waiting.get(node_id, 0),
+            )
+        )
     return CampaignStats(campaign_id=campaign_id, version=row["current_version"], nodes=result)

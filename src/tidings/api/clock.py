@@ -50,18 +50,25 @@ def read_clock(services: ServicesDep) -> ClockOut:
 @router.post("/advance", summary="Move the manual clock forward and run everything that becomes due")
 def advance(body: AdvanceIn, services: ServicesDep, lock: ClockLockDep) -> Advanced:
     if services.settings.clock != "manual" or not isinstance(services.clock, ManualClock):
-        raise Conflict("the clock is the system clock and cannot be moved; start the server with TIDINGS_CLOCK=manual "
-                       "to simulate time")
+        raise Conflict(
+            "the clock is the system clock and cannot be moved; start the server with TIDINGS_CLOCK=manual "
+            "to simulate time"
+        )
     with lock:
         now = services.clock.now()
         step = body.by if body.by is not None else body.to - now if body.to is not None else timedelta()
         if step < timedelta():
-            raise InvalidInput(f"the clock cannot go back: it is {now.isoformat()}, asked for "
-                               f"{body.to.isoformat() if body.to else '-' + str(-step)}",
-                               details=[{"field": "to" if body.to else "by", "in": "body", "message": "in the past"}])
+            raise InvalidInput(
+                f"the clock cannot go back: it is {now.isoformat()}, asked for "
+                f"{body.to.isoformat() if body.to else '-' + str(-step)}",
+                details=[{"field": "to" if body.to else "by", "in": "body", "message": "in the past"}],
+            )
         if step > MAX_ADVANCE:
-            raise InvalidInput(f"one advance moves the clock by at most {MAX_ADVANCE.days} days; split it",
-                               details=[{"field": "to" if body.to else "by", "in": "body", "message": "too far"}])
+            raise InvalidInput(
+                f"one advance moves the clock by at most {MAX_ADVANCE.days} days; split it",
+                details=[{"field": "to" if body.to else "by", "in": "body", "message": "too far"}],
+            )
         report = services.advancer.advance_to(now + step)
-        return Advanced(now=services.clock.now(), entered=report.entered, chunks=report.chunks,
-                        delivered=report.delivered)
+        return Advanced(
+            now=services.clock.now(), entered=report.entered, chunks=report.chunks, delivered=report.delivered
+        )

@@ -28,7 +28,8 @@ class CustomerBatch(BaseModel):
     # Rows are validated one by one in the route (bad rows are reported, good ones kept), so the body model
     # only documents their schema.
     customers: list[SkipValidation[CustomerIn]] = Field(
-        min_length=1, max_length=MAX_BATCH,
+        min_length=1,
+        max_length=MAX_BATCH,
         description="Upserted by external_id. Fields left out keep their stored value; null clears a field. "
         "Rows naming the same external_id apply in order, like separate upserts: later fields win.",
     )
@@ -157,10 +158,16 @@ def customer_journeys(external_id: str, services: ServicesDep) -> CustomerJourne
         entries = conn.execute(journeys.entries_of_customer(customer_id)).mappings().all()
         steps: dict[int, list[Step]] = {}
         for step in conn.execute(journeys.trace_of_customer(customer_id)).mappings():
-            steps.setdefault(step["entry_id"], []).append(Step(
-                node=step["node_id"], arrived_at=step["arrived_at"], at=step["at"], outcome=step["outcome"],
-                port=step["port"], reason=step["reason"],
-            ))
+            steps.setdefault(step["entry_id"], []).append(
+                Step(
+                    node=step["node_id"],
+                    arrived_at=step["arrived_at"],
+                    at=step["at"],
+                    outcome=step["outcome"],
+                    port=step["port"],
+                    reason=step["reason"],
+                )
+            )
         waiting: dict[int, list[Waiting]] = {}
         for token in conn.execute(journeys.tokens_of_customer(customer_id)).mappings():
             waiting.setdefault(token["entry_id"], []).append(
@@ -170,11 +177,20 @@ def customer_journeys(external_id: str, services: ServicesDep) -> CustomerJourne
         for campaign_id in {entry["campaign_id"] for entry in entries}:
             campaign = conn.execute(campaign_sql.get_campaign(campaign_id)).mappings().first()
             names[campaign_id] = campaign["name"] if campaign is not None else None
-    return CustomerJourneys(customer=external_id, journeys=[
-        Journey(
-            entry_id=entry["id"], campaign_id=entry["campaign_id"], campaign_name=names[entry["campaign_id"]],
-            version=entry["version"], status=entry["status"], entered_at=entry["entered_at"],
-            finished_at=entry["finished_at"], steps=steps.get(entry["id"], []), waiting=waiting.get(entry["id"], []),
-        )
-        for entry in entries
-    ])
+    return CustomerJourneys(
+        customer=external_id,
+        journeys=[
+            Journey(
+                entry_id=entry["id"],
+                campaign_id=entry["campaign_id"],
+                campaign_name=names[entry["campaign_id"]],
+                version=entry["version"],
+                status=entry["status"],
+                entered_at=entry["entered_at"],
+                finished_at=entry["finished_at"],
+                steps=steps.get(entry["id"], []),
+                waiting=waiting.get(entry["id"], []),
+            )
+            for entry in entries
+        ],
+    )

@@ -22,8 +22,13 @@ from tidings.errors import TidingsError
 
 log = logging.getLogger("tidings.api")
 
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-               415: "unsupported_media_type"}
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
@@ -75,8 +80,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(position, int) or position < 0:
             position = None  # the problem is the body as a whole (see tidings.api.routing)
         at = f" at character {position}" if position is not None else ""
-        return error_response(400, "invalid_json", f"the request body is not valid JSON: {reason}{at}",
-                              {"position": position})
+        return error_response(
+            400, "invalid_json", f"the request body is not valid JSON: {reason}{at}", {"position": position}
+        )
     details = describe_errors(errors)
     first = details[0] if details else {"field": None, "message": "invalid request"}
     where = f"{first['field']}: " if first["field"] else ""

@@ -54,15 +54,21 @@ def record(batch: EventBatch, services: ServicesDep) -> EventsAccepted:
             if event.customer not in known:
                 return "customer", f"unknown customer {event.customer!r}; create it with POST /api/v1/customers first"
             if event.occurred_at is not None and event.occurred_at > now + CLOCK_SKEW:
-                return "occurred_at", (f"{event.occurred_at.isoformat()} is in the future (the server's time is "
-                                       f"{now.isoformat()}); leave occurred_at out to mean now")
+                return "occurred_at", (
+                    f"{event.occurred_at.isoformat()} is in the future (the server's time is "
+                    f"{now.isoformat()}); leave occurred_at out to mean now"
+                )
             return None
 
         checked.keep_if(judge, lambda event: event.customer)
         checked.refuse_if_nothing_good("event")
         rows = [
-            NewEvent(customer_id=known[event.customer], name=event.name, properties=event.properties,
-                     occurred_at=None if event.occurred_at is None else min(event.occurred_at, now))
+            NewEvent(
+                customer_id=known[event.customer],
+                name=event.name,
+                properties=event.properties,
+                occurred_at=None if event.occurred_at is None else min(event.occurred_at, now),
+            )
             for _, event in checked.good
         ]
         accepted = insert_events(conn, rows, str(uuid.uuid4()), now)

@@ -69,11 +69,25 @@ def list_messages(
 ) -> MessagePage:
     with services.db.engine.connect() as conn:
         customer_id = None if customer is None else find_customer(conn, customer)["id"]
-        rows = conn.execute(message_sql.list_messages(campaign_id=campaign_id, node_id=node_id,
-                                                      customer_id=customer_id, limit=page.limit,
-                                                      offset=page.offset)).mappings().all()
-    items = [MessageOut(**{name: row[name] for name in MessageOut.model_fields if name != "customer"},
-                        customer=row["external_id"]) for row in rows]
+        rows = (
+            conn.execute(
+                message_sql.list_messages(
+                    campaign_id=campaign_id,
+                    node_id=node_id,
+                    customer_id=customer_id,
+                    limit=page.limit,
+                    offset=page.offset,
+                )
+            )
+            .mappings()
+            .all()
+        )
+    items = [
+        MessageOut(
+            **{name: row[name] for name in MessageOut.model_fields if name != "customer"}, customer=row["external_id"]
+        )
+        for row in rows
+    ]
     return MessagePage(items=items, limit=page.limit, offset=page.offset)
 
 
@@ -84,6 +98,9 @@ def list_mailbox(
     recipient: Annotated[str | None, Query(max_length=320, description="Only mail to this address.")] = None,
 ) -> MailboxPage:
     with services.db.engine.connect() as conn:
-        rows = conn.execute(message_sql.list_mailbox(recipient=recipient, limit=page.limit,
-                                                     offset=page.offset)).mappings().all()
+        rows = (
+            conn.execute(message_sql.list_mailbox(recipient=recipient, limit=page.limit, offset=page.offset))
+            .mappings()
+            .all()
+        )
     return MailboxPage(items=[MailboxItem(**row) for row in rows], limit=page.limit, offset=page.offset)

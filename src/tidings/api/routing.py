@@ -50,8 +50,12 @@ def strict_loads(text: str | bytes) -> Any:
 def _depth_within(value: Any, limit: int) -> bool:
     level: list[Any] = [value]
     for _ in range(limit + 1):
-        level = [child for item in level if isinstance(item, (dict, list))
-                 for child in (item.values() if isinstance(item, dict) else item)]
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
         if not level:
             return True
     return False

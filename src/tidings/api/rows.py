@@ -55,8 +55,9 @@ class Checked(Generic[M]):
         first = min(self.problems, key=lambda problem: problem.index)
         where = f"row {first.index}" + (f", {first.field}" if first.field else "")
         rows = len({problem.index for problem in self.problems})
-        raise InvalidInput(f"no {noun} stored: all {rows} rows are invalid; {where}: {first.message}",
-                           details=self.report())
+        raise InvalidInput(
+            f"no {noun} stored: all {rows} rows are invalid; {where}: {first.message}", details=self.report()
+        )
 
 
 def check_rows(model: type[M], rows: Sequence[Any], key: str) -> Checked[M]:

@@ -85,8 +85,14 @@ class SmtpProvider:
     # -- the SMTP session --------------------------------------------------------------------------------------
 
     async def _send_all(self, batch: Sequence[OutboundEmail], now: datetime) -> list[SendResult]:
-        client = SMTP(hostname=self.host, port=self.port, username=self.username, password=self.password,
-                      start_tls=self.starttls, timeout=TIMEOUT_SECONDS)
+        client = SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            timeout=TIMEOUT_SECONDS,
+        )
         try:
             await client.connect()
         except Exception as error:  # refused, timed out, TLS or AUTH failure: nothing was sent, retry later
@@ -100,8 +106,9 @@ class SmtpProvider:
                     results.append(await self._send_one(client, message, now))
                 except _ConnectionLost as lost:
                     reason = f"connection to {self.host}:{self.port} lost: {lost}"
-                    results.extend(SendResult(m.message_id, False, error=reason, transient=True)
-                                   for m in batch[len(results):])
+                    results.extend(
+                        SendResult(m.message_id, False, error=reason, transient=True) for m in batch[len(results) :]
+                    )
                     break
         finally:
             await _close(client)
@@ -116,8 +123,9 @@ class SmtpProvider:
             return SendResult(message.message_id, False, error=f"cannot build the message: {error}")
         message_id = str(mime["Message-ID"])
         try:
-            await client.sendmail(envelope_sender, [envelope_recipient], payload,
-                                  mail_options=["SMTPUTF8"] if utf8 else None)
+            await client.sendmail(
+                envelope_sender, [envelope_recipient], payload, mail_options=["SMTPUTF8"] if utf8 else None
+            )
         except SMTPRecipientsRefused as refused:
             first = refused.recipients[0]
             return _refusal(message, first.code, first.message)
@@ -132,8 +140,11 @@ class SmtpProvider:
             raise _ConnectionLost(_describe(error)) from error
         except Exception as error:  # unknown state of the session: stop using it
             raise _ConnectionLost(_describe(error)) from error
-        return SendResult(message.message_id, True,
-                          provider_message_id=message_id if len(message_id) <= 200 else message.idempotency_key)
+        return SendResult(
+            message.message_id,
+            True,
+            provider_message_id=message_id if len(message_id) <= 200 else message.idempotency_key,
+        )
 
     # -- the message -------------------------------------------------------------------------------------------
 
@@ -203,10 +214,43 @@ async def _close(client: SMTP) -> None:
 
 # -- a plain-text alternative ----------------------------------------------------------------------------------
 
-_BLOCKS = frozenset({"address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "fieldset",
-                     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-                     "hr", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr",
-                     "ul"})
+_BLOCKS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+    }
+)
 _HIDDEN = frozenset({"head", "script", "style", "template", "title"})
 
 

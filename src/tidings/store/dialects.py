@@ -132,5 +132,3 @@ def dialect_for(engine: Engine) -> Dialect:
     if engine.dialect.name == "postgresql":
         return PostgresDialect()
     raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
-
-

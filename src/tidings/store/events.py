@@ -34,8 +34,14 @@ def insert_events(conn: Connection, rows: Sequence[NewEvent], ingest_batch: str,
     conn.execute(
         insert_event_rows(),
         [
-            {"customer_id": row.customer_id, "name": row.name, "properties": row.properties,
-             "occurred_at": row.occurred_at or now, "received_at": now, "ingest_batch": ingest_batch}
+            {
+                "customer_id": row.customer_id,
+                "name": row.name,
+                "properties": row.properties,
+                "occurred_at": row.occurred_at or now,
+                "received_at": now,
+                "ingest_batch": ingest_batch,
+            }
             for row in rows
         ],
     )
