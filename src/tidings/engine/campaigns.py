@@ -22,6 +22,7 @@ from tidings.model.validation import parse_document
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.account import load_account
+from tidings.store.catalog import load_catalog
 from tidings.store.database import Database
 from tidings.store.tables import customers
 from tidings.triggers.registry import TRIGGERS
@@ -67,8 +68,12 @@ class CampaignService:
             return [_summary(row) for row in conn.execute(campaign_sql.list_campaigns()).mappings()]
 
     # -- writing -------------------------------------------------------------------------------------
+    def _parse(self, raw: Any) -> CampaignDocument:
+        with self.db.engine.connect() as conn:
+            return parse_document(raw, load_catalog(conn))
+
     def create(self, raw: Any) -> dict[str, Any]:
-        document = parse_document(raw)
+        document = self._parse(raw)
         now = self.clock.now()
         with self.db.engine.begin() as conn:
             campaign_id = conn.execute(campaign_sql.insert_campaign(name=document.name, now=now)).inserted_primary_key
@@ -84,7 +89,7 @@ class CampaignService:
         return {"id": campaign_id[0], "version": 1, "status": "draft"}
 
     def update(self, campaign_id: int, raw: Any, *, dry_run: bool = False) -> dict[str, Any]:
-        document = parse_document(raw)
+        document = self._parse(raw)
         now = self.clock.now()
         with self.db.engine.begin() as conn:
             row = self._row(conn, campaign_id, for_update=True)

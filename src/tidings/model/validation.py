@@ -10,16 +10,20 @@ from pydantic import ValidationError
 from tidings.actions.registry import ACTIONS
 from tidings.errors import DocumentInvalid
 from tidings.model.campaign import CampaignDocument
+from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS
 from tidings.triggers.registry import TRIGGERS
 
 _TAGS = set(CONDITION_TAGS.values())
 
 
-def parse_document(raw: Any) -> CampaignDocument:
-    """Parse and check a document; raise ``DocumentInvalid`` listing every problem found."""
+def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument:
+    """Parse and check a document; raise ``DocumentInvalid`` listing every problem found.
+
+    With a ``catalog``, references to custom fields, segments and audiences are checked too.
+    """
     try:
-        document = CampaignDocument.model_validate(raw)
+        document = CampaignDocument.model_validate(raw, context={"catalog": catalog})
     except ValidationError as error:
         problems = [_describe(raw, item) for item in error.errors(include_url=False)]
         raise DocumentInvalid(_summary(problems), details=problems) from None
