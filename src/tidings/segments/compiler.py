@@ -1,4 +1,13 @@
-"""Compile a condition tree to one SQL boolean expression over ``customers`` (bound parameters only)."""
+"""Compile a condition tree to one SQL boolean expression over ``customers`` (bound parameters only).
+
+The tree's inner nodes are compiled here; each leaf kind has a compiling function registered in ``LEAVES``
+(customer fields and subscriptions in ``conditions_fields``; memberships, orders, events, messages and
+campaign participation in ``conditions_activity``). Aggregates are correlated ``EXISTS`` or scalar
+subqueries on indexed columns, so the same expression filters a chunk of a campaign or the whole base.
+
+Time is injected: every "today", "last N days" and "N days ago" is the account day of ``now`` in the account
+time zone, and every window is a pair of instants computed here and bound as parameters.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, exists, false, func, not_, or_, select, true
-from sqlalchemy.sql.elements import ColumnElement as Col
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, String, and_, false, func, not_, or_, true
 
-from tidings.model.conditions import (
-    CUSTOMER_FIELDS,
-    AllOf,
-    AnyOf,
-    Condition,
-    FieldCondition,
-    Not,
-    SubscriptionCondition,
-)
-from tidings.store.tables import category_subscriptions, channel_subscriptions, customers, mailing_categories
+from tidings.model.conditions import AllOf, AnyOf, Condition, Not, Period
+
+Leaf = Callable[["ConditionCompiler", Any], ColumnElement[bool]]
+
+#: How each leaf kind compiles, filled in by the ``conditions_*`` modules.
+LEAVES: dict[type[BaseModel], Leaf] = {}
 
 
 class ConditionCompiler:
@@ -28,6 +33,7 @@ class ConditionCompiler:
     def __init__(self, now: datetime, timezone: str) -> None:
         self.now = now
         self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
 
     def compile(self, condition: Condition) -> ColumnElement[bool]:
         if isinstance(condition, AllOf):
@@ -35,102 +41,98 @@ class ConditionCompiler:
         if isinstance(condition, AnyOf):
             return or_(false(), *(self.compile(child) for child in condition.any))
         if isinstance(condition, Not):
-            # NOT NULL is NULL: coalesce so that `not X` is the exact complement of X
-            return not_(func.coalesce(self.compile(condition.not_), false()))
-        if isinstance(condition, FieldCondition):
-            return self._field(condition)
-        if isinstance(condition, SubscriptionCondition):
-            return self._subscription(condition)
-        raise TypeError(f"no compiler for condition {type(condition).__name__}")
+            return self.negate(self.compile(condition.not_))
+        leaf = LEAVES.get(type(condition))
+        if leaf is None:
+            raise TypeError(f"no compiler for condition {type(condition).__name__}")
+        return leaf(self, condition)
 
-    # -- customer fields -------------------------------------------------------------------------------
-    def _field(self, cond: FieldCondition) -> ColumnElement[bool]:
-        column = customers.c[cond.field]
-        kind = CUSTOMER_FIELDS[cond.field]
-        if cond.op == "empty":
-            return column.is_(None) | (column == "") if kind == "text" else column.is_(None)
-        if cond.op == "not_empty":
-            return column.is_not(None) & (column != "") if kind == "text" else column.is_not(None)
-        if kind == "text":
-            return _TEXT[cond.op](column, cond.value)
-        if kind == "number":
-            return _NUMBER[cond.op](column, cond.value)
-        if kind == "boolean":
-            return column.is_(True) if cond.op == "is_true" else column.is_not(True)
-        return self._temporal(column, kind == "datetime", cond.op, cond.value)
+    @staticmethod
+    def negate(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        # NOT NULL is NULL: coalesce so that `not X` is the exact complement of X
+        return not_(func.coalesce(condition, false()))
 
-    def _temporal(self, column: Col[Any], is_instant: bool, op: str, value: Any) -> ColumnElement[bool]:
-        today = self._today()
+    # -- account days ----------------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.now.astimezone(self.zone).date()
+
+    def start_of(self, day: date) -> datetime:
+        """The instant an account day begins (DST-safe: midnight that does not exist moves forward)."""
+        return datetime.combine(day, time(), self.zone).astimezone(UTC)
+
+    def days_window(self, first: date, last: date) -> tuple[datetime, datetime]:
+        """``[start of first, start of the day after last)``."""
+        return self.start_of(first), self.start_of(last + timedelta(days=1))
+
+    def period_window(self, period: Period) -> tuple[datetime, datetime]:
+        if period.last_days is not None:
+            return self.days_window(self.today() - timedelta(days=period.last_days), self.today())
+        assert period.between is not None
+        return self.days_window(period.between[0], period.between[1])
+
+    def within(self, instant: ColumnElement[Any], period: Period | None) -> ColumnElement[bool]:
+        if period is None:
+            return true()
+        low, high = self.period_window(period)
+        return and_(instant >= low, instant < high)
+
+    # -- comparisons shared by fields and aggregates ---------------------------------------------------
+    def instant_op(self, instant: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+        """A date-time operator on an instant (a ``Timestamp``-typed expression). A date value means that
+        whole account day: before D = before D starts, after D = from the day after D."""
+        today = self.today()
+        if op == "empty":
+            return instant.is_(None)
+        if op == "not_empty":
+            return instant.is_not(None)
         if op == "in_last_days":
-            low, high = today - timedelta(days=value), today
-            return self._between_days(column, is_instant, low, high)
-        if op == "days_ago":
-            day = today - timedelta(days=value)
-            return self._between_days(column, is_instant, day, day)
-        if op == "day_and_month_today":
-            return func.substr(func.cast(column, String()), 6, 5) == today.strftime("%m-%d")
-        if op == "between":
-            low, high = value
-            return (column >= low) & (column <= high) if is_instant else column.between(low, high)
-        comparisons: dict[str, ColumnElement[bool]] = {
-            "on": column == value,
-            "before": column < value,
-            "after": column > value,
-        }
-        return comparisons[op]
-
-    def _between_days(self, column: Col[Any], is_instant: bool, low: date, high: date) -> ColumnElement[bool]:
-        if not is_instant:
-            return column.between(low, high)
-        return (column >= self._start_of(low)) & (column < self._start_of(high + timedelta(days=1)))
-
-    def _today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.timezone)).date()
-
-    def _start_of(self, day: date) -> datetime:
-        return datetime.combine(day, time(), ZoneInfo(self.timezone)).astimezone(UTC)
-
-    # -- subscriptions ---------------------------------------------------------------------------------
-    def _subscription(self, cond: SubscriptionCondition) -> ColumnElement[bool]:
-        target = cond.subscription
-        if target.category is None:
-            opted_out = exists().where(
-                channel_subscriptions.c.customer_id == customers.c.id,
-                channel_subscriptions.c.channel == target.channel,
-                channel_subscriptions.c.status == "N",
-            )
-            subscribed: ColumnElement[bool] = not_(opted_out)
+            low, high = self.days_window(today - timedelta(days=value), today)
+        elif op == "days_ago":
+            low, high = self.days_window(today - timedelta(days=value), today - timedelta(days=value))
+        elif op == "before":
+            return instant < (value if isinstance(value, datetime) else self.start_of(value))
+        elif op == "after":
+            if isinstance(value, datetime):
+                return instant > value
+            return instant >= self.start_of(value + timedelta(days=1))
+        elif op == "between":
+            first, last = value
+            if isinstance(first, datetime):
+                return and_(instant >= first, instant <= last)
+            low, high = self.days_window(first, last)
         else:
-            subscribed = exists().where(
-                category_subscriptions.c.customer_id == customers.c.id,
-                category_subscriptions.c.channel == target.channel,
-                category_subscriptions.c.status == "Y",
-                category_subscriptions.c.category_id
-                == select(mailing_categories.c.id)
-                .where(mailing_categories.c.code == target.category)
-                .scalar_subquery(),
-            )
-        return subscribed if cond.op == "subscribed" else not_(subscribed)
+            raise ValueError(f"no date-time operator {op!r}")
+        return and_(instant >= low, instant < high)
+
+    def date_op(
+        self, day: ColumnElement[Any], op: str, value: Any, bind: Callable[[date], date | str] = lambda d: d
+    ) -> ColumnElement[bool]:
+        """A date operator on a calendar date (a ``Date`` column, or ISO ``YYYY-MM-DD`` text with ``bind``
+        turning dates into the same text)."""
+        today = self.today()
+        if op == "empty":
+            return day.is_(None)
+        if op == "not_empty":
+            return day.is_not(None)
+        if op == "in_last_days":
+            return day.between(bind(today - timedelta(days=value)), bind(today))
+        if op == "days_ago":
+            return day == bind(today - timedelta(days=value))
+        if op == "day_and_month_today":
+            return func.substr(func.cast(day, String()), 6, 5) == today.strftime("%m-%d")
+        if op == "between":
+            return day.between(bind(value[0]), bind(value[1]))
+        bound = bind(value)
+        if op == "on":
+            return day == bound
+        return day < bound if op == "before" else day > bound
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _register() -> None:
+    from tidings.segments import conditions_activity, conditions_fields
+
+    LEAVES.update(conditions_fields.LEAVES)
+    LEAVES.update(conditions_activity.LEAVES)
 
 
-_TEXT: dict[str, Callable[[Col[Any], Any], ColumnElement[bool]]] = {
-    "equals": lambda c, v: c == v,
-    "not_equals": lambda c, v: (c != v) | c.is_(None),
-    "contains": lambda c, v: c.like(f"%{_like_escape(v)}%", escape="\\"),
-    "starts_with": lambda c, v: c.like(f"{_like_escape(v)}%", escape="\\"),
-    "in": lambda c, v: c.in_(v),
-}
-
-_NUMBER: dict[str, Callable[[Col[Any], Any], ColumnElement[bool]]] = {
-    "eq": lambda c, v: c == v,
-    "ne": lambda c, v: (c != v) | c.is_(None),
-    "lt": lambda c, v: c < v,
-    "lte": lambda c, v: c <= v,
-    "gt": lambda c, v: c > v,
-    "gte": lambda c, v: c >= v,
-    "between": lambda c, v: c.between(v[0], v[1]),
-}
+_register()
