@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tidings.api import account, campaigns, clock, customers, events, messages, meta
+from tidings.api import account, campaigns, clock, customers, events, messages, meta, ui
 from tidings.api.errors import install_error_handlers
 from tidings.engine.clock import Clock
 from tidings.services import Services
@@ -56,4 +56,5 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    ui.install(app)
     return app

@@ -1,0 +1,183 @@
+/** The canvas: React Flow showing the nodes and edges derived from the document (toCanvas). Every change
+ * the user makes goes back to the store as an edit of the document. */
+import { useCallback, useMemo, useState } from "react";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type EdgeChange,
+  type IsValidConnection,
+  type NodeChange,
+  type OnConnect,
+} from "@xyflow/react";
+import { toCanvas, type CanvasEdge, type CanvasNode } from "../model/graph";
+import { connect, connectionProblem } from "../model/ops";
+import { useApp } from "../lib/context";
+import { useEditor, useEditorStore } from "./context";
+import { nodeTypes } from "./NodeView";
+import { DRAG_TYPE } from "./Palette";
+
+type Size = { width: number; height: number };
+
+export function Canvas() {
+  const { meta } = useApp();
+  const store = useEditorStore();
+  const doc = useEditor((state) => state.history.present);
+  const selection = useEditor((state) => state.selection);
+  const stats = useEditor((state) => state.stats);
+  const armed = useEditor((state) => state.armed);
+  const flow = useReactFlow();
+  const [sizes, setSizes] = useState<Record<string, Size>>({});
+  const [hint, setHint] = useState<string | null>(null);
+
+  const canvas = useMemo(() => toCanvas(doc, meta, selection), [doc, meta, selection]);
+  // React Flow measures nodes; their sizes are view state kept beside the derived nodes.
+  const nodes = useMemo<CanvasNode[]>(
+    () => canvas.nodes.map((node) => (sizes[node.id] ? { ...node, measured: sizes[node.id] } : node)),
+    [canvas, sizes],
+  );
+  const edges = useMemo<CanvasEdge[]>(
+    () =>
+      canvas.edges.map((edge) => {
+        const count = stats[edge.source]?.ports[edge.data!.port];
+        const named = edge.data!.port !== "out";
+        const label = [named ? edge.data!.port : null, count !== undefined ? String(count) : null].filter(Boolean).join(" · ");
+        return label ? { ...edge, label, labelShowBg: true } : edge;
+      }),
+    [canvas, stats],
+  );
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<CanvasNode>[]) => {
+      const moves: Record<string, { x: number; y: number }> = {};
+      let dragging = false;
+      let selectionChanged = false;
+      const selected = new Set(store.getState().selection.nodes);
+      const resized: Record<string, Size> = {};
+      for (const change of changes) {
+        if (change.type === "position" && change.position) {
+          moves[change.id] = change.position;
+          dragging ||= !!change.dragging;
+        } else if (change.type === "select") {
+          selectionChanged = true;
+          if (change.selected) selected.add(change.id);
+          else selected.delete(change.id);
+        } else if (change.type === "dimensions" && change.dimensions) {
+          resized[change.id] = change.dimensions;
+        }
+      }
+      if (Object.keys(resized).length) setSizes((previous) => ({ ...previous, ...resized }));
+      if (Object.keys(moves).length) store.getState().move(moves, dragging);
+      if (selectionChanged) store.getState().select({ nodes: selected, edges: store.getState().selection.edges });
+    },
+    [store],
+  );
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange<CanvasEdge>[]) => {
+      const selected = new Set(store.getState().selection.edges);
+      let changed = false;
+      for (const change of changes) {
+        if (change.type !== "select") continue;
+        changed = true;
+        if (change.selected) selected.add(change.id);
+        else selected.delete(change.id);
+      }
+      if (changed) store.getState().select({ nodes: store.getState().selection.nodes, edges: selected });
+    },
+    [store],
+  );
+
+  const isValidConnection = useCallback<IsValidConnection>(
+    (connection) => connectionProblem(store.getState().history.present, meta, connection) === null,
+    [store, meta],
+  );
+
+  const onConnect = useCallback<OnConnect>(
+    (connection) => {
+      const problem = connectionProblem(store.getState().history.present, meta, connection);
+      setHint(problem);
+      if (problem === null) store.getState().apply((current) => connect(current, meta, connection));
+    },
+    [store, meta],
+  );
+
+  const placeAt = (type: string, clientX: number, clientY: number) => {
+    const at = flow.screenToFlowPosition({ x: clientX, y: clientY });
+    store.getState().place(type, { x: at.x - 90, y: at.y - 30 });
+  };
+
+  return (
+    <div
+      className={`canvas ${armed ? "placing" : ""}`}
+      data-testid="canvas"
+      onDragOver={(event) => {
+        if (event.dataTransfer.types.includes(DRAG_TYPE)) {
+          event.preventDefault();
+          event.dataTransfer.dropEffect = "copy";
+        }
+      }}
+      onDrop={(event) => {
+        const type = event.dataTransfer.getData(DRAG_TYPE);
+        if (!type || !meta.actions[type]) return;
+        event.preventDefault();
+        placeAt(type, event.clientX, event.clientY);
+      }}
+    >
+      <ReactFlow<CanvasNode, CanvasEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        isValidConnection={isValidConnection}
+        onDelete={({ nodes: gone, edges: cut }) =>
+          store.getState().remove(
+            gone.map((node) => node.id),
+            cut.map((edge) => edge.id),
+          )
+        }
+        onNodeDragStop={() => store.setState({ dragging: false })}
+        onNodeDoubleClick={(_, node) => store.getState().edit(node.id)}
+        onNodeContextMenu={(event, node) => {
+          event.preventDefault();
+          store.getState().select({ nodes: new Set([node.id]), edges: new Set() });
+          store.getState().openMenu({ kind: "node", id: node.id, x: event.clientX, y: event.clientY });
+        }}
+        onEdgeContextMenu={(event, edge) => {
+          event.preventDefault();
+          store.getState().openMenu({ kind: "edge", id: edge.id, x: event.clientX, y: event.clientY });
+        }}
+        onPaneClick={(event) => {
+          store.getState().openMenu(null);
+          const type = store.getState().armed;
+          if (type) placeAt(type, event.clientX, event.clientY);
+        }}
+        onPaneContextMenu={(event) => {
+          event.preventDefault();
+          store.getState().openMenu(null);
+        }}
+        deleteKeyCode={["Delete", "Backspace"]}
+        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        zoomOnDoubleClick={false}
+        fitView
+        fitViewOptions={{ padding: 0.25, maxZoom: 1.2 }}
+        minZoom={0.2}
+        maxZoom={2}
+        proOptions={{ hideAttribution: false }}
+      >
+        <Background gap={20} />
+        <Controls showInteractive={false} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+      </ReactFlow>
+      {hint && (
+        <div className="canvas-hint" role="status" onClick={() => setHint(null)}>
+          {hint}
+        </div>
+      )}
+    </div>
+  );
+}

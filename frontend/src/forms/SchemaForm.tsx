@@ -1,0 +1,266 @@
+/** A form generated from a JSON Schema: one field per property, chosen by type and format, with purpose-built
+ * widgets where a plain input would be poor (conditions, durations, dates and times in the account time zone,
+ * long templates, lists of choices). */
+import type { Json } from "../model/doc";
+import { defaultFor, deref, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
+import { ConditionBuilder } from "./ConditionBuilder";
+import { errorsAt, useForm } from "./FormContext";
+import { AnyValueInput, DateTimeInput, DurationInput, ReferencePicker, TimeInput } from "./widgets";
+
+type Obj = { [key: string]: Json };
+
+export function ObjectFields({ schema, value, path, onChange }: { schema: JsonSchema; value: Obj; path: string; onChange: (next: Obj) => void }) {
+  const env = useForm();
+  const resolved = deref(env.meta.root, schema);
+  const required = new Set(resolved.required ?? []);
+  const entries = Object.entries(resolved.properties ?? {});
+  if (entries.length === 0) return <p className="muted">No settings.</p>;
+  return (
+    <>
+      {entries.map(([name, property]) => (
+        <Field
+          key={name}
+          name={name}
+          schema={property}
+          required={required.has(name)}
+          value={value[name]}
+          path={path ? `${path}.${name}` : name}
+          onChange={(next) => {
+            const copy = { ...value };
+            if (next === undefined) delete copy[name];
+            else copy[name] = next;
+            onChange(copy);
+          }}
+        />
+      ))}
+    </>
+  );
+}
+
+interface FieldProps {
+  name: string;
+  schema: JsonSchema;
+  value: Json | undefined;
+  path: string;
+  required?: boolean;
+  onChange: (next: Json | undefined) => void;
+}
+
+const LONG_TEXT = /(body|html|text|template|message|description)/i;
+
+export function Field({ name, schema, value, path, required, onChange }: FieldProps) {
+  const env = useForm();
+  const root = env.meta.root;
+  const resolved = deref(root, schema);
+  const { inner, nullable } = splitNullable(root, resolved);
+  const label = titleOf(resolved, name);
+  const errors = errorsAt(env, path, isConditionSchema(root, inner) || typeOf(inner) === "object" ? false : true);
+  const description = resolved.description ?? inner.description;
+
+  if (inner.const !== undefined) return null;
+  const control = renderControl();
+  return (
+    <div className={`field ${errors.length ? "has-error" : ""}`} data-field={path}>
+      <label className="label">
+        {label}
+        {required && !nullable ? <span className="required">*</span> : null}
+      </label>
+      {control}
+      {description && <div className="help">{description}</div>}
+      {errors.map((message, index) => (
+        <div key={index} className="field-error" role="alert">
+          {message}
+        </div>
+      ))}
+    </div>
+  );
+
+  function renderControl() {
+    const type = typeOf(inner);
+    const id = `f-${path}`;
+    if (isConditionSchema(root, inner)) {
+      return <ConditionBuilder schema={inner} value={(value as Obj) ?? { all: [] }} path={path} onChange={onChange} />;
+    }
+    const choices = enumOf(root, inner);
+    if (choices) {
+      return (
+        <select id={id} name={path} value={value === null || value === undefined ? "" : String(value)} onChange={(e) => onChange(pickChoice(choices, e.target.value, nullable))}>
+          {(nullable || value === undefined) && <option value="">—</option>}
+          {choices.map((choice) => (
+            <option key={String(choice)} value={String(choice)}>
+              {String(choice)}
+            </option>
+          ))}
+        </select>
+      );
+    }
+    if (/(^|_)(segment|audience)(_id)?$/.test(name) && (type === "integer" || type === "string")) {
+      return <ReferencePicker name={name} path={path} value={value ?? null} nullable={nullable} integer={type === "integer"} onChange={onChange} />;
+    }
+    switch (type) {
+      case "boolean":
+        return <input id={id} name={path} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
+      case "integer":
+      case "number":
+        return (
+          <span className="with-hint">
+            <input
+              id={id}
+              name={path}
+              type="number"
+              step={type === "integer" ? 1 : "any"}
+              min={inner.minimum}
+              max={inner.maximum}
+              value={typeof value === "number" ? value : ""}
+              onChange={(e) => onChange(e.target.value === "" ? (nullable ? null : undefined) : Number(e.target.value))}
+            />
+            {/hour/.test(name) && <span className="tz">{env.timezone}</span>}
+          </span>
+        );
+      case "string":
+        return renderString(id);
+      case "array":
+        return <ArrayField schema={inner} value={Array.isArray(value) ? value : []} path={path} onChange={onChange} />;
+      case "object":
+        if (inner.properties) {
+          if (value === null || value === undefined) {
+            return (
+              <button type="button" onClick={() => onChange(defaultFor(root, inner))}>
+                Set {label.toLowerCase()}
+              </button>
+            );
+          }
+          return (
+            <fieldset className="nested">
+              <ObjectFields schema={inner} value={value as Obj} path={path} onChange={onChange} />
+              {nullable && (
+                <button type="button" className="link" onClick={() => onChange(null)}>
+                  Clear
+                </button>
+              )}
+            </fieldset>
+          );
+        }
+        return <AnyValueInput path={path} value={value ?? null} onChange={onChange} />;
+      default:
+        if (inner.oneOf || inner.anyOf) return <UnionField schema={inner} value={value ?? null} path={path} onChange={onChange} />;
+        return <AnyValueInput path={path} value={value ?? null} onChange={onChange} />;
+    }
+  }
+
+  function renderString(id: string) {
+    const text = typeof value === "string" ? value : "";
+    const empty = nullable ? null : "";
+    switch (inner.format) {
+      case "date":
+        return (
+          <span className="with-hint">
+            <input id={id} name={path} type="date" value={text} onChange={(e) => onChange(e.target.value || empty)} />
+            <span className="tz">{env.timezone}</span>
+          </span>
+        );
+      case "time":
+        return <TimeInput path={path} value={text} nullable={nullable} onChange={onChange} />;
+      case "date-time":
+        return <DateTimeInput path={path} value={text} nullable={nullable} onChange={onChange} />;
+      case "duration":
+        return <DurationInput path={path} value={typeof value === "string" ? value : null} nullable={nullable} onChange={onChange} />;
+    }
+    if (LONG_TEXT.test(name) || (inner.maxLength === undefined && (inner.minLength ?? 0) > 0 && /body/.test(name))) {
+      return <textarea id={id} name={path} rows={name.includes("html") ? 6 : 3} value={text} onChange={(e) => onChange(e.target.value || empty)} />;
+    }
+    return <input id={id} name={path} type="text" maxLength={inner.maxLength} value={text} onChange={(e) => onChange(e.target.value || empty)} />;
+  }
+}
+
+function enumOf(root: JsonSchema, schema: JsonSchema): Json[] | null {
+  if (schema.enum) return schema.enum;
+  const options = schema.oneOf ?? schema.anyOf;
+  if (options && options.length > 0) {
+    const consts = options.map((option) => deref(root, option).const);
+    if (consts.every((item) => item !== undefined)) return consts as Json[];
+  }
+  return null;
+}
+
+function pickChoice(choices: Json[], text: string, nullable: boolean): Json {
+  if (text === "") return nullable ? null : choices[0];
+  return choices.find((choice) => String(choice) === text) ?? text;
+}
+
+function ArrayField({ schema, value, path, onChange }: { schema: JsonSchema; value: Json[]; path: string; onChange: (next: Json[]) => void }) {
+  const env = useForm();
+  const root = env.meta.root;
+  const items = deref(root, schema.items);
+  const choices = enumOf(root, items);
+  if (choices) {
+    return (
+      <div className="choices" data-choices={path}>
+        {choices.map((choice) => (
+          <label key={String(choice)} className="choice">
+            <input
+              type="checkbox"
+              name={`${path}:${String(choice)}`}
+              checked={value.includes(choice)}
+              onChange={(e) =>
+                onChange(e.target.checked ? choices.filter((c) => c === choice || value.includes(c)) : value.filter((v) => v !== choice))
+              }
+            />
+            {String(choice)}
+          </label>
+        ))}
+      </div>
+    );
+  }
+  return (
+    <div className="array" data-array={path}>
+      {value.map((item, index) => (
+        <div className="array-item" key={index}>
+          <Field
+            name={`${index + 1}`}
+            schema={{ ...items, title: items.title ?? `#${index + 1}` }}
+            value={item}
+            path={`${path}[${index}]`}
+            onChange={(next) => onChange(value.map((old, i) => (i === index ? (next ?? null) : old)))}
+          />
+          <button type="button" className="link remove" onClick={() => onChange(value.filter((_, i) => i !== index))}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" className="add" onClick={() => onChange([...value, defaultFor(root, items)])}>
+        + Add
+      </button>
+    </div>
+  );
+}
+
+/** A union that is not a list of constants: pick the variant, then fill it in. */
+function UnionField({ schema, value, path, onChange }: { schema: JsonSchema; value: Json; path: string; onChange: (next: Json) => void }) {
+  const env = useForm();
+  const root = env.meta.root;
+  const options = (schema.oneOf ?? schema.anyOf ?? []).map((option) => deref(root, option));
+  const index = Math.max(0, options.findIndex((option) => matches(option, value)));
+  const chosen = options[index];
+  return (
+    <div className="union">
+      <select value={index} onChange={(e) => onChange(defaultFor(root, options[Number(e.target.value)]))}>
+        {options.map((option, i) => (
+          <option key={i} value={i}>
+            {option.title ?? typeOf(option) ?? `option ${i + 1}`}
+          </option>
+        ))}
+      </select>
+      {chosen && typeOf(chosen) !== "null" && <Field name="value" schema={chosen} value={value} path={path} onChange={(next) => onChange(next ?? null)} />}
+    </div>
+  );
+}
+
+function matches(schema: JsonSchema, value: Json): boolean {
+  const type = typeOf(schema);
+  if (value === null) return type === "null";
+  if (Array.isArray(value)) return type === "array";
+  if (typeof value === "object") return type === "object" && Object.keys(value).every((key) => key in (schema.properties ?? {}));
+  if (typeof value === "number") return type === "number" || type === "integer";
+  return type === typeof value;
+}

@@ -1,0 +1,92 @@
+/** The REST API, as the editor uses it. Errors carry the API's ``{"error": {code, message, details}}``. */
+import type { CampaignDoc } from "../model/doc";
+import type { Catalog } from "../model/meta";
+import type { JsonSchema } from "../model/schema";
+import type { NodeStats, Problem } from "../model/store";
+
+export const API = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+
+  /** Problems that name a node and a field (a refused campaign document). */
+  problems(): Problem[] {
+    if (!Array.isArray(this.details)) return [];
+    return this.details
+      .filter((item): item is Record<string, unknown> => !!item && typeof item === "object")
+      .map((item) => ({
+        node: typeof item.node === "string" ? item.node : null,
+        field: typeof item.field === "string" ? item.field : null,
+        message: String(item.message ?? "invalid"),
+      }));
+  }
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path.startsWith("/") ? path : `${API}/${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed: unknown = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    throw new ApiError(response.status, error?.code ?? "http_error", error?.message ?? response.statusText, error?.details);
+  }
+  return parsed as T;
+}
+
+export const get = <T>(path: string) => request<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => request<T>("POST", path, body);
+export const put = <T>(path: string, body?: unknown) => request<T>("PUT", path, body);
+
+export interface CampaignSummary {
+  id: number;
+  name: string;
+  status: string;
+  status_reason: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CampaignDetail extends CampaignSummary {
+  document: CampaignDoc;
+}
+
+export interface Affected {
+  stay: number;
+  rerouted: number;
+  dropped: number;
+}
+
+export interface AccountSettings {
+  timezone: string;
+  delivery_window_start: string;
+  delivery_window_end: string;
+  email_from: string;
+  email_from_name: string;
+}
+
+export const api = {
+  schema: () => get<JsonSchema>("schema/campaign"),
+  catalog: () => get<Catalog>("/ui/catalog.json"),
+  openapi: () => get<{ paths: Record<string, unknown> }>("openapi.json"),
+  settings: () => get<AccountSettings>("settings"),
+  campaigns: () => get<{ items: CampaignSummary[] }>("campaigns").then((page) => page.items),
+  campaign: (id: number) => get<CampaignDetail>(`campaigns/${id}`),
+  create: (doc: CampaignDoc) => post<{ id: number; version: number; status: string }>("campaigns", doc),
+  save: (id: number, doc: CampaignDoc, dryRun = false) =>
+    put<{ version: number; dry_run: boolean; affected: Affected }>(`campaigns/${id}${dryRun ? "?dry_run=true" : ""}`, doc),
+  transition: (id: number, verb: "activate" | "pause" | "stop" | "archive") =>
+    post<{ id: number; status: string }>(`campaigns/${id}/${verb}`),
+  stats: (id: number) => get<{ nodes: NodeStats[] }>(`campaigns/${id}/stats`).then((page) => page.nodes),
+};
