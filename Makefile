@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck migrate demo bench clean
+.PHONY: run test install frontend lint typecheck migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install Tidings with its development tools
+NODE_STAMP := frontend/node_modules/.package-lock.json
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend: $(STAMP) $(NODE_STAMP) ## build the editor into src/tidings/ui_dist (served at /ui) and run its unit tests
+	@mkdir -p frontend/.generated
+	$(BIN)/python -m tidings.api.ui > frontend/.generated/editor-meta.json
+	cd frontend && npm run build && npm test
+
+install: $(STAMP) frontend ## create .venv, install Tidings with its development tools, build the editor
 	$(BIN)/tidings migrate
 
 run: install ## serve API + worker on http://127.0.0.1:8000 with SQLite and demo data
@@ -24,11 +35,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck ## the whole suite, on SQLite and PostgreSQL (PostgreSQL must be running)
+test: lint typecheck frontend ## the whole suite, on SQLite and PostgreSQL (PostgreSQL must be running)
 	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine --customers 100000 --db postgres
 
 clean:
-	rm -rf $(VENV) tidings.db tidings.db-wal tidings.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) frontend/node_modules frontend/.generated src/tidings/ui_dist tidings.db tidings.db-wal tidings.db-shm .pytest_cache .mypy_cache .ruff_cache
