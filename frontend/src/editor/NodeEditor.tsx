@@ -26,8 +26,9 @@ export function NodeEditor({ id }: { id: string }) {
       const field = problem.field ?? "";
       (errors[field] ??= []).push(problem.message);
     }
-    return { meta, timezone: account?.timezone ?? "UTC", errors, paths };
-  }, [problems, id, meta, account, paths]);
+    const nodes = doc.nodes.filter((node) => node.id !== id);
+    return { meta, timezone: account?.timezone ?? "UTC", errors, paths, nodes };
+  }, [problems, id, meta, account, paths, doc.nodes]);
 
   if (!original || !draft) return null;
   const types = isTrigger ? meta.triggers : meta.actions;

@@ -17,7 +17,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   const env = useMemo<FormEnv>(() => {
     const errors: Record<string, string[]> = {};
     for (const problem of problems) if (problem.node === null && problem.field) (errors[problem.field] ??= []).push(problem.message);
-    return { meta, timezone: account?.timezone ?? "UTC", errors, paths };
+    return { meta, timezone: account?.timezone ?? "UTC", errors, paths, nodes: [] };
   }, [meta, account, paths, problems]);
 
   return (

@@ -8,6 +8,8 @@ export interface FormEnv {
   errors: Record<string, string[]>;
   /** API collections this server has (for segment / audience pickers). */
   paths: Set<string>;
+  /** The campaign's action nodes (for settings that name another node, e.g. the filter a refresh re-runs). */
+  nodes: { id: string; type: string; title?: string | null }[];
 }
 
 export const FormCtx = createContext<FormEnv | null>(null);

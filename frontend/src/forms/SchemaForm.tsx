@@ -94,6 +94,19 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
         </select>
       );
     }
+    if (name === "filter" && type === "string") {
+      const filters = env.nodes.filter((node) => node.type === "filter_customers");
+      return (
+        <select id={id} name={path} value={typeof value === "string" ? value : ""} onChange={(e) => onChange(e.target.value || (nullable ? null : ""))}>
+          <option value="">—</option>
+          {filters.map((node) => (
+            <option key={node.id} value={node.id}>
+              {node.title ? `${node.title} (${node.id})` : node.id}
+            </option>
+          ))}
+        </select>
+      );
+    }
     if (/(^|_)(segment|audience)(_id)?$/.test(name) && (type === "integer" || type === "string")) {
       return <ReferencePicker name={name} path={path} value={value ?? null} nullable={nullable} integer={type === "integer"} onChange={onChange} />;
     }

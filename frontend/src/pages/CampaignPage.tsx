@@ -4,6 +4,7 @@ import { api } from "../lib/api";
 import { useApp } from "../lib/context";
 import { Editor } from "../editor/Editor";
 import { EditorCtx } from "../editor/context";
+import type { CampaignDoc } from "../model/doc";
 import { createEditorStore, type EditorStore } from "../model/store";
 
 export function CampaignPage({ id }: { id: number }) {
@@ -17,6 +18,17 @@ export function CampaignPage({ id }: { id: number }) {
       (e: Error) => setError(e.message),
     );
   }, [id, meta]);
+
+  useEffect(() => {
+    if (!store) return;
+    // for the browser console and the browser tests: read the document being edited, or replace it (one undo step)
+    const inspect = window as unknown as { tidingsEditor?: { document: () => CampaignDoc; edit: (doc: CampaignDoc) => void } };
+    inspect.tidingsEditor = {
+      document: () => store.getState().history.present,
+      edit: (doc) => store.getState().apply(() => doc),
+    };
+    return () => void delete inspect.tidingsEditor;
+  }, [store]);
 
   if (error) return <div className="banner error">{error}</div>;
   if (!store) return <div className="loading">Loading campaign…</div>;
