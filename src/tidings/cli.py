@@ -20,9 +20,11 @@ from tidings.settings import Settings
 app = typer.Typer(help="Tidings: customer-communication campaigns.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaign documents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customer data.", no_args_is_help=True)
+audiences_app = typer.Typer(help="Audiences: static named lists of customers.", no_args_is_help=True)
 clock_app = typer.Typer(help="The manual clock of a running server (TIDINGS_CLOCK=manual).", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(customers_app, name="customers")
+app.add_typer(audiences_app, name="audiences")
 app.add_typer(clock_app, name="clock")
 console = Console(stderr=True)
 
@@ -240,6 +242,53 @@ def customers_import(file: Path) -> None:
         console.print(f"  … and {len(report.errors) - 50} more")
     console.print(f"imported {report.imported:,} customers, {len(report.errors):,} rows rejected")
     if report.errors and not report.imported:
+        raise typer.Exit(1)
+
+
+@audiences_app.command("import")
+def audiences_import(
+    file: Path,
+    audience: Annotated[
+        str | None,
+        typer.Option(help="Put every customer of a one-column file into this audience (created if needed)."),
+    ] = None,
+) -> None:
+    """Import audience members from CSV: one column of external ids (with --audience), else external_id;audience
+    pairs, creating audiences by name as needed. Unknown customers are reported by line."""
+    from tidings.engine.clock import SystemClock
+    from tidings.segments.audiences import AudienceService
+    from tidings.store.database import Database
+
+    settings = _settings()
+    _migrate(settings)
+    db = Database.open(settings.database_url)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    try:
+        with file.open("rb") as handle, Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+
+            def show(rows_done: int, bytes_done: int) -> None:
+                progress.update(task, completed=bytes_done, description=f"importing {file.name}: {rows_done:,} rows")
+
+            report = AudienceService(db, SystemClock()).import_csv(handle, audience_name=audience, progress=show)
+    except OSError as error:
+        console.print(f"[red]cannot read {file}:[/red] {error.strerror or error}")
+        raise typer.Exit(2) from None
+    except TidingsError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    for problem in report.errors[:50]:
+        console.print(f"  line {problem.line}: {problem.message}")
+    if len(report.errors) > 50 or report.errors_omitted:
+        console.print(f"  … and {len(report.errors) - 50 + report.errors_omitted} more")
+    if report.audiences_created:
+        console.print(f"created audiences: {', '.join(report.audiences_created)}")
+    console.print(
+        f"added {report.added:,} members, {report.already_members:,} already members, {report.failed:,} rows rejected"
+    )
+    if report.failed and not (report.added or report.already_members):
         raise typer.Exit(1)
 
 

@@ -21,10 +21,12 @@ from tidings.model.campaign import CampaignDocument
 from tidings.model.validation import parse_document
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
+from tidings.store import segments as segment_sql
 from tidings.store.account import load_account
 from tidings.store.catalog import load_catalog
 from tidings.store.database import Database
 from tidings.store.tables import customers
+from tidings.triggers.base import listened_segment
 from tidings.triggers.registry import TRIGGERS
 
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -202,6 +204,9 @@ class CampaignService:
             next_fire_at=first_fire_at(document, self.clock.now(), account),
         ):
             conn.execute(statement)
+        segment_id = listened_segment(trigger, document.trigger.config)
+        if segment_id is not None:
+            conn.execute(segment_sql.listen_to_segment(campaign_id, segment_id))
 
     def enroll(self, campaign_id: int, external_ids: list[str], context: dict[str, Any] | None) -> dict[str, Any]:
         if not external_ids:

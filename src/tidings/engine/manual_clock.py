@@ -12,6 +12,7 @@ from tidings.engine.clock import ManualClock
 from tidings.engine.scheduler import Scheduler, TickReport
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
+from tidings.store import segments as segment_sql
 from tidings.store.database import Database
 
 #: Each returns a query for the earliest moment strictly after ``after`` at which that kind of work is due.
@@ -19,7 +20,11 @@ NextDue = Callable[[datetime], Select[Any]]
 
 
 def default_next_due() -> list[NextDue]:
-    return [lambda after: journeys.next_due_at(after=after), lambda after: campaign_sql.next_fire_time(after=after)]
+    return [
+        lambda after: journeys.next_due_at(after=after),
+        lambda after: campaign_sql.next_fire_time(after=after),
+        lambda after: segment_sql.next_recompute_time(after=after),
+    ]
 
 
 class ClockAdvancer:
@@ -54,5 +59,8 @@ class ClockAdvancer:
     @staticmethod
     def _add(total: TickReport, report: TickReport) -> TickReport:
         return TickReport(
-            total.entered + report.entered, total.chunks + report.chunks, total.delivered + report.delivered
+            total.entered + report.entered,
+            total.chunks + report.chunks,
+            total.delivered + report.delivered,
+            total.segments + report.segments,
         )

@@ -15,6 +15,7 @@ from tidings.engine.clock import Clock, SystemClock
 from tidings.engine.documents import DocumentCache
 from tidings.engine.runtime import Runtime
 from tidings.engine.triggering import fire_event_triggers, fire_schedules
+from tidings.segments.segments import recompute_due
 from tidings.store import journeys
 from tidings.store.account import load_account
 from tidings.store.database import Database
@@ -28,10 +29,11 @@ class TickReport:
     entered: int = 0
     chunks: int = 0
     delivered: int = 0
+    segments: int = 0  # segments recomputed
 
     @property
     def busy(self) -> bool:
-        return bool(self.entered or self.chunks or self.delivered)
+        return bool(self.entered or self.chunks or self.delivered or self.segments)
 
 
 class Scheduler:
@@ -63,6 +65,7 @@ class Scheduler:
         with self.db.engine.begin() as conn:
             account = load_account(conn)
             conn.execute(journeys.release_expired_claims(wall_now=self.wall.now()))
+        report.segments = recompute_due(self.db, now, account)  # newcomers reach the inbox drained below
         report.entered += fire_schedules(self.db, self.documents, now, account)
         report.entered += fire_event_triggers(self.db, self.documents, now, account, self.chunk_size)
         claims = self.claim_chunks(now)
@@ -109,6 +112,7 @@ class Scheduler:
             total.entered += report.entered
             total.chunks += report.chunks
             total.delivered += report.delivered
+            total.segments += report.segments
             if not report.busy:
                 return total
         raise RuntimeError(f"still busy after {max_ticks} ticks")

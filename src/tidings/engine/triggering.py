@@ -12,6 +12,7 @@ from tidings.engine.documents import DocumentCache
 from tidings.engine.entering import enter_customers
 from tidings.model.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
+from tidings.store import segments as segment_sql
 from tidings.store.database import Database
 from tidings.store.tables import campaigns, customers, events, trigger_inbox
 from tidings.store.types import Json
@@ -46,7 +47,8 @@ def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tu
 def fire_event_triggers(
     db: Database, documents: DocumentCache, now: datetime, account: AccountSettings, limit: int
 ) -> int:
-    """Enter the customers of pending matched events; returns how many entries were made."""
+    """Enter the customers of pending matched events, and the segment newcomers a recompute handed over (inbox
+    rows naming a customer instead of an event); returns how many entries were made."""
     total = 0
     with db.engine.connect() as conn:
         campaign_ids = conn.execute(campaign_sql.campaigns_with_inbox()).scalars().all()
@@ -58,6 +60,17 @@ def fire_event_triggers(
             version, document = _current(conn, documents, campaign_id)
             trigger = TRIGGERS[document.trigger.type]
             inbox_ids = [row.id for row in claimed]
+            if any(row.event_id is None for row in claimed):
+                total += enter_customers(
+                    conn,
+                    db.dialect,
+                    campaign_id=campaign_id,
+                    version=version,
+                    document=document,
+                    candidates=segment_sql.inbox_newcomers(inbox_ids),
+                    now=now,
+                    account=account,
+                ).count
             first_event = (
                 select(func.min(events.c.id))
                 .join(trigger_inbox, trigger_inbox.c.event_id == events.c.id)

@@ -1,22 +1,23 @@
 """The trigger contract: how a campaign's customers arrive.
 
-A trigger is one of three kinds. ``api``: customers are enrolled through the API. ``event``: each stored event
+A trigger is one of four kinds. ``api``: customers are enrolled through the API. ``event``: each stored event
 with the trigger's name (and matching properties) enrols its customer. ``schedule``: at each fire time the
 trigger enrols its audience — the whole customer base for triggers with no natural audience (D11).
+``segment``: each recompute of the trigger's segment enrols the customers who joined it (``SegmentTrigger``).
 """
 
 from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
 from tidings.engine.contracts import AccountSettings
 
-TriggerKind = Literal["api", "event", "schedule"]
+TriggerKind = Literal["api", "event", "schedule", "segment"]
 
 
 class Trigger(Protocol):
@@ -39,3 +40,14 @@ class Trigger(Protocol):
     def next_fire_at(self, config: Any, after: datetime, account: AccountSettings) -> datetime | None:
         """For ``schedule`` triggers: the first fire time strictly after ``after``; None when it never fires again."""
         ...
+
+
+class SegmentTrigger(Trigger, Protocol):
+    def segment_id(self, config: Any) -> int:
+        """The segment whose newcomers the trigger enrols."""
+        ...
+
+
+def listened_segment(trigger: Trigger, config: Any) -> int | None:
+    """The segment a ``segment`` trigger listens to; None for the other kinds."""
+    return cast(SegmentTrigger, trigger).segment_id(config) if trigger.kind == "segment" else None

@@ -6,8 +6,10 @@ from tidings.triggers.api_enrollment import ApiEnrollment
 from tidings.triggers.base import Trigger
 from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.event_occurred import EventOccurred
+from tidings.triggers.getting_into_segment import GettingIntoSegment
 from tidings.triggers.repeated_date import RepeatedDate
 
 TRIGGERS: dict[str, Trigger] = {
-    trigger.type: trigger for trigger in (ApiEnrollment(), EventOccurred(), DateHasCome(), RepeatedDate())
+    trigger.type: trigger
+    for trigger in (ApiEnrollment(), EventOccurred(), DateHasCome(), RepeatedDate(), GettingIntoSegment())
 }
