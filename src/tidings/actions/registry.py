@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from tidings.actions.audience_action import AudienceAction
+from tidings.actions.control_group import ControlGroup
 from tidings.actions.filter_customers import FilterCustomers
+from tidings.actions.limit_participants import LimitParticipants
+from tidings.actions.refresh_filter import RefreshFilter
+from tidings.actions.select_from_segment import SelectFromSegment
 from tidings.actions.send_email import SendEmail
 from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.engine.contracts import Action
 
 ACTIONS: dict[str, Action] = {
-    action.type: action for action in (FilterCustomers(), Wait(), WaitUntilDate(), SendEmail())
+    action.type: action
+    for action in (
+        FilterCustomers(),
+        RefreshFilter(),
+        SelectFromSegment(),
+        AudienceAction(),
+        ControlGroup(),
+        LimitParticipants(),
+        Wait(),
+        WaitUntilDate(),
+        SendEmail(),
+    )
 }

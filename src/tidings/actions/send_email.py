@@ -9,10 +9,18 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, exists, literal, not_, or_, select
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, customer_matches
+from tidings.engine.contracts import (
+    CONTROL_GROUP,
+    AccountSettings,
+    Batch,
+    Context,
+    Routing,
+    customer_matches,
+    in_control_group,
+)
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.segments.compiler import ConditionCompiler
-from tidings.store.tables import customers, journey_state, messages
+from tidings.store.tables import customers, journey_state, journey_trace, messages
 
 
 class SendEmailConfig(BaseModel):
@@ -60,6 +68,7 @@ class SendEmail:
             category = SubscriptionTarget(channel="email", category=config.category)
             routing.drop("unsubscribed_category", customer_matches(compiler.compile(_unsubscribed(category))))
         routing.drop("already_sent", _already_sent())  # merged branches: one e-mail per entry (D15)
+        routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: eligible, routed on, nothing sent
         routing.to("out")
         queued = (
             select(
@@ -94,13 +103,20 @@ class SendEmail:
 
 
 def _already_sent() -> ColumnElement[bool]:
-    """This entry's customer already has this node's message, or arrives twice in this chunk (the earlier arrival
-    is sent). Only the arrival that queued the message is performed and reaches the children."""
+    """This entry's customer already has this node's message (or, in the control group, had it suppressed here),
+    or arrives twice in this chunk (the earlier arrival is sent). Only the arrival that queued the message is
+    performed and reaches the children."""
     js, twin = journey_state, journey_state.alias("twin")
     queued_before = exists().where(
         messages.c.entry_id == js.c.entry_id,
         messages.c.node_id == js.c.node_id,
         messages.c.customer_id == js.c.customer_id,
+    )
+    suppressed_before = exists().where(
+        journey_trace.c.customer_id == js.c.customer_id,
+        journey_trace.c.entry_id == js.c.entry_id,
+        journey_trace.c.node_id == js.c.node_id,
+        journey_trace.c.reason == CONTROL_GROUP,
     )
     earlier_twin = exists().where(
         twin.c.claim_id == js.c.claim_id,
@@ -108,7 +124,7 @@ def _already_sent() -> ColumnElement[bool]:
         twin.c.customer_id == js.c.customer_id,
         twin.c.id < js.c.id,
     )
-    return or_(queued_before, earlier_twin)
+    return or_(queued_before, suppressed_before, earlier_twin)
 
 
 def _unsubscribed(target: SubscriptionTarget) -> SubscriptionCondition:

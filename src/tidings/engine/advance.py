@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from tidings.actions.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, parse_outcome
 from tidings.engine.counters import CounterDelta
 from tidings.engine.documents import DocumentCache
 from tidings.model.campaign import CampaignDocument
@@ -43,7 +43,7 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
         node = document.node(node_id)
         action = ACTIONS[node.type]
         account = load_account(conn)
-        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account)
+        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, document=document)
         batch = Batch(claim_id=claim_id, campaign_id=campaign_id, version=version, node_id=node_id, size=size)
         routing: Routing = action.execute(batch, node.config, ctx)
 
@@ -52,7 +52,7 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
                 assert isinstance(rule.value, datetime)
                 conn.execute(journeys.mark_outcome(claim_id, "hold", rule.where, rule.value))
             else:
-                conn.execute(journeys.mark_outcome(claim_id, f"{rule.kind}:{rule.value}", rule.where, None))
+                conn.execute(journeys.mark_outcome(claim_id, rule.outcome(), rule.where, None))
         unrouted = conn.execute(journeys.count_unrouted(claim_id)).scalar_one()
         if unrouted:
             raise UnroutedRows(f"action {node.type!r} at node {node_id!r} left {unrouted} customers unrouted")
@@ -86,16 +86,19 @@ def _write_trace_and_counters(
     """Trace every decision; return the outcomes whose customers leave the campaign here."""
     terminal: list[str] = []
     for outcome, count in outcomes.items():
-        kind, _, value = outcome.partition(":")
+        kind, port, reason = parse_outcome(outcome)
         if kind == "port":
-            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="performed", port=value, reason=None))
+            assert port is not None
+            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="performed", port=port, reason=reason))
             counters.add(node_id, "performed", count)
-            counters.add(node_id, f"port:{value}", count)
-            if not document.targets(node_id, value):
+            counters.add(node_id, f"port:{port}", count)
+            if reason is not None:
+                counters.add(node_id, f"suppressed:{reason}", count)
+            if not document.targets(node_id, port):
                 terminal.append(outcome)
         elif kind == "drop":
-            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="dropped", port=None, reason=value))
-            counters.add(node_id, f"dropped:{value}", count)
+            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="dropped", port=None, reason=reason))
+            counters.add(node_id, f"dropped:{reason}", count)
             terminal.append(outcome)
     return terminal
 
@@ -112,7 +115,9 @@ def _move(
     account: AccountSettings,
 ) -> None:
     """Send a port's customers to every child: copies for all but the first, then move the rows themselves."""
-    targets = document.targets(node_id, outcome.removeprefix("port:"))
+    _, port, _ = parse_outcome(outcome)
+    assert port is not None
+    targets = document.targets(node_id, port)
     if not targets:
         return
     for target in targets[1:]:

@@ -4,6 +4,14 @@ An action sees a ``Batch`` (the customers of one chunk at one node) and answers 
 rules that send the matching customers to a port, drop them with a reason, or hold them at the node until a
 time, plus effect statements (message rows, …) that run in the same transaction after the rules are applied.
 Rules are SQL predicates, so a chunk of any size is routed with a handful of statements.
+
+A port rule may carry a reason: the customers leave by the port as performed, but the trace records the reason
+and the node counts them as ``suppressed:<reason>`` — a control-group customer at a send node (D1) is routed on
+as if sent, though nothing reached them.
+
+Two optional hooks let the engine ask an action about the graph around it, without knowing its type:
+``UpstreamReferences`` (checked when a document is saved) and ``NarrowsWholeBase`` / ``ClosesAdmission``
+(consulted when customers enter).
 """
 
 from __future__ import annotations
@@ -12,13 +20,16 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Executable, Select, exists, select
 
 from tidings.store.dialects import Dialect
-from tidings.store.tables import customers, journey_state
+from tidings.store.tables import customers, entries, journey_state
+
+if TYPE_CHECKING:
+    from tidings.model.campaign import CampaignDocument
 
 
 @dataclass(frozen=True)
@@ -53,14 +64,25 @@ def customer_matches(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(customers.c.id == journey_state.c.customer_id, condition)
 
 
+#: Reason recorded when a customer-facing action is suppressed for a control-group customer (D1).
+CONTROL_GROUP = "control_group"
+
+
+def in_control_group() -> ColumnElement[bool]:
+    """Predicate on ``journey_state`` rows whose entry was put in the control group (D1)."""
+    return exists().where(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
+
+
 @dataclass(frozen=True)
 class Context:
-    """What an action may use: the open transaction, the time, the account settings."""
+    """What an action may use: the open transaction, the time, the account settings, and the campaign document
+    of the batch's version (to resolve references to other nodes)."""
 
     conn: Connection
     dialect: Dialect
     now: datetime
     account: AccountSettings
+    document: CampaignDocument
 
 
 RuleKind = Literal["port", "drop", "hold"]
@@ -71,6 +93,25 @@ class Rule:
     kind: RuleKind
     value: str | datetime
     where: ColumnElement[bool] | None
+    reason: str | None = None  # only on a port rule: a suppression (see the module docstring)
+
+    def outcome(self) -> str:
+        """What ``journey_state.outcome`` holds for the rows this rule takes: ``port:<p>``,
+        ``port:<p>:<reason>``, ``drop:<reason>`` or ``hold``."""
+        if self.kind == "hold":
+            return "hold"
+        return f"{self.kind}:{self.value}" + (f":{self.reason}" if self.reason else "")
+
+
+def parse_outcome(outcome: str) -> tuple[str, str | None, str | None]:
+    """``(kind, port, reason)`` of an outcome written by ``Rule.outcome``."""
+    kind, _, rest = outcome.partition(":")
+    if kind == "port":
+        port, _, reason = rest.partition(":")
+        return kind, port, reason or None
+    if kind == "drop":
+        return kind, None, rest
+    return kind, None, None
 
 
 @dataclass
@@ -88,6 +129,11 @@ class Routing:
         self.rules.append(Rule("port", port, where))
         return self
 
+    def suppress(self, port: str, reason: str, where: ColumnElement[bool] | None = None) -> Routing:
+        """Route on by ``port`` as performed, but record that the action was not carried out, and why."""
+        self.rules.append(Rule("port", port, where, reason))
+        return self
+
     def drop(self, reason: str, where: ColumnElement[bool] | None = None) -> Routing:
         self.rules.append(Rule("drop", reason, where))
         return self
@@ -97,7 +143,8 @@ class Routing:
         return self
 
     def then(self, statement: Executable) -> Routing:
-        """Run ``statement`` after the rules; it may read ``journey_state.outcome`` (``port:<name>``)."""
+        """Run ``statement`` after the rules; it may read ``journey_state.outcome`` (``port:<name>``; a suppressed
+        row holds ``port:<name>:<reason>``, so an effect selecting ``port:<name>`` leaves it out)."""
         self.effects.append(statement)
         return self
 
@@ -122,4 +169,36 @@ class Action(Protocol):
 
     def execute(self, batch: Batch, config: Any, ctx: Context) -> Routing:
         """Route every row of the batch. Raise only for engine faults; a customer problem is a drop reason."""
+        ...
+
+
+@dataclass(frozen=True)
+class UpstreamReference:
+    """A config field naming another node, which must be of ``node_type`` and lie upstream of the referrer."""
+
+    field: str
+    node_id: str
+    node_type: str
+
+
+@runtime_checkable
+class UpstreamReferences(Protocol):
+    def upstream_references(self, config: Any) -> Sequence[UpstreamReference]:
+        """The nodes this node's config refers to; a document that breaks one is refused when saved."""
+        ...
+
+
+@runtime_checkable
+class NarrowsWholeBase(Protocol):
+    def whole_base_candidates(self, config: Any) -> Select[Any]:
+        """D11: when this node is the only child of a trigger that enters the whole base, the customers
+        (column ``customer_id``) who would leave it by its default port; entering uses them as the candidates
+        and the tokens pass this node at once."""
+        ...
+
+
+@runtime_checkable
+class ClosesAdmission(Protocol):
+    def admission_closed(self, config: Any, campaign_id: int, node_id: str) -> ColumnElement[bool] | None:
+        """D4: a predicate that holds once this node stops the campaign admitting new entries, or None."""
         ...

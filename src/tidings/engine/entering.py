@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select
 
+from tidings.actions.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
-from tidings.engine.contracts import AccountSettings
+from tidings.engine.contracts import AccountSettings, ClosesAdmission
 from tidings.engine.counters import CounterDelta
 from tidings.model.campaign import CampaignDocument
-from tidings.store import journeys
+from tidings.store import journeys, limits
 from tidings.store.dialects import Dialect
 
 
@@ -33,12 +34,17 @@ def enter_customers(
     candidates: Select[Any],
     now: datetime,
     account: AccountSettings,
+    passes: str | None = None,
 ) -> Entered:
     """Enter ``candidates`` (one row per customer: customer_id, context, event_id) into the campaign.
 
-    Customers inside the re-entry interval, or with an entry still running, are left out.
+    Customers inside the re-entry interval, or with an entry still running, are left out; nobody enters once a
+    node has closed the campaign to new entries (D4). With ``passes``, the new tokens pass that child of the
+    trigger at once (D11: the candidates are already what it would let through) and start at its children.
     """
     batch = str(uuid.uuid4())
+    if _admission_closed(conn, document, campaign_id):
+        return Entered(batch, 0)
     interval = document.settings.reentry_interval
     reentry_after = now - interval if interval else None
     inserted = conn.execute(
@@ -53,6 +59,11 @@ def enter_customers(
     counters = CounterDelta(campaign_id, batch)
     counters.add(trigger_id, "performed", inserted)
     children = document.targets(trigger_id, "out")
+    if passes is not None:
+        conn.execute(journeys.trace_entries(batch, trigger_id=passes, now=now))  # performed, port out
+        for metric in ("entered", "performed", "port:out"):
+            counters.add(passes, metric, inserted)
+        children = document.targets(passes, "out")
     for child in children:
         due = due_on_arrival(document, child, now, account)
         conn.execute(journeys.tokens_from_entries(batch, node_id=child, now=now, due_at=due))
@@ -61,3 +72,14 @@ def enter_customers(
         conn.execute(journeys.complete_batch_without_children(batch, now=now))
     counters.write(conn, dialect)
     return Entered(batch, inserted)
+
+
+def _admission_closed(conn: Connection, document: CampaignDocument, campaign_id: int) -> bool:
+    closed: list[ColumnElement[bool]] = []
+    for node in document.nodes:
+        action = ACTIONS[node.type]
+        if isinstance(action, ClosesAdmission):
+            predicate = action.admission_closed(node.config, campaign_id, node.id)
+            if predicate is not None:
+                closed.append(predicate)
+    return bool(closed) and bool(conn.execute(limits.any_holds(closed)).scalar())

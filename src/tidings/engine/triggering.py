@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, cast, func, literal, null, select
 
-from tidings.engine.contracts import AccountSettings
+from tidings.actions.registry import ACTIONS
+from tidings.engine.contracts import AccountSettings, NarrowsWholeBase
 from tidings.engine.documents import DocumentCache
 from tidings.engine.entering import enter_customers
 from tidings.model.campaign import CampaignDocument
@@ -32,6 +33,21 @@ def no_event() -> Any:
 def whole_base() -> Select[Any]:
     """Candidates for triggers with no natural audience: every customer (D11)."""
     return select(customers.c.id.label("customer_id"), no_context(), no_event())
+
+
+def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | None]:
+    """Candidates of a whole-base trigger, and the node they pass at once, if any (D11 fusion).
+
+    When the trigger's only child narrows the whole base (Select customers from segment), its members are the
+    candidates — one ``INSERT … SELECT`` from the membership — and the tokens start at that node's children.
+    """
+    children = document.targets(document.trigger.id, "out")
+    if len(children) == 1:
+        node = document.node(children[0])
+        action = ACTIONS[node.type]
+        if isinstance(action, NarrowsWholeBase) and document.default_port(node.id) == "out":
+            return action.whole_base_candidates(node.config), node.id
+    return whole_base(), None
 
 
 def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
@@ -108,15 +124,17 @@ def fire_schedules(db: Database, documents: DocumentCache, now: datetime, accoun
             campaign_id, fire_at = due
             version, document = _current(conn, documents, campaign_id)
             trigger = TRIGGERS[document.trigger.type]
+            candidates, passes = whole_base_entry(document)
             entered = enter_customers(
                 conn,
                 db.dialect,
                 campaign_id=campaign_id,
                 version=version,
                 document=document,
-                candidates=whole_base(),
+                candidates=candidates,
                 now=now,
                 account=account,
+                passes=passes,
             )
             following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
             conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))

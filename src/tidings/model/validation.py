@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tidings.actions.registry import ACTIONS
+from tidings.engine.contracts import UpstreamReferences
 from tidings.errors import DocumentInvalid
 from tidings.model.campaign import CampaignDocument
 from tidings.model.catalog import Catalog
@@ -150,6 +151,19 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
     for node in document.nodes:
         if node.id not in reachable:
             problem(node.id, None, "unreachable: no path leads here from the trigger")
+    types = {node.id: node.type for node in document.nodes}
+    for node in document.nodes:
+        action = ACTIONS[node.type]
+        if not isinstance(action, UpstreamReferences):
+            continue
+        for ref in action.upstream_references(node.config):
+            field = f"config.{ref.field}"
+            if ref.node_id not in types:
+                problem(node.id, field, f"refers to unknown node {ref.node_id!r}; name a {ref.node_type} node upstream")
+            elif types[ref.node_id] != ref.node_type:
+                problem(node.id, field, f"node {ref.node_id!r} is a {types[ref.node_id]}, not a {ref.node_type}")
+            elif ref.node_id == node.id or node.id not in _reachable(ref.node_id, children):
+                problem(node.id, field, f"node {ref.node_id!r} is not upstream: no path leads from it to this node")
     for node_id in document.layout:
         if node_id not in ports:
             problem(node_id, "layout", f"layout names unknown node {node_id!r}")
