@@ -6,9 +6,11 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,16 +19,30 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from tidings.errors import TidingsError
 from tidings.settings import Settings
 
+if TYPE_CHECKING:
+    from tidings.store.database import Database
+    from tidings.store.file_import import ImportReport
+
 app = typer.Typer(help="Tidings: customer-communication campaigns.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaign documents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customer data.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders and receipts.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Stores, product categories and products.", no_args_is_help=True)
 audiences_app = typer.Typer(help="Audiences: static named lists of customers.", no_args_is_help=True)
 clock_app = typer.Typer(help="The manual clock of a running server (TIDINGS_CLOCK=manual).", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(customers_app, name="customers")
+app.add_typer(orders_app, name="orders")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(audiences_app, name="audiences")
 app.add_typer(clock_app, name="clock")
 console = Console(stderr=True)
+
+
+class CatalogKind(StrEnum):
+    stores = "stores"
+    categories = "categories"
+    products = "products"
 
 
 def _settings() -> Settings:
@@ -212,10 +228,8 @@ def campaign_export(campaign_id: int, output: Annotated[Path | None, typer.Optio
         output.write_text(text + "\n", encoding="utf-8")
 
 
-@customers_app.command("import")
-def customers_import(file: Path) -> None:
-    """Import customers from a .csv or .jsonl file (upsert by external_id), with per-row errors."""
-    from tidings.store.bulk_import import import_customers
+def _import_file(file: Path, noun: str, run: Callable[[Database, Callable[[int, int], None]], ImportReport]) -> None:
+    """Run a bulk import with a progress bar by bytes; print the rejected rows and a summary."""
     from tidings.store.database import Database
 
     settings = _settings()
@@ -228,9 +242,9 @@ def customers_import(file: Path) -> None:
             task = progress.add_task(f"importing {file.name}", total=size)
 
             def show(rows_done: int, bytes_done: int) -> None:
-                progress.update(task, completed=bytes_done, description=f"importing {file.name}: {rows_done:,} rows")
+                progress.update(task, completed=bytes_done, description=f"importing {file.name}: {rows_done:,} {noun}")
 
-            report = import_customers(db, file, now=datetime.now(UTC), progress=show)
+            report = run(db, show)
     except TidingsError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(1) from None
@@ -238,11 +252,47 @@ def customers_import(file: Path) -> None:
         db.dispose()
     for problem in report.errors[:50]:
         console.print(f"  line {problem.line}: {problem.field or ''} {problem.message}")
-    if len(report.errors) > 50:
-        console.print(f"  … and {len(report.errors) - 50} more")
-    console.print(f"imported {report.imported:,} customers, {len(report.errors):,} rows rejected")
-    if report.errors and not report.imported:
+    shown = min(len(report.errors), 50)
+    if report.failed and len(report.errors) + report.errors_omitted > shown:
+        console.print(f"  … and {len(report.errors) + report.errors_omitted - shown} more problems")
+    console.print(f"imported {report.imported:,} {noun}, {report.failed:,} rejected")
+    if report.failed and not report.imported:
         raise typer.Exit(1)
+
+
+@customers_app.command("import")
+def customers_import(file: Path) -> None:
+    """Import customers from a .csv or .jsonl file (upsert by external_id), with per-row errors."""
+    from tidings.store.bulk_import import import_customers
+
+    _import_file(file, "customers", lambda db, show: import_customers(db, file, now=datetime.now(UTC), progress=show))
+
+
+@orders_app.command("import")
+def orders_import(file: Path) -> None:
+    """Import orders and receipts from a .csv (one row per line item) or .jsonl file, upserting by
+    (kind, external_id) and replacing their lines, with per-row errors."""
+    from tidings.store.order_import import import_orders
+
+    _import_file(file, "orders", lambda db, show: import_orders(db, file, progress=show))
+
+
+@catalog_app.command("import")
+def catalog_import(
+    kind: Annotated[CatalogKind, typer.Argument(help="What the file holds.")],
+    file: Path,
+) -> None:
+    """Import stores, product categories or products from a .csv or .jsonl file (upsert by code or sku)."""
+    from tidings.store.catalog_data import CATEGORIES, PRODUCTS, STORES, Entity
+    from tidings.store.catalog_import import import_catalog
+
+    entities: dict[CatalogKind, Entity[Any]] = {
+        CatalogKind.stores: STORES,
+        CatalogKind.categories: CATEGORIES,
+        CatalogKind.products: PRODUCTS,
+    }
+    entity = entities[kind]
+    _import_file(file, kind.value, lambda db, show: import_catalog(db, entity, file, progress=show))
 
 
 @audiences_app.command("import")

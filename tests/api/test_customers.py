@@ -10,6 +10,7 @@ from tidings.store.tables import customers
 
 
 def test_upsert_then_read_the_profile(client: httpx.Client) -> None:
+    assert client.post("/custom-fields", json={"code": "tier", "name": "Tier", "type": "text"}).status_code == 201
     add_customers(
         client,
         {

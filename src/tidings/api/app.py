@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tidings.api import account, campaigns, clock, customers, events, messages, meta, ui
+from tidings.api import account, campaigns, catalog, clock, custom_fields, customers, events, messages, meta, orders, ui
 from tidings.api.errors import install_error_handlers
 from tidings.engine.clock import Clock
 from tidings.services import Services
@@ -17,6 +17,9 @@ from tidings.settings import Settings
 PREFIX = "/api/v1"
 ROUTERS = (
     customers.router,
+    custom_fields.router,
+    catalog.router,
+    orders.router,
     events.router,
     campaigns.router,
     messages.router,

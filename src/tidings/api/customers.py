@@ -13,9 +13,11 @@ from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.errors import NotFound
+from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CustomerIn
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
+from tidings.store.custom_fields import declared_types
 from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=StrictJsonRoute)
@@ -129,12 +131,15 @@ def merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
 
 @router.post("", summary="Upsert customers in a batch")
 def upsert(batch: CustomerBatch, services: ServicesDep) -> UpsertResult:
-    """Validate each row on its own; store the good ones in one transaction and report the bad ones.
+    """Validate each row on its own; store the good ones in one transaction and report the bad ones. Every
+    attribute must be a declared custom field with a value of its type (stored in the type's canonical form).
     If every row is bad the answer is 422 with the same errors in ``details``."""
     checked = check_rows(CustomerIn, batch.customers, "external_id")
-    checked.refuse_if_nothing_good("customer")
-    rows = merge_duplicates([row for _, row in checked.good])
     with services.db.engine.begin() as conn:
+        declared = declared_types(conn)
+        checked.keep_if(lambda row: type_attributes(row, declared), lambda row: row.external_id)
+        checked.refuse_if_nothing_good("customer")
+        rows = merge_duplicates([row for _, row in checked.good])
         upsert_customers(conn, services.db.dialect, rows, services.clock.now())
     return UpsertResult(upserted=len(checked.good), errors=[CustomerRowError(**e) for e in checked.report()])
 

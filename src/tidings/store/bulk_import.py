@@ -3,15 +3,16 @@
 Formats, chosen by extension:
 
 * ``.csv`` — a header row of ``CustomerIn`` field names; channel consent as ``subscribed_email``,
-  ``subscribed_sms``, … (true/false, yes/no, 1/0, Y/N); custom attributes as ``attr.<code>`` (stored as text).
-  An empty cell means "not given": the stored value is kept. The ``attr.*`` cells of a row, when any is filled,
-  replace the stored attributes as a whole (as ``attributes`` does in an upsert). Separator: comma, or
-  semicolon / tab when the header uses those instead (spreadsheet exports). Encoding: UTF-8, with or without a BOM.
+  ``subscribed_sms``, … (true/false, yes/no, 1/0, Y/N); custom attributes as ``attr.<code>``, converted to the
+  declared type of the custom field ``<code>`` (see ``tidings.model.custom_fields``). An empty cell means "not
+  given": the stored value is kept. The ``attr.*`` cells of a row, when any is filled, replace the stored
+  attributes as a whole (as ``attributes`` does in an upsert).
 * ``.jsonl`` — one JSON object per line, exactly a ``CustomerIn``; ``null`` clears a field.
 
-A bad extension, a missing file or a bad CSV header stops the import before anything is written
-(``ImportInvalid``). Every row is then checked with ``CustomerIn``: a bad row is reported with its file line
-(the CSV header is line 1) and field, and the good rows are kept. Each batch commits on its own.
+Reading (encodings, separators, line numbers, batches, progress) is ``tidings.store.file_import``. Every row is
+checked with ``CustomerIn`` and its attributes against the declared custom fields (an undeclared code or a value
+of the wrong type refuses the row, naming ``attr.<code>`` in a CSV file and ``attributes.<code>`` in JSONL); a
+bad row is reported with its file line and field, and the good rows are kept. Each batch commits on its own.
 
 Writing: on PostgreSQL each batch is COPYed into a TEMP staging table and merged into ``customers`` and
 ``channel_subscriptions`` with ``INSERT … SELECT … ON CONFLICT (external_id) DO UPDATE``; on SQLite each batch
@@ -21,14 +22,11 @@ keeps its stored value": rows are written in groups that give the same fields, a
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import (
@@ -49,39 +47,42 @@ from sqlalchemy import (
     union_all,
 )
 
-from tidings.errors import ImportInvalid
+from tidings.model.conditions import FieldType
+from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CHANNELS, CustomerIn
+from tidings.store.custom_fields import declared_types
 from tidings.store.customers import PROFILE_FIELDS, upsert_customers
 from tidings.store.database import Database
 from tidings.store.dialects import Dialect
+from tidings.store.file_import import (
+    CsvRecord,
+    FieldOf,
+    ImportReport,
+    Item,
+    Lines,
+    Parsed,
+    Progress,
+    RowError,
+    cell_count_error,
+    csv_columns,
+    json_field,
+    jsonl_records,
+    key_of,
+    nul_error,
+    read_csv,
+    row_errors,
+    run_import,
+)
 from tidings.store.tables import channel_subscriptions, customers
 from tidings.store.types import Timestamp, to_micros
+
+__all__ = ["ImportReport", "RowError", "count_customers", "import_customers"]
 
 FORMATS = (".csv", ".jsonl")
 SUBSCRIPTION_PREFIX = "subscribed_"
 ATTRIBUTE_PREFIX = "attr."
 #: Plain CSV columns: every ``CustomerIn`` field but the two nested ones, which have their own column families.
 CSV_FIELDS = tuple(name for name in CustomerIn.model_fields if name not in ("attributes", "subscriptions"))
-
-#: ``progress(rows_done, bytes_done)``; the bar's total is the file size, ``path.stat().st_size``.
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int  # 1-based line of the file where the row starts; the CSV header is line 1
-    external_id: str | None
-    field: str | None  # the column (CSV) or key path (JSONL); None when the row as a whole is unreadable
-    message: str
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0  # good rows written
-    total_rows: int = 0  # data rows read (blank lines are not rows)
-    failed: int = 0  # rows refused; imported + failed == total_rows
-    errors: list[RowError] = field(default_factory=list)  # the first ``max_errors`` problems
-    errors_omitted: int = 0  # problems beyond ``max_errors``, counted but not listed
 
 
 def import_customers(
@@ -99,46 +100,16 @@ def import_customers(
     extension, empty or bad CSV header). Bad rows never raise: they are listed in the report.
     ``progress(rows_done, bytes_done)`` is called after every committed batch.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    kind = path.suffix.lower()
-    if kind not in FORMATS:
-        raise ImportInvalid(
-            f"cannot import {path.name!r}: unknown file type {path.suffix or '(none)'!r}; "
-            f"use one of: {', '.join(FORMATS)}",
-            details={"path": str(path), "allowed": list(FORMATS)},
-        )
-    if not path.is_file():
-        raise ImportInvalid(f"cannot import {str(path)!r}: no such file", details={"path": str(path)})
-    writer = _StagedWriter(db) if db.dialect.stages_bulk_writes else _UpsertWriter(db)
-    report = ImportReport()
-    with path.open("rb") as handle:
-        lines = _Lines(handle)
-        rows = _csv_rows(lines) if kind == ".csv" else _jsonl_rows(lines)  # a CSV header is checked here
-        batch: list[CustomerIn] = []
-        read = 0
-        reported = (-1, -1)
-        for row in rows:
-            report.total_rows += 1
-            read += 1
-            if isinstance(row, CustomerIn):
-                batch.append(row)
-            else:
-                report.failed += 1
-                room = max(0, max_errors - len(report.errors))
-                report.errors.extend(row[:room])
-                report.errors_omitted += len(row) - min(room, len(row))
-            if read >= batch_size:
-                report.imported += writer.write(batch, now)
-                batch, read = [], 0
-                if progress is not None:
-                    reported = (report.total_rows, lines.bytes)
-                    progress(*reported)
-        if read:
-            report.imported += writer.write(batch, now)
-        if progress is not None and reported != (report.total_rows, lines.bytes):
-            progress(report.total_rows, lines.bytes)
-    return report
+    with db.engine.connect() as conn:
+        declared = declared_types(conn)
+    writer = _StagedWriter(db, now) if db.dialect.stages_bulk_writes else _UpsertWriter(db, now)
+
+    def parse(lines: Lines, suffix: str) -> Iterator[Item[CustomerIn]]:
+        return _csv_rows(lines, declared) if suffix == ".csv" else _jsonl_rows(lines, declared)
+
+    return run_import(
+        path, FORMATS, parse, writer.write, batch_size=batch_size, progress=progress, max_errors=max_errors
+    )
 
 
 def count_customers(db: Database) -> int:
@@ -151,114 +122,38 @@ def count_all() -> Select[Any]:
 
 
 # -- reading -----------------------------------------------------------------------------------------------
-class _Lines:
-    """The file's lines as text, counting lines and bytes consumed; bad UTF-8 is remembered by line number."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.number = 0
-        self.bytes = 0
-        self.undecodable: set[int] = set()
-
-    def __iter__(self) -> Iterator[str]:
-        for raw in self.handle:
-            self.number += 1
-            self.bytes += len(raw)
-            if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.undecodable.add(self.number)
-                yield raw.decode("utf-8", "replace")
-
-    def bad_between(self, first: int, last: int) -> bool:
-        """Whether lines ``first..last`` held bad UTF-8 (and forget about them: each row asks once)."""
-        if not self.undecodable:
-            return False
-        hit = [number for number in self.undecodable if number <= last]
-        self.undecodable.difference_update(hit)
-        return any(number >= first for number in hit)
-
-
-_Row = CustomerIn | list[RowError]
 _Column = tuple[Literal["field", "subscription", "attribute"], str]
 
 
-def _csv_rows(lines: _Lines) -> Iterator[_Row]:
-    text = iter(lines)
-    first = next(text, None)
-    if first is None or not first.strip():
-        raise ImportInvalid(
-            "the CSV file has no header row; the first line must name the columns, e.g. external_id,email,first_name"
-        )
-    delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except csv.Error as error:
-        raise ImportInvalid(f"the CSV header cannot be read: {error}") from None
-    columns = _columns(header)
-    end = lines.number
-    while True:
-        start = end + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            end = lines.number
-            yield [RowError(start, None, None, f"unreadable CSV row: {error}")]
-            continue
-        end = lines.number
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue  # a blank line is not a row
-        yield _csv_row(columns, cells, start, lines.bad_between(start, end))
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
-def _columns(header: Sequence[str]) -> list[_Column]:
+def _csv_rows(lines: Lines, declared: Mapping[str, FieldType]) -> Iterator[Item[CustomerIn]]:
+    header, records = read_csv(lines, "external_id,email,first_name")
     allowed = [*CSV_FIELDS, *(SUBSCRIPTION_PREFIX + channel for channel in CHANNELS), ATTRIBUTE_PREFIX + "<code>"]
-    columns: list[_Column] = []
-    seen: set[str] = set()
-    for position, raw in enumerate(header, start=1):
-        name = raw.strip()
-        lowered = name.lower()
-        column: _Column | None = None
-        if lowered in CSV_FIELDS:
-            column = ("field", lowered)
-        elif lowered.startswith(SUBSCRIPTION_PREFIX) and lowered.removeprefix(SUBSCRIPTION_PREFIX) in CHANNELS:
-            column = ("subscription", lowered.removeprefix(SUBSCRIPTION_PREFIX))
-        elif lowered.startswith(ATTRIBUTE_PREFIX) and name[len(ATTRIBUTE_PREFIX) :].strip():
-            column = ("attribute", name[len(ATTRIBUTE_PREFIX) :].strip())
-        if column is None:
-            raise ImportInvalid(
-                f"unknown column {name!r} (column {position} of the CSV header); allowed columns: {', '.join(allowed)}",
-                details={"column": name, "position": position, "allowed": allowed},
-            )
-        key = f"{column[0]}:{column[1]}"
-        if key in seen:
-            raise ImportInvalid(
-                f"column {name!r} appears twice in the CSV header (column {position})",
-                details={"column": name, "position": position},
-            )
-        seen.add(key)
-        columns.append(column)
-    if ("field", "external_id") not in columns:
-        raise ImportInvalid(
-            "the CSV header has no external_id column; every row needs the customer's external id",
-            details={"column": "external_id", "allowed": allowed},
-        )
-    return columns
+    required: dict[_Column, tuple[str, str]] = {
+        ("field", "external_id"): ("external_id", "every row needs the customer's external id")
+    }
+    columns = csv_columns(header, _column, allowed, required)
+    for record in records:
+        if isinstance(record, RowError):
+            yield [record]
+            continue
+        yield _csv_row(columns, record, declared)
 
 
-def _csv_row(columns: list[_Column], cells: list[str], line: int, undecodable: bool) -> _Row:
+def _column(name: str) -> _Column | None:
+    lowered = name.lower()
+    if lowered in CSV_FIELDS:
+        return ("field", lowered)
+    if lowered.startswith(SUBSCRIPTION_PREFIX) and lowered.removeprefix(SUBSCRIPTION_PREFIX) in CHANNELS:
+        return ("subscription", lowered.removeprefix(SUBSCRIPTION_PREFIX))
+    if lowered.startswith(ATTRIBUTE_PREFIX) and name[len(ATTRIBUTE_PREFIX) :].strip():
+        return ("attribute", name[len(ATTRIBUTE_PREFIX) :].strip())
+    return None
+
+
+def _csv_row(columns: list[_Column], record: CsvRecord, declared: Mapping[str, FieldType]) -> Item[CustomerIn]:
     data: dict[str, Any] = {}
-    for (kind, key), raw in zip(columns, cells, strict=False):
+    line = record.line
+    for (kind, key), raw in zip(columns, record.cells, strict=False):
         cell = raw.strip()
         if not cell:
             continue  # empty cell: not given
@@ -269,21 +164,14 @@ def _csv_row(columns: list[_Column], cells: list[str], line: int, undecodable: b
         else:
             data.setdefault("attributes", {})[key] = cell
     external_id = data.get("external_id")
-    if len(cells) != len(columns):
-        return [
-            RowError(
-                line, external_id, None, f"the row has {len(cells)} cells but the header has {len(columns)} columns"
-            )
-        ]
-    if undecodable:
-        return [RowError(line, external_id, None, "the row is not valid UTF-8; save the file as UTF-8")]
+    refused = cell_count_error(record, len(columns), external_id)
+    if refused is not None:
+        return refused
     try:
         customer = CustomerIn.model_validate(data)
     except ValidationError as error:
-        return _row_errors(error, line, external_id, _csv_field)
-    if any("\x00" in cell for cell in cells):
-        return _refuse_nul(customer, line, _csv_field)
-    return customer
+        return row_errors(error, line, external_id, _csv_field)
+    return _checked(customer, line, declared, _csv_field, any("\x00" in cell for cell in record.cells))
 
 
 def _csv_field(loc: tuple[int | str, ...]) -> str | None:
@@ -296,82 +184,30 @@ def _csv_field(loc: tuple[int | str, ...]) -> str | None:
     return str(loc[0])
 
 
-def _jsonl_rows(lines: _Lines) -> Iterator[_Row]:
-    for text in lines:
-        if not text.strip():
+def _jsonl_rows(lines: Lines, declared: Mapping[str, FieldType]) -> Iterator[Item[CustomerIn]]:
+    for record in jsonl_records(lines):
+        if isinstance(record, RowError):
+            yield [record]
             continue
-        line = lines.number
-        if lines.bad_between(line, line):
-            yield [RowError(line, None, None, "the line is not valid UTF-8; save the file as UTF-8")]
-            continue
+        line, text = record
         try:
             customer = CustomerIn.model_validate_json(text)
         except ValidationError as error:
-            yield _row_errors(error, line, _external_id_of(text), _json_field)
+            yield row_errors(error, line, key_of(text, "external_id"), json_field)
             continue
-        yield _refuse_nul(customer, line, _json_field) if "\\u0000" in text or "\x00" in text else customer
+        yield _checked(customer, line, declared, json_field, "\\u0000" in text or "\x00" in text)
 
 
-def _external_id_of(text: str) -> str | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    external_id = value.get("external_id") if isinstance(value, dict) else None
-    return external_id if isinstance(external_id, str) else None
-
-
-def _json_field(loc: tuple[int | str, ...]) -> str | None:
-    return ".".join(str(part) for part in loc) or None
-
-
-def _row_errors(
-    error: ValidationError, line: int, external_id: Any, field_of: Callable[[tuple[int | str, ...]], str | None]
-) -> list[RowError]:
-    known = external_id if isinstance(external_id, str) and external_id else None
-    return [
-        RowError(line, known, field_of(tuple(item["loc"])), _message(item)) for item in error.errors(include_url=False)
-    ]
-
-
-def _message(item: Any) -> str:
-    kind, text = item["type"], str(item["msg"])
-    if kind == "json_invalid":
-        return f"not valid JSON: {item.get('ctx', {}).get('error', text)}"
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required, but not given"
-    if kind == "value_error":
-        return text.removeprefix("Value error, ")  # our validators already name the value
-    value = item.get("input")
-    if isinstance(value, str):
-        shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}… ({len(value)} characters)"
-        return f"{text}, got {shown}"
-    if value is None or isinstance(value, (bool, int, float)):
-        return f"{text}, got {json.dumps(value)}"
-    return text
-
-
-def _refuse_nul(customer: CustomerIn, line: int, field_of: Callable[[tuple[int | str, ...]], str | None]) -> _Row:
-    """PostgreSQL text cannot hold NUL; refuse the row on both databases alike, instead of failing its batch."""
-    found = _nul_path(customer.model_dump(exclude_unset=True), ())
-    if found is None:
-        return customer
-    return [RowError(line, customer.external_id, field_of(found), "contains a NUL character (\\u0000)")]
-
-
-def _nul_path(value: Any, path: tuple[int | str, ...]) -> tuple[int | str, ...] | None:
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        if isinstance(key, str) and "\x00" in key:
-            return (*path, key)
-        found = _nul_path(child, (*path, key))
-        if found is not None:
-            return found
-    return None
+def _checked(
+    customer: CustomerIn, line: int, declared: Mapping[str, FieldType], field_of: FieldOf, maybe_nul: bool
+) -> Item[CustomerIn]:
+    """The checks beyond ``CustomerIn``: attributes of declared fields and types, no NUL characters."""
+    problem = type_attributes(customer, declared)
+    if problem is not None:
+        path, message = problem
+        return [RowError(line, customer.external_id, field_of(tuple(path.split(".", 1))), message)]
+    refused = nul_error(customer, line, customer.external_id, field_of) if maybe_nul else None
+    return refused if refused is not None else Parsed(line, customer)
 
 
 # -- writing -----------------------------------------------------------------------------------------------
@@ -393,14 +229,14 @@ def _merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
 class _UpsertWriter:
     """SQLite: ``executemany`` of the customer upsert is already the fast path."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
+        self.now = now
 
-    def write(self, rows: list[CustomerIn], now: datetime) -> int:
-        if rows:
-            with self.db.engine.begin() as conn:
-                upsert_customers(conn, self.db.dialect, _merge_duplicates(rows), now)
-        return len(rows)
+    def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
+        with self.db.engine.begin() as conn:
+            upsert_customers(conn, self.db.dialect, _merge_duplicates([item.row for item in batch]), self.now)
+        return []
 
 
 _staging_metadata = MetaData()
@@ -458,15 +294,14 @@ def upsert_staged(dialect: Dialect, given: Sequence[str], mask: int, channels: S
 class _StagedWriter:
     """PostgreSQL: COPY the batch into a TEMP table, then merge it with ``INSERT … SELECT … ON CONFLICT``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
+        self.now = now
 
-    def write(self, rows: list[CustomerIn], now: datetime) -> int:
-        if not rows:
-            return 0
+    def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         channels_by_mask: dict[int, set[str]] = {}
         records = []
-        for row in _merge_duplicates(rows):
+        for row in _merge_duplicates([item.row for item in batch]):
             record, mask = _staged_record(row)
             channels_by_mask.setdefault(mask, set()).update(row.subscriptions or ())
             records.append(record)
@@ -478,8 +313,8 @@ class _StagedWriter:
             for mask, channels in sorted(channels_by_mask.items()):
                 given = [name for bit, name in enumerate(PROFILE_FIELDS) if mask & (1 << bit)]
                 ordered = [channel for channel in CHANNELS if channel in channels]
-                conn.execute(upsert_staged(self.db.dialect, given, mask, ordered, now))
-        return len(rows)
+                conn.execute(upsert_staged(self.db.dialect, given, mask, ordered, self.now))
+        return []
 
 
 def _staged_record(row: CustomerIn) -> tuple[tuple[Any, ...], int]:

@@ -59,6 +59,7 @@ customers = Table(
     Column("timezone", String(64)),
     Column("registered_at", Timestamp),
     Column("store_code", String(64)),
+    Column("manager_id", BigInteger),  # the responsible manager (users.id), for Notify manager (D8)
     Column("attributes", Json, nullable=False, server_default=text("'{}'")),
     Column("points_balance", Numeric(18, 2), nullable=False, server_default="0"),
     Column("created_at", Timestamp, nullable=False),
@@ -253,6 +254,12 @@ messages = Table(
     Column("delivered_at", Timestamp),
     Column("opened_at", Timestamp),
     Column("clicked_at", Timestamp),
+    Column("bounced_at", Timestamp),
+    Column("complained_at", Timestamp),
+    Column("unsubscribed_at", Timestamp),
+    Column("expires_at", Timestamp),  # message lifetime: undeliverable after this
+    Column("payload", Json),  # channel-specific content (SMS text, push title, Viber button, …) once rendered
+    Column("fallback_of", BigInteger),  # Viber → SMS cascade: the Viber message this SMS replaces
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("leased_until", Timestamp),
     Column("provider", String(32)),
@@ -418,11 +425,75 @@ loyalty_requests = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
     Column("campaign_id", BigInteger, nullable=False),
-    Column("entry_id", BigInteger, nullable=False),
-    Column("node_id", String(64), nullable=False),
+    Column("entry_id", BigInteger),  # null for requests outside a campaign (subscription sync)
+    Column("node_id", String(64)),
     Column("customer_id", BigInteger, nullable=False),
     Column("payload", Json, nullable=False),
     Column("status", String(16), nullable=False),  # pending | done | failed
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_loyalty_requests_once"),
+)
+
+
+# -- messaging (channels, in-app, popups, managers) ---------------------------------------------------------
+
+push_tokens = Table(
+    "push_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("token", String(512), nullable=False, unique=True),
+    Column("platform", String(16), nullable=False),  # fcm | apns | hms | rustore
+    Column("device", String(200)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_push_tokens_customer", "customer_id"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("image_url", Text),
+    Column("link", Text),
+    Column("category", String(64)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp),
+    Column("read_at", Timestamp),
+    UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_notifications_once"),
+    Index("ix_notifications_customer", "customer_id", "created_at"),
+)
+
+popups = Table(
+    "popups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("app_action", String(64), nullable=False),
+    Column("content", Json, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("shown_at", Timestamp),
+    UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_popups_once"),
+    Index("ix_popups_customer", "customer_id", "app_action"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # manager | admin
+    Column("created_at", Timestamp, nullable=False),
 )
