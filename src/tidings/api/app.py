@@ -8,7 +8,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tidings.api import account, campaigns, catalog, clock, custom_fields, customers, events, messages, meta, orders, ui
+from tidings.api import (
+    account,
+    audiences,
+    campaigns,
+    catalog,
+    clock,
+    custom_fields,
+    customers,
+    events,
+    messages,
+    meta,
+    orders,
+    segments,
+    ui,
+)
 from tidings.api.errors import install_error_handlers
 from tidings.engine.clock import Clock
 from tidings.services import Services
@@ -22,6 +36,8 @@ ROUTERS = (
     orders.router,
     events.router,
     campaigns.router,
+    segments.router,
+    audiences.router,
     messages.router,
     account.router,
     clock.router,
