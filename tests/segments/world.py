@@ -4,12 +4,14 @@ database and kept as ``reference.Customer`` records, so SQL and the reference ev
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, insert, select
 
 from tests.segments.reference import Customer, Event, Line, Message, Order, Reference
 from tidings.model.catalog import Catalog
@@ -67,57 +69,90 @@ class World:
         self.audience_ids: set[int] = set()
         self.segment_ids: set[int] = set()
         self.campaign_ids: set[int] = set()
-        self._order = 0
+        self._ids: dict[str, int] = {}
+        self._pending: dict[Table, list[dict[str, Any]]] | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Queue every row written inside, then insert them with one statement per table and set of columns."""
+        self._pending = {}
+        try:
+            yield
+            with self.engine.begin() as conn:
+                for table in reversed(TABLES):
+                    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                    for row in self._pending.get(table, []):
+                        groups.setdefault(tuple(sorted(row)), []).append(row)
+                    for rows in groups.values():
+                        conn.execute(insert(table), rows)
+        finally:
+            self._pending = None
+
+    def _insert(self, table: Table, *rows: dict[str, Any]) -> None:
+        if not rows:
+            return
+        if self._pending is not None:
+            self._pending.setdefault(table, []).extend(rows)
+            return
+        with self.engine.begin() as conn:
+            conn.execute(insert(table), list(rows))
+
+    def _next(self, kind: str) -> int:
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return self._ids[kind]
 
     def clear(self) -> None:
         with self.engine.begin() as conn:
             for table in TABLES:
                 conn.execute(delete(table))
+        pending = self._pending
         self.__init__(self.engine, self.now, self.timezone)  # type: ignore[misc]
+        self._pending = pending
 
     # -- the catalog -------------------------------------------------------------------------------------
     def declare(self, code: str, kind: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(custom_fields).values(code=code, name=code, type=kind, created_at=self.now))
+        self._insert(custom_fields, {"code": code, "name": code, "type": kind, "created_at": self.now})
         self.fields[code] = kind
 
     def category(self, code: str) -> int:
-        with self.engine.begin() as conn:
-            found = conn.execute(insert(mailing_categories).values(code=code, name=code)).inserted_primary_key
-        assert found is not None
-        self.category_ids[code] = int(found[0])
-        return self.category_ids[code]
+        ident = self._next("category")
+        self._insert(mailing_categories, {"id": ident, "code": code, "name": code})
+        self.category_ids[code] = ident
+        return ident
 
     def audience(self, audience_id: int) -> int:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(audiences).values(id=audience_id, name=f"a{audience_id}", created_at=self.now, updated_at=self.now)
-            )
+        self._insert(
+            audiences, {"id": audience_id, "name": f"a{audience_id}", "created_at": self.now, "updated_at": self.now}
+        )
         self.audience_ids.add(audience_id)
         return audience_id
 
     def segment(self, segment_id: int) -> int:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(segments).values(
-                    id=segment_id, name=f"s{segment_id}", condition={"all": []}, created_at=self.now, updated_at=self.now
-                )
-            )
+        self._insert(
+            segments,
+            {
+                "id": segment_id,
+                "name": f"s{segment_id}",
+                "condition": {"all": []},
+                "created_at": self.now,
+                "updated_at": self.now,
+            },
+        )
         self.segment_ids.add(segment_id)
         return segment_id
 
     def campaign(self, campaign_id: int) -> int:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(campaigns).values(
-                    id=campaign_id,
-                    name=f"c{campaign_id}",
-                    status="active",
-                    current_version=1,
-                    created_at=self.now,
-                    updated_at=self.now,
-                )
-            )
+        self._insert(
+            campaigns,
+            {
+                "id": campaign_id,
+                "name": f"c{campaign_id}",
+                "status": "active",
+                "current_version": 1,
+                "created_at": self.now,
+                "updated_at": self.now,
+            },
+        )
         self.campaign_ids.add(campaign_id)
         return campaign_id
 
@@ -130,48 +165,43 @@ class World:
 
     # -- customers and their data ------------------------------------------------------------------------
     def customer(self, external_id: str, *, attributes: dict[str, Any] | None = None, **fields: Any) -> Customer:
-        row = {"external_id": external_id, "created_at": self.now, "updated_at": self.now, **fields}
+        ident = self._next("customer")
+        row = {"id": ident, "external_id": external_id, "created_at": self.now, "updated_at": self.now, **fields}
         row["attributes"] = attributes or {}
-        with self.engine.begin() as conn:
-            found = conn.execute(insert(customers).values(row)).inserted_primary_key
-        assert found is not None
+        self._insert(customers, row)
         profile = {"external_id": external_id, "points_balance": Decimal(0), **fields}
         if isinstance(profile["points_balance"], (int, float, str)):
             profile["points_balance"] = Decimal(str(profile["points_balance"]))
-        record = Customer(id=int(found[0]), fields=profile, attributes=dict(attributes or {}))
+        record = Customer(id=ident, fields=profile, attributes=dict(attributes or {}))
         self.customers[external_id] = record
         return record
 
     def channel(self, who: Customer, channel: str, status: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(channel_subscriptions).values(
-                    customer_id=who.id, channel=channel, status=status, updated_at=self.now
-                )
-            )
+        self._insert(
+            channel_subscriptions,
+            {"customer_id": who.id, "channel": channel, "status": status, "updated_at": self.now},
+        )
         who.channels[channel] = status
 
     def subscribe(self, who: Customer, category: str, channel: str, status: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(category_subscriptions).values(
-                    customer_id=who.id,
-                    category_id=self.category_ids[category],
-                    channel=channel,
-                    status=status,
-                    updated_at=self.now,
-                )
-            )
+        self._insert(
+            category_subscriptions,
+            {
+                "customer_id": who.id,
+                "category_id": self.category_ids[category],
+                "channel": channel,
+                "status": status,
+                "updated_at": self.now,
+            },
+        )
         who.categories[(category, channel)] = status
 
     def join_audience(self, who: Customer, audience_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(audience_members).values(audience_id=audience_id, customer_id=who.id, added_at=self.now))
+        self._insert(audience_members, {"audience_id": audience_id, "customer_id": who.id, "added_at": self.now})
         who.audiences.add(audience_id)
 
     def join_segment(self, who: Customer, segment_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(segment_members).values(segment_id=segment_id, customer_id=who.id, since=self.now))
+        self._insert(segment_members, {"segment_id": segment_id, "customer_id": who.id, "since": self.now})
         who.segments.add(segment_id)
 
     def order(
@@ -183,9 +213,9 @@ class World:
         kind: str = "order",
         status: str = "paid",
         store: str | None = None,
-        lines: list[tuple[str, str | None, Decimal | int | str]] = (),  # type: ignore[assignment]
+        lines: Sequence[tuple[str, str | None, Decimal | int | str]] = (),
     ) -> Order:
-        self._order += 1
+        ident = self._next("order")
         record = Order(
             kind=kind,
             status=status,
@@ -194,84 +224,86 @@ class World:
             placed_at=placed_at,
             lines=[Line(sku, category, Decimal(str(amount))) for sku, category, amount in lines],
         )
-        with self.engine.begin() as conn:
-            found = conn.execute(
-                insert(orders).values(
-                    external_id=f"o{self._order}",
-                    kind=kind,
-                    customer_id=who.id,
-                    status=status,
-                    store_code=store,
-                    total=record.total,
-                    placed_at=placed_at,
-                    paid_at=placed_at if status == "paid" else None,
-                )
-            ).inserted_primary_key
-            assert found is not None
-            if record.lines:
-                conn.execute(
-                    insert(order_lines),
-                    [
-                        {
-                            "order_id": found[0],
-                            "sku": line.sku,
-                            "category_code": line.category,
-                            "quantity": 1,
-                            "price": line.amount,
-                            "amount": line.amount,
-                        }
-                        for line in record.lines
-                    ],
-                )
+        self._insert(
+            orders,
+            {
+                "id": ident,
+                "external_id": f"o{ident}",
+                "kind": kind,
+                "customer_id": who.id,
+                "status": status,
+                "store_code": store,
+                "total": record.total,
+                "placed_at": placed_at,
+                "paid_at": placed_at if status == "paid" else None,
+            },
+        )
+        self._insert(
+            order_lines,
+            *(
+                {
+                    "order_id": ident,
+                    "sku": line.sku,
+                    "category_code": line.category,
+                    "quantity": 1,
+                    "price": line.amount,
+                    "amount": line.amount,
+                }
+                for line in record.lines
+            ),
+        )
         who.orders.append(record)
         return record
 
     def event(self, who: Customer, name: str, occurred_at: datetime, **properties: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(events).values(
-                    customer_id=who.id,
-                    name=name,
-                    properties=properties,
-                    occurred_at=occurred_at,
-                    received_at=occurred_at,
-                    ingest_batch=str(uuid.uuid4()),
-                )
-            )
+        self._insert(
+            events,
+            {
+                "customer_id": who.id,
+                "name": name,
+                "properties": properties,
+                "occurred_at": occurred_at,
+                "received_at": occurred_at,
+                "ingest_batch": str(uuid.uuid4()),
+            },
+        )
         who.events.append(Event(name, properties, occurred_at))
 
     def message(self, who: Customer, campaign_id: int, node_id: str, channel: str = "email", **times: Any) -> None:
         record = Message(campaign_id, node_id, channel, **times)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(messages).values(
-                    campaign_id=campaign_id,
-                    version=1,
-                    entry_id=len(who.messages) + 1,
-                    node_id=node_id,
-                    customer_id=who.id,
-                    channel=channel,
-                    recipient="x@example.com",
-                    status="sent" if record.sent_at else "queued",
-                    send_after=self.now,
-                    created_at=self.now,
-                    **times,
-                )
-            )
+        self._insert(
+            messages,
+            {
+                "campaign_id": campaign_id,
+                "version": 1,
+                "entry_id": self._next("message"),
+                "node_id": node_id,
+                "customer_id": who.id,
+                "channel": channel,
+                "recipient": "x@example.com",
+                "status": "sent" if record.sent_at else "queued",
+                "send_after": self.now,
+                "created_at": self.now,
+                "sent_at": record.sent_at,
+                "delivered_at": record.delivered_at,
+                "opened_at": record.opened_at,
+                "clicked_at": record.clicked_at,
+            },
+        )
         who.messages.append(record)
 
     def entry(self, who: Customer, campaign_id: int, entered_at: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(entries).values(
-                    campaign_id=campaign_id,
-                    version=1,
-                    customer_id=who.id,
-                    status="completed",
-                    entered_at=entered_at,
-                    trigger_batch="t",
-                )
-            )
+        self._insert(
+            entries,
+            {
+                "campaign_id": campaign_id,
+                "version": 1,
+                "customer_id": who.id,
+                "status": "completed",
+                "entered_at": entered_at,
+                "trigger_batch": "t",
+            },
+        )
         who.entries.append((campaign_id, entered_at))
 
     # -- asking ----------------------------------------------------------------------------------------
