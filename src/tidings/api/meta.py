@@ -1,4 +1,4 @@
-"""Health and the campaign document's JSON Schema (which drives the editor's forms)."""
+"""Health and the JSON Schemas of the campaign document and the condition language (they drive the editor's forms)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.model.campaign import CampaignDocument
+from tidings.model.conditions import Condition
 
 router = APIRouter(tags=["meta"], route_class=StrictJsonRoute)
 
@@ -29,3 +30,8 @@ def health(services: ServicesDep) -> Health:
 @router.get("/schema/campaign", summary="JSON Schema of the campaign document")
 def campaign_schema() -> dict[str, Any]:
     return CampaignDocument.model_json_schema()
+
+
+@router.get("/schema/condition", summary="JSON Schema of the condition language (filters, segments)")
+def condition_schema() -> dict[str, Any]:
+    return TypeAdapter(Condition).json_schema()
