@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 def open_editor(page: Page, campaign_id: int) -> None:
     page.goto(f"/ui/#/campaigns/{campaign_id}")
-    expect(page.locator(".react-flow__node").first).to_be_visible()
+    expect(page.locator(".react-flow__node").first).to_be_visible(timeout=20_000)
     page.wait_for_function("() => !!window.tidingsEditor")
 
 
@@ -39,7 +39,8 @@ def connect(page: Page, source: str, port: str, target: str) -> None:
     """Drag from the source's output dot (green; a filter's + or −) to the target's blue input dot."""
     x1, y1 = centre(handle(page, source, port))
     x2, y2 = centre(handle(page, target, "in"))
-    page.mouse.move(x1, y1)
+    page.mouse.move(x1, y1, steps=3)
+    handle(page, source, port).hover()
     page.mouse.down()
     page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2, steps=5)
     page.mouse.move(x2, y2, steps=5)

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.api.conftest import serve
 from tests.conftest import START
@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 FIXTURES = Path(__file__).parent / "fixtures"
+# The first page of a session waits for the API to build its OpenAPI document; on a busy 2-core machine
+# (make test runs two workers) that takes seconds.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

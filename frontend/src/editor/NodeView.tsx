@@ -67,7 +67,7 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
       {stats && (
         <div className="counters" data-testid="counters">
           <span title="entered" data-counter="entered">
-            ⇥ {stats.entered}
+            in {stats.entered}
           </span>
           <span title="performed" data-counter="performed">
             ✓ {stats.performed}
@@ -76,7 +76,7 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
             ✕ {dropped}
           </span>
           <span title="waiting here now" data-counter="waiting">
-            ⏳ {stats.waiting}
+            wait {stats.waiting}
           </span>
         </div>
       )}
