@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tidings.delivery.pipeline import Delivery
 from tidings.delivery.providers import EmailProvider, SandboxProvider
+from tidings.delivery.tracking import Tracker
 from tidings.engine.campaigns import CampaignService
 from tidings.engine.clock import Clock, ManualClock, SystemClock
 from tidings.engine.documents import DocumentCache
@@ -56,6 +57,7 @@ class Services:
             db,
             documents,
             email_provider(settings),
+            tracker=Tracker.from_settings(settings),
             chunk_size=settings.delivery_chunk_size,
             lease_seconds=settings.lease_seconds,
         )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Signs tracking links when ``TIDINGS_SECRET_KEY`` is not set. It is public, so anyone could forge an
+#: unsubscribe link with it: fine on a laptop, never in production (a warning is logged while it is in use).
+DEVELOPMENT_SECRET_KEY = "tidings-development-key-not-secret"
 
 
 class Settings(BaseSettings):
@@ -36,6 +40,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Signs the open, click and unsubscribe links in e-mails (HMAC-SHA256): at least 16 characters, "
+        "random and private in production. Changing it breaks the links in e-mails already sent.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -48,4 +57,11 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
             raise ValueError("TIDINGS_DATABASE_URL must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("TIDINGS_SECRET_KEY must be at least 16 characters; use a long random value")
         return value

@@ -53,15 +53,15 @@ def test_a_campaign_is_delivered_over_smtp(smtp_services: Services, smtp_server:
     assert str(ann["From"]) == "Tidings <campaigns@tidings.local>"
     html = ann.get_body(preferencelist=("html",))
     plain = ann.get_body(preferencelist=("plain",))
-    assert html is not None and html.get_content().strip() == "<p>Hi</p>"
+    assert html is not None and html.get_content().startswith('<p>Hi</p><img src="http://127.0.0.1:8000/t/o/')
     assert plain is not None and plain.get_content().strip() == "Hi"
     message_id = ann["Message-ID"]
     assert message_id.startswith(f"<{campaign_id}.") and message_id.endswith("@127.0.0.1>")
     key = message_id[1:].split("@")[0]
-    assert ann["List-Unsubscribe"] == (
-        f"<mailto:campaigns@tidings.local?subject=unsubscribe%20{key}>, "
-        f"<http://127.0.0.1:8000/api/v1/unsubscribe/{key}>"
-    )
+    with services.db.engine.connect() as conn:
+        ann_message = conn.execute(select(messages.c.id).where(messages.c.recipient == "ann@example.com")).scalar_one()
+    unsubscribe = services.delivery.tracker.unsubscribe_url(ann_message)
+    assert ann["List-Unsubscribe"] == f"<mailto:campaigns@tidings.local?subject=unsubscribe%20{key}>, <{unsubscribe}>"
     assert ann["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     with services.db.engine.connect() as conn:

@@ -12,6 +12,7 @@ from typing import Any
 from tests.delivery.conftest import RecordingHandler, ServerFactory, SmtpServer, authenticator
 from tidings.delivery.providers import OutboundEmail, SendResult
 from tidings.delivery.smtp import SmtpProvider, html_to_text
+from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -68,9 +69,11 @@ def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer
     assert first["Date"].datetime == NOW
     assert "Reply-To" not in received[1].message
     # the header is on the wire verbatim: no encoded words, the URLs readable by any client
+    unsubscribe = Tracker.from_settings(Settings(public_url="https://mail.example.com/")).unsubscribe_url(1)
+    assert unsubscribe.startswith("https://mail.example.com/api/v1/unsubscribe/1.")
     assert (
         b"List-Unsubscribe: <mailto:news@acme.example?subject=unsubscribe%207.101.welcome.1>, "
-        b"<https://mail.example.com/api/v1/unsubscribe/7.101.welcome.1>\r\n"
+        + f"<{unsubscribe}>\r\n".encode()
     ) in received[0].raw
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in received[0].raw
 

@@ -23,6 +23,20 @@ from tidings.segments.compiler import ConditionCompiler
 from tidings.store.tables import customers, journey_state, journey_trace, messages
 
 
+class UtmParameters(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="UTM parameters")
+    source: str | None = Field(
+        default=None, min_length=1, max_length=200, description="`utm_source`, e.g. `newsletter`."
+    )
+    medium: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_medium`, e.g. `email`.")
+    campaign: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_campaign`.")
+
+    def query(self) -> dict[str, str]:
+        """The parameters to append to each link: ``{"utm_source": …}`` for those that are set."""
+        values = {"utm_source": self.source, "utm_medium": self.medium, "utm_campaign": self.campaign}
+        return {name: value for name, value in values.items() if value is not None}
+
+
 class SendEmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send email")
     subject: str = Field(
@@ -33,6 +47,9 @@ class SendEmailConfig(BaseModel):
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = None
     category: str | None = Field(default=None, description="Mailing category code; only its subscribers receive it.")
+    utm: UtmParameters | None = Field(
+        default=None, description="Appended to every tracked link (a parameter already in a link is kept)."
+    )
 
 
 def valid_email(column: ColumnElement[str | None]) -> ColumnElement[bool]:

@@ -21,6 +21,7 @@ from tidings.api import (
     meta,
     orders,
     segments,
+    tracking,
     ui,
 )
 from tidings.api.errors import install_error_handlers
@@ -39,6 +40,7 @@ ROUTERS = (
     segments.router,
     audiences.router,
     messages.router,
+    tracking.router,
     account.router,
     clock.router,
     meta.router,
@@ -75,5 +77,6 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    app.include_router(tracking.public_router)  # /t/…: the short open and click links inside e-mails
     ui.install(app)
     return app

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from tidings.delivery.providers import EmailProvider, OutboundEmail, SendResult
 from tidings.delivery.templates import TemplateCache, customer_variables
+from tidings.delivery.tracking import Tracker
 from tidings.engine.clock import SystemClock
 from tidings.engine.documents import DocumentCache
 from tidings.store import messages as message_sql
@@ -23,11 +24,19 @@ MAX_ATTEMPTS = 5
 
 class Delivery:
     def __init__(
-        self, db: Database, documents: DocumentCache, provider: EmailProvider, *, chunk_size: int, lease_seconds: float
+        self,
+        db: Database,
+        documents: DocumentCache,
+        provider: EmailProvider,
+        *,
+        tracker: Tracker,
+        chunk_size: int,
+        lease_seconds: float,
     ) -> None:
         self.db = db
         self.documents = documents
         self.provider = provider
+        self.tracker = tracker
         self.chunk_size = chunk_size
         self.lease = timedelta(seconds=lease_seconds)
         self.templates = TemplateCache()
@@ -74,18 +83,24 @@ class Delivery:
         for row in conn.execute(message_sql.with_customers(ids)).mappings():
             node = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"])
             config = node.config
-            variables = {"customer": customer_variables(row)}
+            message_id = row["message_id"]
+            variables = {
+                "customer": customer_variables(row),
+                "unsubscribe_url": self.tracker.unsubscribe_url(message_id),
+            }
             try:
                 subject = self.templates.render(config.subject, variables)
                 body = self.templates.render(config.body_html, variables)
             except LiquidError as error:
-                failures.append(SendResult(row["message_id"], False, error=f"template error: {error}"))
+                failures.append(SendResult(message_id, False, error=f"template error: {error}"))
                 continue
+            # what is sent, and stored on the message, is the tracked HTML
+            body = self.tracker.track(body, message_id, config.utm.query() if config.utm else None)
             name = config.sender_name or account.email_from_name
             address = config.sender_email or account.email_from
             outbound.append(
                 OutboundEmail(
-                    message_id=row["message_id"],
+                    message_id=message_id,
                     idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{row['id']}",
                     sender=f"{name} <{address}>",
                     reply_to=config.reply_to,

@@ -30,10 +30,10 @@ from aiosmtplib import SMTP, SMTPException, SMTPRecipientsRefused, SMTPResponseE
 from sqlalchemy import Connection
 
 from tidings.delivery.providers import OutboundEmail, SendResult
+from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
 TIMEOUT_SECONDS = 30.0
-UNSUBSCRIBE_PATH = "/api/v1/unsubscribe/"
 
 # Headers written exactly as built (they are ASCII and single-line by construction). The standard folder would
 # turn a URL longer than a line into RFC 2047 encoded words, which no mail client reads as a URL.
@@ -67,8 +67,8 @@ class SmtpProvider:
         self.username = settings.smtp_username or None
         self.password = settings.smtp_password
         self.starttls = settings.smtp_starttls
-        self.public_url = settings.public_url.rstrip("/")
-        host = urlsplit(self.public_url).hostname or "tidings.invalid"
+        self.tracker = Tracker.from_settings(settings)
+        host = urlsplit(settings.public_url).hostname or "tidings.invalid"
         self.message_id_domain = f"[{host}]" if ":" in host else host
 
     def send(self, conn: Connection | None, batch: Sequence[OutboundEmail], now: datetime) -> list[SendResult]:
@@ -162,7 +162,7 @@ class SmtpProvider:
         mime["Message-ID"] = f"<{message.idempotency_key}@{self.message_id_domain}>"
         key = quote(message.idempotency_key, safe="")
         mailto = f"mailto:{quote(sender.addr_spec, safe='@')}?subject=unsubscribe%20{key}"
-        mime["List-Unsubscribe"] = f"<{mailto}>, <{self.public_url}{UNSUBSCRIBE_PATH}{key}>"
+        mime["List-Unsubscribe"] = f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>"
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # quoted-printable keeps the message 7-bit and its lines short whatever the HTML looks like
         mime.set_content(html_to_text(message.body_html), cte="quoted-printable")

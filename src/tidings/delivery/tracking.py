@@ -1,0 +1,227 @@
+"""Signed tracking links, and the rewriting of an e-mail's HTML so that opens and clicks come back to us.
+
+Every link carries the message id and an HMAC-SHA256 signature made with ``TIDINGS_SECRET_KEY`` over
+(kind, message id, url); a click link also carries the URL it leads to, so nothing has to be stored per link
+and no one can turn a link into an open redirect. All parts are URL- and HTML-safe::
+
+    open          {public_url}/t/o/<message id>.<signature>.gif
+    click         {public_url}/t/c/<message id>.<base64url(url)>.<signature>
+    unsubscribe   {public_url}/api/v1/unsubscribe/<message id>.<signature>
+
+    signature = base64url(first 16 bytes of HMAC-SHA256(key, "tidings/1" NUL kind NUL message id NUL url))
+
+The kind is signed, so the token of the open pixel cannot be replayed as an unsubscribe. ``verify`` answers
+``None`` for anything malformed, tampered or signed with another key, without saying which.
+
+``Tracker.track`` rewrites every ``<a href>`` to an absolute http(s) URL into a click link (UTM parameters
+appended first, when the send asks for them) and appends the 1×1 open pixel before ``</body>``. It leaves
+alone ``mailto:``, ``tel:``, in-page anchors, relative links, the unsubscribe link and links already tracked,
+so following the unsubscribe link is never counted as a click.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import unescape
+from typing import Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from tidings.settings import DEVELOPMENT_SECRET_KEY, Settings
+
+log = logging.getLogger("tidings.delivery")
+
+Kind = Literal["open", "click", "unsubscribe"]
+
+OPEN_PATH = "/t/o/"
+CLICK_PATH = "/t/c/"
+UNSUBSCRIBE_PATH = "/api/v1/unsubscribe/"
+SIGNATURE_BYTES = 16
+#: A token longer than this is refused unread (a click token grows with its URL).
+MAX_TOKEN_LENGTH = 16_384
+
+_DOMAIN = b"tidings/1"
+_MESSAGE_ID = re.compile(r"[1-9][0-9]{0,18}")
+_B64 = re.compile(r"[A-Za-z0-9_-]+")
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{22}")  # 16 bytes, unpadded
+_MAX_ID = 2**63 - 1
+
+# The HTML we look at: comments and script/style blocks (skipped whole, so a link inside them is not touched)
+# and <a> start tags, whose quoted attribute values may hold '>'.
+_MARKUP = re.compile(
+    r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<a(?=[\s>/])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:(\s*=\s*)("[^"]*"|'[^']*'|[^\s"'=<>`]*))?""")
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+# WHATWG URL parsing drops these anywhere in a URL, and C0 controls and spaces at its ends.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_URL_EDGES = "".join(map(chr, range(0x21)))
+# Characters a URL may carry as they are; everything else (spaces, non-ASCII, controls) is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+@dataclass(frozen=True)
+class Verified:
+    message_id: int
+    url: str  # the destination of a click link; "" for the other kinds
+
+
+class Tracker:
+    """Signs and verifies tracking tokens and rewrites HTML; one per process, shared by delivery and the API."""
+
+    def __init__(self, secret_key: str, public_url: str) -> None:
+        self._mac = hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
+        self.public_url = public_url.rstrip("/")
+        self._skipped_prefixes = (f"{self.public_url}{UNSUBSCRIBE_PATH}", f"{self.public_url}/t/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Tracker:
+        secret = settings.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET_KEY:
+            _warn_development_key()
+        return cls(secret, settings.public_url)
+
+    # -- tokens --------------------------------------------------------------------------------------------
+
+    def _signature(self, kind: Kind, message_id: int, url: str) -> str:
+        mac = self._mac.copy()
+        mac.update(b"\0".join((_DOMAIN, kind.encode("ascii"), str(message_id).encode("ascii"), url.encode("utf-8"))))
+        return base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b"=").decode("ascii")
+
+    def token(self, kind: Kind, message_id: int, url: str = "") -> str:
+        signature = self._signature(kind, message_id, url)
+        if kind == "click":
+            encoded = base64.urlsafe_b64encode(url.encode("utf-8")).rstrip(b"=").decode("ascii")
+            return f"{message_id}.{encoded}.{signature}"
+        return f"{message_id}.{signature}"
+
+    def verify(self, kind: Kind, token: str) -> Verified | None:
+        """The message id (and URL) a genuine token of ``kind`` carries; None for anything else."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
+        parts = token.split(".")
+        url = ""
+        if kind == "click":
+            if len(parts) != 3 or not _B64.fullmatch(parts[1]):
+                return None
+            try:
+                url = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode("utf-8")
+            except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+                return None
+            if not _is_web_url(url):
+                return None
+        elif len(parts) != 2:
+            return None
+        digits, signature = parts[0], parts[-1]
+        if not _MESSAGE_ID.fullmatch(digits) or not _SIGNATURE.fullmatch(signature):
+            return None
+        message_id = int(digits)
+        if message_id > _MAX_ID:
+            return None
+        if not hmac.compare_digest(signature, self._signature(kind, message_id, url)):
+            return None
+        return Verified(message_id, url)
+
+    def open_url(self, message_id: int) -> str:
+        return f"{self.public_url}{OPEN_PATH}{self.token('open', message_id)}.gif"
+
+    def click_url(self, message_id: int, url: str) -> str:
+        return f"{self.public_url}{CLICK_PATH}{self.token('click', message_id, url)}"
+
+    def unsubscribe_url(self, message_id: int) -> str:
+        return f"{self.public_url}{UNSUBSCRIBE_PATH}{self.token('unsubscribe', message_id)}"
+
+    # -- HTML ----------------------------------------------------------------------------------------------
+
+    def track(self, body_html: str, message_id: int, utm: Mapping[str, str] | None = None) -> str:
+        """``body_html`` with its links turned into click links and the open pixel added."""
+        utm = utm or {}
+
+        def rewrite(match: re.Match[str]) -> str:
+            tag = match.group(0)
+            return self._rewrite_anchor(tag, message_id, utm) if tag[1] in "aA" else tag
+
+        return self._add_pixel(_MARKUP.sub(rewrite, body_html), message_id)
+
+    def _rewrite_anchor(self, tag: str, message_id: int, utm: Mapping[str, str]) -> str:
+        for attribute in _ATTRIBUTE.finditer(tag, 2):
+            if attribute.group(1).lower() != "href":
+                continue
+            value = attribute.group(3)
+            if not value:
+                return tag
+            raw = value[1:-1] if value[0] in "\"'" else value
+            destination = self._destination(unescape(raw), utm)
+            if destination is None:
+                return tag
+            href = f'{attribute.group(1)}{attribute.group(2)}"{self.click_url(message_id, destination)}"'
+            return tag[: attribute.start()] + href + tag[attribute.end() :]  # only the first href counts
+        return tag
+
+    def _destination(self, url: str, utm: Mapping[str, str]) -> str | None:
+        """Where a click link for ``url`` leads, or None if the link is not tracked."""
+        url = _URL_NOISE.sub("", url).strip(_URL_EDGES)
+        if not _is_web_url(url) or url.startswith(self._skipped_prefixes):
+            return None
+        if utm:
+            url = with_utm(url, utm)
+        return quote(_idna_host(url), safe=_URL_SAFE)
+
+    def _add_pixel(self, body_html: str, message_id: int) -> str:
+        pixel = (
+            f'<img src="{self.open_url(message_id)}" width="1" height="1" alt="" '
+            'style="display:block;width:1px;height:1px;border:0">'
+        )
+        ends = [match.start() for match in _BODY_END.finditer(body_html)]
+        if not ends:
+            return body_html + pixel
+        return body_html[: ends[-1]] + pixel + body_html[ends[-1] :]
+
+
+def with_utm(url: str, utm: Mapping[str, str]) -> str:
+    """``url`` with the UTM parameters it does not already carry appended to its query."""
+    parts = urlsplit(url)
+    present = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    missing = [(name, value) for name, value in utm.items() if name not in present]
+    if not missing:
+        return url
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode(missing, quote_via=quote)))
+
+
+def _idna_host(url: str) -> str:
+    """``https://bücher.example/`` → ``https://xn--bcher-kva.example/`` (the rest is percent-encoded later)."""
+    parts = urlsplit(url)
+    if parts.netloc.isascii():
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.partition(":") if not hostport.startswith("[") else (hostport, "", "")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid internationalised name: percent-encoding will keep it ASCII anyway
+        return url
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}{colon}{port}"))
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+@functools.cache
+def _warn_development_key() -> None:
+    log.warning(
+        "TIDINGS_SECRET_KEY is not set: tracking and unsubscribe links are signed with the public development "
+        "key, so anyone can forge them; set TIDINGS_SECRET_KEY to a long random value in production"
+    )
