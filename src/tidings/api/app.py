@@ -13,7 +13,9 @@ from tidings.api import (
     audiences,
     campaigns,
     catalog,
+    categories,
     clock,
+    contacts,
     custom_fields,
     customers,
     events,
@@ -21,8 +23,10 @@ from tidings.api import (
     meta,
     orders,
     segments,
+    subscriptions,
     tracking,
     ui,
+    users,
 )
 from tidings.api.errors import install_error_handlers
 from tidings.engine.clock import Clock
@@ -39,6 +43,10 @@ ROUTERS = (
     campaigns.router,
     segments.router,
     audiences.router,
+    categories.router,
+    subscriptions.router,
+    contacts.router,
+    users.router,
     messages.router,
     tracking.router,
     account.router,

@@ -1,0 +1,43 @@
+"""Statements on push tokens: one row per device token, owned by one customer at a time (spec 7: the contact
+API's ``type: push``). A token is unique: registering it for another customer moves it there (the device
+changed hands, or the app was logged in with another account)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, Select, Update, select, update
+
+from tidings.model.subscriptions import PushContactIn
+from tidings.store.dialects import Dialect
+from tidings.store.tables import push_tokens
+
+
+def register_token(dialect: Dialect, customer_id: int, contact: PushContactIn, now: datetime) -> Insert:
+    """Insert the token, or give the existing one to ``customer_id`` with the new platform and device, active
+    again; its ``created_at`` stays the first registration."""
+    return dialect.upsert(push_tokens, ["token"], ["customer_id", "platform", "device", "active"]).values(
+        customer_id=customer_id,
+        token=contact.token,
+        platform=contact.platform,
+        device=contact.device,
+        active=True,
+        created_at=now,
+    )
+
+
+def get_token(token: str) -> Select[Any]:
+    return select(push_tokens).where(push_tokens.c.token == token)
+
+
+def tokens_of(customer_id: int) -> Select[Any]:
+    return select(push_tokens).where(push_tokens.c.customer_id == customer_id).order_by(push_tokens.c.id)
+
+
+def deactivate_token(customer_id: int, token: str) -> Update:
+    return (
+        update(push_tokens)
+        .where(push_tokens.c.customer_id == customer_id, push_tokens.c.token == token)
+        .values(active=False)
+    )
