@@ -114,7 +114,7 @@ def test_a_whole_campaign_limit_stops_new_entries_and_lets_those_past_it_continu
     assert trace(services, ids["c2"])[-1] == ("l1", "dropped", None, "limit_reached")
     row = campaign_row(services, campaign_id)
     assert row["status"] == "active"
-    assert row["status_reason"] == "participant limit of 2 reached at node l1; no new entries"
+    assert row["status_reason"] == "participant limit reached at node l1: no new entries"
     assert services.campaigns.get(campaign_id)["status_reason"] == row["status_reason"]
 
     assert services.campaigns.enroll(campaign_id, ["c3", "c4"], None) == {
@@ -136,6 +136,33 @@ def test_reaching_the_whole_campaign_limit_exactly_closes_entry(services: Servic
     advance(services, minutes=1)
     assert node_metrics(counters(services, campaign_id), "l1")["performed"] == 2
     assert services.campaigns.enroll(campaign_id, ["c2"], None)["entered"] == 0
+
+
+def test_after_a_pause_the_campaign_stays_closed_and_says_why_again(services: Services) -> None:
+    people(services, 3)
+    campaign_id = start(services, campaign(limit("l1", 1, "campaign"), edges=[("trigger", "l1")]))
+    services.campaigns.enroll(campaign_id, ["c0"], None)
+    advance(services, minutes=1)
+    services.campaigns.transition(campaign_id, "pause")
+    services.campaigns.transition(campaign_id, "activate")
+    assert services.campaigns.enroll(campaign_id, ["c1"], None)["entered"] == 0
+    assert (
+        campaign_row(services, campaign_id)["status_reason"] == "participant limit reached at node l1: no new entries"
+    )
+
+
+def test_raising_a_reached_whole_campaign_limit_reopens_entry(services: Services) -> None:
+    people(services, 3)
+    campaign_id = start(services, campaign(limit("l1", 1, "campaign"), edges=[("trigger", "l1")]))
+    services.campaigns.enroll(campaign_id, ["c0"], None)
+    advance(services, minutes=1)
+    assert services.campaigns.enroll(campaign_id, ["c1"], None)["entered"] == 0
+    assert campaign_row(services, campaign_id)["status_reason"] is not None
+    services.campaigns.update(campaign_id, campaign(limit("l1", 2, "campaign"), edges=[("trigger", "l1")]))
+    assert services.campaigns.enroll(campaign_id, ["c1"], None)["entered"] == 1
+    assert campaign_row(services, campaign_id)["status_reason"] is None
+    advance(services, minutes=1)
+    assert limit_rows(services) == {"all": 2}
 
 
 def test_below_the_whole_campaign_limit_entry_stays_open(services: Services) -> None:

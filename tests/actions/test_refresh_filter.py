@@ -24,8 +24,10 @@ from tests.engine.helpers import (
 from tidings.errors import DocumentInvalid
 from tidings.model.validation import parse_document
 from tidings.services import Services
+from tidings.store.tables import orders
 
 ONE_ORDER_LIKE: dict[str, Any] = {"field": "points_balance", "op": "eq", "value": 1}
+EXACTLY_ONE_ORDER: dict[str, Any] = {"orders": {"metric": "count"}, "op": "eq", "value": 1}
 
 
 def refresh(node_id: str, filter_id: str) -> dict[str, Any]:
@@ -52,8 +54,8 @@ def e13_document(condition: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def test_e13_a_customer_whose_data_changed_during_the_wait_goes_to_no(services: Services) -> None:
-    """E13 with a points balance standing in for the order count (same routing, any condition kind)."""
+def test_a_customer_whose_points_changed_during_the_wait_goes_to_no(services: Services) -> None:
+    """E13's routing with a points balance in place of the order count: any condition kind is re-evaluated."""
     ids = add_customers(
         services,
         {"external_id": "steady", "email": "steady@example.com"},
@@ -81,6 +83,47 @@ def test_e13_a_customer_whose_data_changed_during_the_wait_goes_to_no(services: 
     assert node_metrics(values, "r1") == {"entered": 2, "performed": 2, "port:yes": 1, "port:no": 1}
     assert mailbox_count(services, "steady@example.com") == 2
     assert mailbox_count(services, "changed@example.com") == 2
+    assert unbalanced_counters(services, campaign_id) == {}
+
+
+def place_order(services: Services, customer_id: int, external_id: str) -> None:
+    now = services.clock.now()
+    with services.db.engine.begin() as conn:
+        conn.execute(
+            orders.insert().values(
+                external_id=external_id, kind="order", customer_id=customer_id, status="paid", total=50, placed_at=now
+            )
+        )
+
+
+def test_e13_a_customer_who_made_a_second_order_during_the_30_days_goes_to_no(services: Services) -> None:
+    """E13 as documented: Filter (exactly 1 order) → e-mail → wait 30 days → refresh → e-mail."""
+    ids = add_customers(
+        services,
+        {"external_id": "one", "email": "one@example.com"},
+        {"external_id": "two", "email": "two@example.com"},
+        {"external_id": "none", "email": "none@example.com"},
+    )
+    place_order(services, ids["one"], "o-1")
+    place_order(services, ids["two"], "o-2")
+    campaign_id = start(services, e13_document(EXACTLY_ONE_ORDER))
+    services.campaigns.enroll(campaign_id, list(ids), None)
+    advance(services, minutes=1)
+    assert trace(services, ids["none"])[-1] == ("f1", "performed", "no", None)
+    advance(services, days=12)
+    place_order(services, ids["two"], "o-3")  # the second order, during the wait
+    advance(services, days=19)
+
+    assert trace(services, ids["one"])[-2:] == [("r1", "performed", "yes", None), ("still", "performed", "out", None)]
+    assert trace(services, ids["two"])[-2:] == [("r1", "performed", "no", None), ("changed", "performed", "out", None)]
+    assert node_metrics(counters(services, campaign_id), "r1") == {
+        "entered": 2,
+        "performed": 2,
+        "port:yes": 1,
+        "port:no": 1,
+    }
+    assert (mailbox_count(services, "one@example.com"), mailbox_count(services, "two@example.com")) == (2, 2)
+    assert mailbox_count(services, "none@example.com") == 0
     assert unbalanced_counters(services, campaign_id) == {}
 
 

@@ -76,12 +76,11 @@ class LimitParticipants:
             )
         )
         if config.period == "campaign":
-            reason = f"participant limit of {config.limit} reached at node {batch.node_id}; no new entries"
-            routing.then(
-                limits.note_admission_closed(
-                    campaign_id=batch.campaign_id, node_id=batch.node_id, limit=config.limit, reason=reason
-                )
+            reached = limits.reached(
+                campaign_id=batch.campaign_id, node_id=batch.node_id, period=key, limit=config.limit
             )
+            reason = self.closed_reason(config, batch.node_id)
+            routing.then(limits.note_closed(batch.campaign_id, reason=reason, when=reached))
         return routing
 
     def admission_closed(
@@ -92,3 +91,6 @@ class LimitParticipants:
         return limits.reached(
             campaign_id=campaign_id, node_id=node_id, period=limits.WHOLE_CAMPAIGN, limit=config.limit
         )
+
+    def closed_reason(self, config: LimitParticipantsConfig, node_id: str) -> str:
+        return f"participant limit reached at node {node_id}: no new entries"

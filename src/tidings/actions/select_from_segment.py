@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import BigInteger, Select, cast, exists, null, select
+from sqlalchemy import Select, exists, select
 
 from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store.tables import journey_state, segment_members, segments
-from tidings.store.types import Json
 
 NOT_IN_SEGMENT = "not_in_segment"
 SEGMENT_MISSING = "segment_missing"
@@ -64,8 +63,4 @@ class SelectFromSegment:
         return Routing().to("out", member).drop(NOT_IN_SEGMENT)
 
     def whole_base_candidates(self, config: SelectFromSegmentConfig) -> Select[Any]:
-        return select(
-            segment_members.c.customer_id.label("customer_id"),
-            cast(null(), Json).label("context"),
-            cast(null(), BigInteger).label("event_id"),
-        ).where(segment_members.c.segment_id == config.segment)
+        return select(segment_members.c.customer_id).where(segment_members.c.segment_id == config.segment)

@@ -191,8 +191,8 @@ class UpstreamReferences(Protocol):
 @runtime_checkable
 class NarrowsWholeBase(Protocol):
     def whole_base_candidates(self, config: Any) -> Select[Any]:
-        """D11: when this node is the only child of a trigger that enters the whole base, the customers
-        (column ``customer_id``) who would leave it by its default port; entering uses them as the candidates
+        """D11: when this node is the only child of a trigger that enters the whole base, the customers who
+        would leave it by its default port (one column, ``customer_id``); entering uses them as the candidates
         and the tokens pass this node at once."""
         ...
 
@@ -201,4 +201,8 @@ class NarrowsWholeBase(Protocol):
 class ClosesAdmission(Protocol):
     def admission_closed(self, config: Any, campaign_id: int, node_id: str) -> ColumnElement[bool] | None:
         """D4: a predicate that holds once this node stops the campaign admitting new entries, or None."""
+        ...
+
+    def closed_reason(self, config: Any, node_id: str) -> str:
+        """What the campaign's status says while this node keeps it closed."""
         ...

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select
+from sqlalchemy import Connection, Select
 
 from tidings.actions.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
@@ -75,11 +75,21 @@ def enter_customers(
 
 
 def _admission_closed(conn: Connection, document: CampaignDocument, campaign_id: int) -> bool:
-    closed: list[ColumnElement[bool]] = []
+    """Whether a node keeps the campaign closed to new entries (D4). The campaign's status says why while it is
+    closed, and stops saying so once it is open again (e.g. after the limit was raised)."""
+    reasons: list[str] = []
     for node in document.nodes:
         action = ACTIONS[node.type]
-        if isinstance(action, ClosesAdmission):
-            predicate = action.admission_closed(node.config, campaign_id, node.id)
-            if predicate is not None:
-                closed.append(predicate)
-    return bool(closed) and bool(conn.execute(limits.any_holds(closed)).scalar())
+        if not isinstance(action, ClosesAdmission):
+            continue
+        closed = action.admission_closed(node.config, campaign_id, node.id)
+        if closed is None:
+            continue
+        reason = action.closed_reason(node.config, node.id)
+        if conn.execute(limits.holds(closed)).scalar():
+            conn.execute(limits.note_closed(campaign_id, reason=reason))
+            return True
+        reasons.append(reason)
+    if reasons:
+        conn.execute(limits.unnote_closed(campaign_id, reasons=reasons))
+    return False

@@ -46,7 +46,8 @@ def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | Non
         node = document.node(children[0])
         action = ACTIONS[node.type]
         if isinstance(action, NarrowsWholeBase) and document.default_port(node.id) == "out":
-            return action.whole_base_candidates(node.config), node.id
+            narrowed = action.whole_base_candidates(node.config).subquery("narrowed")
+            return select(narrowed.c.customer_id, no_context(), no_event()), node.id
     return whole_base(), None
 
 

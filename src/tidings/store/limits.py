@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, Select, Update, and_, exists, false, func, or_, select, update
@@ -64,19 +63,26 @@ def reached(*, campaign_id: int, node_id: str, period: str, limit: int) -> Colum
     return exists().where(_counter(campaign_id, node_id, period), limit_counters.c.passed >= limit)
 
 
-def note_admission_closed(*, campaign_id: int, node_id: str, limit: int, reason: str) -> Update:
-    """Say on the campaign why it admits nobody new, once the node's whole-campaign counter reached ``limit``."""
+def note_closed(campaign_id: int, *, reason: str, when: ColumnElement[bool] | None = None) -> Update:
+    """Say on the campaign why it admits nobody new (``when`` the condition holds); a no-op if it already does."""
+    statement = update(campaigns).where(
+        campaigns.c.id == campaign_id,
+        or_(campaigns.c.status_reason.is_(None), campaigns.c.status_reason != reason),
+    )
+    if when is not None:
+        statement = statement.where(when)
+    return statement.values(status_reason=reason)
+
+
+def unnote_closed(campaign_id: int, *, reasons: list[str]) -> Update:
+    """Clear the campaign's status reason if it is one of ``reasons`` (admission is open again)."""
     return (
         update(campaigns)
-        .where(
-            campaigns.c.id == campaign_id,
-            or_(campaigns.c.status_reason.is_(None), campaigns.c.status_reason != reason),
-            reached(campaign_id=campaign_id, node_id=node_id, period=WHOLE_CAMPAIGN, limit=limit),
-        )
-        .values(status_reason=reason)
+        .where(campaigns.c.id == campaign_id, campaigns.c.status_reason.in_(reasons))
+        .values(status_reason=None)
     )
 
 
-def any_holds(predicates: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    """One row, one boolean: whether any of the predicates holds."""
-    return select(or_(false(), *predicates))
+def holds(predicate: ColumnElement[bool]) -> Select[Any]:
+    """One row, one boolean: whether the predicate holds."""
+    return select(predicate)
