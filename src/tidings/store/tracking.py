@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, or_, select, update
 from sqlalchemy.sql.dml import Insert
 
 from tidings.store.dialects import Dialect
@@ -55,7 +55,9 @@ def _earliest(column: Column[Any]) -> ColumnElement[Any]:
 
 
 def _status_to(target: str) -> ColumnElement[Any]:
-    return case((messages.c.status.in_(_MOVES_TO[target]), literal(target)), else_=messages.c.status)
+    # ``status IN (…)`` would be an expanding parameter, which an executemany cannot carry
+    movable = or_(*(messages.c.status == status for status in _MOVES_TO[target]))
+    return case((movable, literal(target)), else_=messages.c.status)
 
 
 def _by_id() -> Update:
