@@ -21,7 +21,7 @@ answers, the link still leads where it was signed to lead).
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
 
 from tidings.api.deps import MAX_ID, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.api.rows import Checked, check_rows
+from tidings.api.rows import RowProblem, check_rows
 from tidings.delivery.tracking import Kind, Tracker, Verified
 from tidings.errors import NotFound
 from tidings.services import Services
@@ -182,16 +182,14 @@ def provider_events(provider: ProviderName, batch: ProviderEventBatch, services:
         by_id = {row.id for row in found}
         by_provider_id = {row.provider_message_id: row.id for row in found}
 
-        def judge(event: ProviderEvent) -> tuple[str, str] | None:
-            if event.message_id is not None and event.message_id not in by_id:
-                return "message_id", f"no message {event.message_id} was sent through {provider!r}"
-            if event.provider_message_id is not None and event.provider_message_id not in by_provider_id:
-                return "provider_message_id", (
-                    f"no message with provider_message_id {event.provider_message_id!r} was sent through {provider!r}"
-                )
-            return None
-
-        checked.keep_if(judge, lambda event: event.provider_message_id or "")
+        known: list[tuple[int, ProviderEvent]] = []
+        for index, event in checked.good:
+            problem = _unknown(event, provider, by_id, by_provider_id)
+            if problem is None:
+                known.append((index, event))
+            else:  # the row is named by its provider id when it has one (our id is in the message)
+                checked.problems.append(RowProblem(index, event.provider_message_id, *problem))
+        checked.good = known
         checked.refuse_if_nothing_good("event")
         events = [
             TrackingEvent(
@@ -202,12 +200,20 @@ def provider_events(provider: ProviderName, batch: ProviderEventBatch, services:
             for _, event in checked.good
         ]
         record_events(conn, services.db.dialect, events, now=now)
-    return ProviderEventsAccepted(accepted=len(events), errors=[ProviderEventError(**e) for e in _report(checked)])
+    return ProviderEventsAccepted(accepted=len(events), errors=[ProviderEventError(**e) for e in checked.report()])
 
 
-def _report(checked: Checked[ProviderEvent]) -> list[dict[str, Any]]:
-    """Rows named by ``message_id`` have no provider id to show (the identity of a row is a string)."""
-    return [{**row, "provider_message_id": row["provider_message_id"] or None} for row in checked.report()]
+def _unknown(
+    event: ProviderEvent, provider: str, by_id: set[int], by_provider_id: dict[str, int]
+) -> tuple[str, str] | None:
+    """(field, message) when the event names no message sent through ``provider``."""
+    if event.message_id is not None and event.message_id not in by_id:
+        return "message_id", f"no message {event.message_id} was sent through {provider!r}"
+    if event.provider_message_id is not None and event.provider_message_id not in by_provider_id:
+        return "provider_message_id", (
+            f"no message with provider_message_id {event.provider_message_id!r} was sent through {provider!r}"
+        )
+    return None
 
 
 router.include_router(webhooks)
