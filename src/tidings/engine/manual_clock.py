@@ -40,27 +40,18 @@ class ClockAdvancer:
             raise ValueError(
                 f"cannot move the clock back to {target.isoformat()}; it is {self.clock.now().isoformat()}"
             )
-        total = self._add(TickReport(), self.scheduler.run_until_idle())
+        total = TickReport() + self.scheduler.run_until_idle()
         while True:
             upcoming = self._earliest(self.clock.now())
             if upcoming is None or upcoming > target:
                 break
             self.clock.set(upcoming)
-            total = self._add(total, self.scheduler.run_until_idle())
+            total = total + self.scheduler.run_until_idle()
         self.clock.set(target)
-        return self._add(total, self.scheduler.run_until_idle())
+        return total + self.scheduler.run_until_idle()
 
     def _earliest(self, after: datetime) -> datetime | None:
         with self.db.engine.connect() as conn:
             moments: list[datetime | None] = [conn.execute(query(after)).scalar() for query in self.next_due]
         present = [moment for moment in moments if moment is not None]
         return min(present) if present else None
-
-    @staticmethod
-    def _add(total: TickReport, report: TickReport) -> TickReport:
-        return TickReport(
-            total.entered + report.entered,
-            total.chunks + report.chunks,
-            total.delivered + report.delivered,
-            total.segments + report.segments,
-        )

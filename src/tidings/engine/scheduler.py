@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 from tidings.engine.clock import Clock, SystemClock
@@ -30,10 +30,14 @@ class TickReport:
     chunks: int = 0
     delivered: int = 0
     segments: int = 0  # segments recomputed
+    inbox: int = 0  # trigger inbox rows consumed
 
     @property
     def busy(self) -> bool:
-        return bool(self.entered or self.chunks or self.delivered or self.segments)
+        return bool(self.entered or self.chunks or self.delivered or self.segments or self.inbox)
+
+    def __add__(self, other: TickReport) -> TickReport:
+        return TickReport(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 class Scheduler:
@@ -67,7 +71,9 @@ class Scheduler:
             conn.execute(journeys.release_expired_claims(wall_now=self.wall.now()))
         report.segments = recompute_due(self.db, now, account)  # newcomers reach the inbox drained below
         report.entered += fire_schedules(self.db, self.documents, now, account)
-        report.entered += fire_event_triggers(self.db, self.documents, now, account, self.chunk_size)
+        inbox = fire_event_triggers(self.db, self.documents, now, account, self.chunk_size)
+        report.entered += inbox.entered
+        report.inbox = inbox.consumed
         claims = self.claim_chunks(now)
         self.runtime.submit(claims)
         report.chunks = len(claims)
@@ -109,10 +115,7 @@ class Scheduler:
         total = TickReport()
         for _ in range(max_ticks):
             report = self.tick()
-            total.entered += report.entered
-            total.chunks += report.chunks
-            total.delivered += report.delivered
-            total.segments += report.segments
+            total = total + report
             if not report.busy:
                 return total
         raise RuntimeError(f"still busy after {max_ticks} ticks")

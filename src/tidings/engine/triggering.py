@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,12 +62,19 @@ def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tu
     return version, documents.get(conn, campaign_id, version)
 
 
+@dataclass(frozen=True)
+class InboxWork:
+    entered: int  # entries made
+    consumed: int  # inbox rows used up, entered or not (re-entry rules may refuse them all)
+
+
 def fire_event_triggers(
     db: Database, documents: DocumentCache, now: datetime, account: AccountSettings, limit: int
-) -> int:
+) -> InboxWork:
     """Enter the customers of pending matched events, and the segment newcomers a recompute handed over (inbox
-    rows naming a customer instead of an event); returns how many entries were made."""
+    rows naming a customer instead of an event)."""
     total = 0
+    consumed = 0
     with db.engine.connect() as conn:
         campaign_ids = conn.execute(campaign_sql.campaigns_with_inbox()).scalars().all()
     for campaign_id in campaign_ids:
@@ -112,7 +120,8 @@ def fire_event_triggers(
             )
             conn.execute(campaign_sql.delete_inbox(inbox_ids))
             total += entered.count
-    return total
+            consumed += len(inbox_ids)
+    return InboxWork(total, consumed)
 
 
 def fire_schedules(db: Database, documents: DocumentCache, now: datetime, account: AccountSettings) -> int:
