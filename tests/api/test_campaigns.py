@@ -201,3 +201,21 @@ def test_stats_list_every_node_with_its_counters(client: httpx.Client) -> None:
         "waiting": 0,
     }
     assert nodes["e1"]["entered"] == 0
+
+
+def test_stats_show_control_group_suppression(client: httpx.Client) -> None:
+    add_customers(client, *({"external_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(40)))
+    document = campaign(
+        {"id": "cg", "type": "control_group", "config": {"method": "percentage", "percent": 50}},
+        email_node("e1"),
+        edges=[("trigger", "cg"), ("cg", "e1")],
+    )
+    campaign_id = client.post("/campaigns", json=document).json()["id"]
+    client.post(f"/campaigns/{campaign_id}/activate")
+    client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": [f"c{i}" for i in range(40)]})
+    client.post("/clock/advance", json={"by": "PT1M"})
+    e1 = next(n for n in client.get(f"/campaigns/{campaign_id}/stats").json()["nodes"] if n["node_id"] == "e1")
+    held_out = e1["suppressed"]["control_group"]
+    assert 0 < held_out < 40
+    assert e1["performed"] == 40
+    assert len(client.get("/mailbox").json()["items"]) == 40 - held_out

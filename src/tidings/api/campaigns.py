@@ -87,6 +87,11 @@ class NodeStats(BaseModel):
     performed: int
     ports: dict[str, int] = Field(description="Customers sent out of each output.")
     dropped: dict[str, int] = Field(description="Customers who dropped out here, by reason.")
+    suppressed: dict[str, int] = Field(
+        default_factory=dict,
+        description="Customers routed on without the action reaching them (e.g. control_group), by reason.",
+    )
+    removed: dict[str, int] = Field(default_factory=dict, description="Customers moved off by an edit, by reason.")
     waiting: int = Field(description="Customers at this node now.")
 
 
@@ -94,6 +99,10 @@ class CampaignStats(BaseModel):
     campaign_id: int
     version: int
     nodes: list[NodeStats]
+
+
+def _by_prefix(metrics: dict[str, int], prefix: str) -> dict[str, int]:
+    return {m.removeprefix(prefix): n for m, n in sorted(metrics.items()) if m.startswith(prefix)}
 
 
 def _refuse_nul(document: Any) -> None:
@@ -182,7 +191,7 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
     for node_id, node_type, title in nodes:
         metrics = counters.get(node_id, {})
         performed = metrics.get("performed", 0)
-        ports = {m.removeprefix("port:"): n for m, n in sorted(metrics.items()) if m.startswith("port:")}
+        ports = _by_prefix(metrics, "port:")
         entered = metrics.get("entered", 0)
         if node_id == document.trigger.id:
             # Everyone the trigger admits enters the campaign and leaves by the trigger's one output.
@@ -195,7 +204,9 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
                 entered=entered,
                 performed=performed,
                 ports=ports,
-                dropped={m.removeprefix("dropped:"): n for m, n in sorted(metrics.items()) if m.startswith("dropped:")},
+                dropped=_by_prefix(metrics, "dropped:"),
+                suppressed=_by_prefix(metrics, "suppressed:"),
+                removed=_by_prefix(metrics, "removed:"),
                 waiting=waiting.get(node_id, 0),
             )
         )
