@@ -9,6 +9,7 @@ from tests.conftest import START
 from tidings.demo import CITIES, NEWSLETTER, REGISTRATION, WELCOME, demo_customers, load_demo
 from tidings.services import Services
 from tidings.store.bulk_import import count_customers
+from tidings.store.custom_fields import declared_types
 from tidings.store.tables import campaign_triggers, channel_subscriptions, customers, entries, events, messages
 
 TODAY = START.replace(hour=0)
@@ -99,3 +100,10 @@ def test_registrations_run_through_the_welcome_series(services: Services) -> Non
     load_demo(services)  # loading again posts no new registrations, so nobody enters twice
     services.advancer.advance_to(services.clock.now() + timedelta(minutes=1))
     assert count(services, entries, entries.c.campaign_id == welcome) == len(registrants)
+
+
+def test_demo_attributes_are_declared_custom_fields(services: Services) -> None:
+    load_demo(services, customers=5)
+    with services.db.engine.connect() as conn:
+        declared = declared_types(conn)
+    assert declared["loyalty_level"] == "text" and declared["demo"] == "boolean"

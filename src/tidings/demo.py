@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tidings.model.custom_fields import CustomFieldIn
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
+from tidings.store.custom_fields import insert_field
 from tidings.store.customers import ids_by_external, upsert_customers
 from tidings.store.events import NewEvent, insert_events
 
@@ -83,6 +85,12 @@ class DemoReport:
     created_campaigns: list[str] = field(default_factory=list)  # the ones this run created
 
 
+DEMO_FIELDS = (
+    CustomFieldIn(code="loyalty_level", name="Loyalty level", type="text"),
+    CustomFieldIn(code="demo", name="Demo customer", type="boolean"),
+)
+
+
 def load_demo(services: Services, *, customers: int = 200, seed: int = 7) -> DemoReport:
     """Load (or refresh) the demo data; running it again adds nothing new."""
     if customers < 0:
@@ -92,6 +100,8 @@ def load_demo(services: Services, *, customers: int = 200, seed: int = 7) -> Dem
     people = demo_customers(customers, seed=seed, today=now.replace(hour=0, minute=0, second=0, microsecond=0))
     new = posted = 0
     with services.db.engine.begin() as conn:  # customers and their registrations commit together
+        for declared in DEMO_FIELDS:  # attributes are typed: declare them before customers use them
+            conn.execute(insert_field(services.db.dialect, declared, now))
         for start in range(0, len(people), _CHUNK):
             chunk = people[start : start + _CHUNK]
             existing = set(conn.execute(ids_by_external([row.external_id for row in chunk])).scalars())
