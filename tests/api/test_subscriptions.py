@@ -3,6 +3,7 @@ PATCH semantics (E23), the batch with per-row errors, and send_email eligibility
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -126,6 +127,15 @@ def test_only_a_real_channel_change_is_synced(client: httpx.Client, services: Se
     add_categories(client, "news")
     patch(client, "ann", {"channels": {"push": "N"}, "categories": {"news": {"push": "N", "email": "Y"}}})
     assert sync_payloads(services)[3:] == [("ann", {"type": "Mailings", "channel": "push", "active": False})]
+
+
+def test_concurrent_identical_changes_record_one_sync(client: httpx.Client, services: Services) -> None:
+    """Each change is judged against the status it replaces, even when requests race: one real change, one row."""
+    add_customers(client, {"external_id": "ann"})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.post("/customers/ann/channels", json={"email": "N"}), range(16)))
+    assert {answer.status_code for answer in answers} == {200}
+    assert sync_payloads(services) == [("ann", {"type": "Mailings", "channel": "email", "active": False})]
 
 
 def test_a_refused_change_records_no_sync(client: httpx.Client, services: Services) -> None:
