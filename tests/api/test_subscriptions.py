@@ -350,3 +350,13 @@ def test_send_email_eligibility_follows_subscriptions_set_through_the_api(
     assert (plain_counts[("e2", "performed")], plain_counts[("e2", "dropped:unsubscribed_channel")]) == (6, 1)
     assert mailbox_count(services, "channel_off@example.com") == 0
     assert mailbox_count(services, "sent@example.com") == 2
+
+
+def test_a_customer_upsert_that_switches_a_channel_off_is_synced_to_loyalty(
+    client: httpx.Client, services: Services
+) -> None:
+    client.post("/customers", json={"customers": [{"external_id": "zoe", "email": "zoe@example.com"}]})
+    client.post("/customers", json={"customers": [{"external_id": "zoe", "subscriptions": {"email": False}}]})
+    client.post("/customers", json={"customers": [{"external_id": "zoe", "subscriptions": {"email": False}}]})
+    assert client.get("/customers/zoe/channels").json()["email"] == "N"
+    assert sync_payloads(services) == [("zoe", {"type": "Mailings", "channel": "email", "active": False})]

@@ -285,3 +285,23 @@ def test_the_service_refuses_an_invalid_document_and_keeps_the_old_version(servi
     assert current["document"]["nodes"] == [
         {"id": "w1", "type": "wait", "title": None, "config": {"amount": 1, "unit": "days"}}
     ]
+
+
+def test_an_unknown_mailing_category_is_refused_when_a_catalog_is_given() -> None:
+    from tidings.model.catalog import Catalog
+    from tidings.model.validation import parse_document
+
+    document = {
+        "name": "Categories",
+        "trigger": {"type": "api_enrollment", "config": {}},
+        "nodes": [
+            {"id": "e1", "type": "send_email", "config": {"subject": "s", "body_html": "b", "category": "promo"}}
+        ],
+        "edges": [{"source": "trigger", "target": "e1"}],
+    }
+    assert parse_document(document, Catalog(categories=frozenset({"promo"}))).nodes[0].config.category == "promo"
+    with pytest.raises(DocumentInvalid) as raised:
+        parse_document(document, Catalog(categories=frozenset({"news"})))
+    assert raised.value.details[0]["node"] == "e1"
+    assert raised.value.details[0]["field"] == "config.category"
+    assert "unknown mailing category 'promo'" in raised.value.details[0]["message"]

@@ -18,6 +18,7 @@ from tidings.engine.contracts import (
     customer_matches,
     in_control_group,
 )
+from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store.tables import customers, journey_state, journey_trace, messages
@@ -46,7 +47,9 @@ class SendEmailConfig(BaseModel):
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = None
-    category: str | None = Field(default=None, description="Mailing category code; only its subscribers receive it.")
+    category: CategoryCode | None = Field(
+        default=None, description="Mailing category code; only its subscribers receive it."
+    )
     utm: UtmParameters | None = Field(
         default=None, description="Appended to every tracked link (a parameter already in a link is kept)."
     )

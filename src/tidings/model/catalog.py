@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationInfo
+from pydantic import AfterValidator, ValidationInfo
 
 from tidings.model.conditions import FieldType
 
@@ -21,6 +21,7 @@ class Catalog:
     custom_fields: Mapping[str, FieldType] = field(default_factory=dict)  # code → type
     segments: frozenset[int] = frozenset()
     audiences: frozenset[int] = frozenset()
+    categories: frozenset[str] = frozenset()  # mailing category codes
 
 
 def catalog_of(info: ValidationInfo) -> Catalog | None:
@@ -29,3 +30,15 @@ def catalog_of(info: ValidationInfo) -> Catalog | None:
         found = context.get("catalog")
         return found if isinstance(found, Catalog) else None
     return None
+
+
+def _known_category(code: str, info: ValidationInfo) -> str:
+    catalog = catalog_of(info)
+    if catalog is not None and code not in catalog.categories:
+        known = ", ".join(sorted(catalog.categories)) or "none yet; create one with POST /api/v1/categories"
+        raise ValueError(f"unknown mailing category {code!r}; known categories: {known}")
+    return code
+
+
+#: A mailing category code, checked against the catalog when one is given.
+CategoryCode = Annotated[str, AfterValidator(_known_category)]

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, select
 
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import FieldType
-from tidings.store.tables import audiences, custom_fields, segments
+from tidings.store.tables import audiences, custom_fields, mailing_categories, segments
 
 
 def load_catalog(conn: Connection) -> Catalog:
@@ -17,4 +17,5 @@ def load_catalog(conn: Connection) -> Catalog:
         custom_fields=cast(dict[str, FieldType], fields),
         segments=frozenset(conn.execute(select(segments.c.id)).scalars()),
         audiences=frozenset(conn.execute(select(audiences.c.id)).scalars()),
+        categories=frozenset(conn.execute(select(mailing_categories.c.code)).scalars()),
     )

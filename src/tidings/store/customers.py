@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select, select
 
 from tidings.model.customers import CustomerIn
 from tidings.store.dialects import Dialect
+from tidings.store.subscriptions import lock_customers, set_channels
 from tidings.store.tables import channel_subscriptions, customers
 
 PROFILE_FIELDS = (
@@ -46,21 +47,14 @@ def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[Customer
         conn.execute(statement, batch)
     ids = ids_by_external([row.external_id for row in rows])
     found: dict[str, int] = dict(conn.execute(ids).all())
-    subscriptions = [
-        {
-            "customer_id": found[row.external_id],
-            "channel": channel,
-            "status": "Y" if allowed else "N",
-            "updated_at": now,
-        }
-        for row in rows
-        if row.subscriptions
-        for channel, allowed in row.subscriptions.items()
-    ]
-    if subscriptions:
-        conn.execute(
-            dialect.upsert(channel_subscriptions, ["customer_id", "channel"], ["status", "updated_at"]), subscriptions
-        )
+    changes: dict[int, dict[str, str]] = {}
+    for row in rows:
+        if row.subscriptions:
+            statuses: dict[str, str] = {ch: "Y" if allowed else "N" for ch, allowed in row.subscriptions.items()}
+            changes.setdefault(found[row.external_id], {}).update(statuses)
+    if changes:  # through the subscriptions module, so a channel switched off is synced to loyalty (E22)
+        conn.execute(lock_customers(changes))
+        set_channels(conn, dialect, changes, now)
     return found
 
 
