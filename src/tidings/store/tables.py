@@ -431,6 +431,12 @@ loyalty_requests = Table(
     Column("payload", Json, nullable=False),
     Column("status", String(16), nullable=False),  # pending | done | failed
     Column("created_at", Timestamp, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Timestamp),
+    Column("leased_until", Timestamp),
+    Column("finished_at", Timestamp),
+    Column("response", Json),
+    Column("error", Text),
     UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_loyalty_requests_once"),
 )
 
@@ -496,4 +502,114 @@ users = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(16), nullable=False),  # manager | admin
     Column("created_at", Timestamp, nullable=False),
+)
+
+
+# -- experiments, loyalty and polls ------------------------------------------------------------------------
+
+# One row per A/B test node: where its current round stands (D2, D3).
+ab_tests = Table(
+    "ab_tests",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True),
+    Column("node_id", String(64), primary_key=True),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("assigned", BigInteger, nullable=False, server_default="0"),  # test customers dealt this round
+    Column("sample_full_at", Timestamp),
+    Column("decide_at", Timestamp),
+    Column("winner", Integer),  # variant index, once decided
+    Column("restart_at", Timestamp),
+)
+
+ab_assignments = Table(
+    "ab_assignments",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True),
+    Column("node_id", String(64), primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("entry_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("variant", Integer, nullable=False),
+    Column("assigned_at", Timestamp, nullable=False),
+)
+
+ab_decisions = Table(
+    "ab_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("criterion", String(16), nullable=False),
+    Column("winner", Integer, nullable=False),
+    Column("counts", Json, nullable=False),  # per variant: customers, metric value
+    Column("decided_at", Timestamp, nullable=False),
+)
+
+# An order or receipt credited to the most recent communication the customer received (last touch, 5.8).
+attributions = Table(
+    "attributions",
+    metadata,
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("revenue", Numeric(18, 2), nullable=False),
+    Column("attributed_at", Timestamp, nullable=False),
+    Index("ix_attributions_campaign", "campaign_id", "node_id"),
+)
+
+points_ledger = Table(
+    "points_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),  # negative deducts
+    Column("reason", Text),
+    Column("campaign_id", BigInteger),
+    Column("entry_id", BigInteger),
+    Column("node_id", String(64)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp),
+    UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_points_ledger_once"),
+    Index("ix_points_ledger_customer", "customer_id", "created_at"),
+)
+
+polls = Table(
+    "polls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(32), nullable=False, unique=True),  # POLL-<id>
+    Column("name", String(200), nullable=False),
+    Column("questions", Json, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("limit_type", String(16)),  # total | per_store (set by a Limit poll node, D5)
+    Column("limit_value", Integer),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+poll_responses = Table(
+    "poll_responses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("poll_id", BigInteger, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("store_code", String(64)),
+    Column("answers", Json, nullable=False),
+    Column("submitted_at", Timestamp, nullable=False),
+    UniqueConstraint("poll_id", "customer_id", name="uq_poll_responses_once"),  # E20: one answer per customer
+)
+
+poll_invitations = Table(
+    "poll_invitations",
+    metadata,
+    Column("poll_id", BigInteger, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("campaign_id", BigInteger),
+    Column("entry_id", BigInteger),
+    Column("node_id", String(64)),
+    Column("invited_at", Timestamp, nullable=False),
+    Column("answered_at", Timestamp),
 )
