@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
 
+from tidings.actions.check_email_status import EmailStatus
 from tidings.actions.registry import ACTIONS
 from tidings.triggers.registry import TRIGGERS
 
@@ -49,6 +50,16 @@ class Edge(BaseModel):
     source: NodeId
     target: NodeId
     source_port: str | None = Field(default=None, description="Output port; omit for a node's default port.")
+    criteria: EmailStatus | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,  # documents without it stay as they were
+        description="Only on an edge leaving check_email_status, and required there: the e-mail status of the "
+        "customers this edge takes (it is the edge's port).",
+    )
+
+    def port(self, default: str) -> str:
+        """The output port this edge leaves from, given its source's default port."""
+        return self.criteria or self.source_port or default
 
 
 class Position(BaseModel):
@@ -117,7 +128,7 @@ class CampaignDocument(BaseModel):
     def targets(self, node_id: str, port: str) -> list[str]:
         """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none)."""
         default = self.default_port(node_id)
-        return [edge.target for edge in self.edges if edge.source == node_id and (edge.source_port or default) == port]
+        return [edge.target for edge in self.edges if edge.source == node_id and edge.port(default) == port]
 
     def default_port(self, node_id: str) -> str:
         if node_id == self.trigger.id:

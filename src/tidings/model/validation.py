@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tidings.actions.check_email_status import EMAIL_STATUSES, CheckEmailStatus, nearest_upstream_emails
 from tidings.actions.registry import ACTIONS
 from tidings.engine.contracts import UpstreamReferences
 from tidings.errors import DocumentInvalid
@@ -48,6 +49,8 @@ def _describe(raw: Any, item: Any) -> dict[str, Any]:
     if loc and loc[0] == "nodes" and len(loc) > 1 and isinstance(loc[1], int):
         node = _raw_id(raw, "nodes", loc[1]) or f"nodes[{loc[1]}]"
         loc = loc[3:] if len(loc) > 2 and loc[2] in ACTIONS else loc[2:]
+    elif loc and loc[0] == "edges" and len(loc) > 1 and isinstance(loc[1], int):
+        node = _raw_edge_source(raw, loc[1])
     elif loc and loc[0] == "trigger":
         node = _raw_trigger_id(raw)
         loc = (
@@ -83,6 +86,14 @@ def _raw_id(raw: Any, key: str, index: int) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _raw_edge_source(raw: Any, index: int) -> str | None:
+    try:
+        value = raw["edges"][index]["source"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _raw_trigger_id(raw: Any) -> str:
     try:
         value = raw["trigger"].get("id", "trigger")
@@ -107,6 +118,7 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
     ports: dict[str, list[str]] = {document.trigger.id: ["out"]}
     for node in document.nodes:
         ports[node.id] = list(ACTIONS[node.type].ports(node.config))
+    types = {node.id: node.type for node in document.nodes}
 
     children: dict[str, list[str]] = defaultdict(list)
     seen_edges: set[tuple[str, str, str]] = set()
@@ -121,9 +133,13 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         if edge.target == document.trigger.id:
             problem(edge.source, f"{where}.target", "no edge may lead into the trigger")
             continue
+        criteria = _criteria_problem(edge.criteria, edge.source_port, types.get(edge.source))
+        if criteria is not None:
+            problem(edge.source, f"{where}.{criteria[0]}", criteria[1])
+            continue
         allowed = ports[edge.source]
-        port = edge.source_port or allowed[0]
-        if edge.source_port is None and len(allowed) > 1:
+        port = edge.port(allowed[0])
+        if edge.source_port is None and edge.criteria is None and len(allowed) > 1:
             problem(
                 edge.source, f"{where}.source_port", f"this node has several outputs; name one of: {', '.join(allowed)}"
             )
@@ -151,8 +167,17 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
     for node in document.nodes:
         if node.id not in reachable:
             problem(node.id, None, "unreachable: no path leads here from the trigger")
-    types = {node.id: node.type for node in document.nodes}
     for node in document.nodes:
+        if node.type == CheckEmailStatus.type and node.config.email_node is None:
+            nearest = nearest_upstream_emails(document, node.id)
+            if not nearest:
+                problem(node.id, "config.email_node", "no send_email node lies upstream; add one before this node")
+            elif len(nearest) > 1:
+                problem(
+                    node.id,
+                    "config.email_node",
+                    f"send_email nodes {', '.join(map(repr, nearest))} are equally near upstream; name one",
+                )
         action = ACTIONS[node.type]
         if not isinstance(action, UpstreamReferences):
             continue
@@ -168,6 +193,20 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         if node_id not in ports:
             problem(node_id, "layout", f"layout names unknown node {node_id!r}")
     return problems
+
+
+def _criteria_problem(criteria: str | None, source_port: str | None, source_type: str | None) -> tuple[str, str] | None:
+    """(field, message) when an edge's ``criteria`` does not fit its source: required on, and only on, edges
+    leaving check_email_status; a ``source_port`` there may only repeat it."""
+    if source_type != CheckEmailStatus.type:
+        if criteria is None:
+            return None
+        return "criteria", "criteria belong only on edges leaving a check_email_status node; remove it"
+    if criteria is None:
+        return "criteria", f"an edge leaving check_email_status needs criteria: one of {', '.join(EMAIL_STATUSES)}"
+    if source_port is not None and source_port != criteria:
+        return "source_port", f"port {source_port!r} differs from criteria {criteria!r}; omit source_port"
+    return None
 
 
 def _reachable(start: str, children: dict[str, list[str]]) -> set[str]:
