@@ -3,6 +3,8 @@ pixel, link and one-click unsubscribe are then followed through the real HTTP ap
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,7 +20,7 @@ from tests.api.conftest import serve
 from tests.delivery.conftest import SmtpServer
 from tests.engine.helpers import add_customers, advance, campaign, message_count, start, trace
 from tidings.api.app import create_app
-from tidings.delivery.tracking import Tracker, with_utm
+from tidings.delivery.tracking import Tracker, _Hmac, with_utm
 from tidings.engine.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import DEVELOPMENT_SECRET_KEY, Settings
@@ -46,6 +48,12 @@ def test_tokens_round_trip_per_kind() -> None:
     assert TRACKER.click_url(7, url) == f"{PUBLIC}/t/c/{TRACKER.token('click', 7, url)}"
     assert TRACKER.unsubscribe_url(7) == f"{PUBLIC}/api/v1/unsubscribe/{TRACKER.token('unsubscribe', 7)}"
     assert Tracker(KEY, PUBLIC + "/").open_url(7) == TRACKER.open_url(7)
+
+
+@pytest.mark.parametrize("key", [b"", b"k", b"x" * 64, b"y" * 65, "ключ-🔑".encode() * 20])
+def test_the_signature_is_hmac_sha256(key: bytes) -> None:
+    for message in (b"", b"tidings/1\0open\0042\0", bytes(range(256)) * 3):
+        assert _Hmac(key).digest(message) == hmac.new(key, message, hashlib.sha256).digest()
 
 
 def forgeries() -> list[tuple[str, str]]:
@@ -178,6 +186,13 @@ def test_utm_parameters_are_appended_to_tracked_links_only_where_missing() -> No
         "mailto:a@shop.example",
     ]
     assert with_utm("https://a.example/?utm_source=x", {"utm_source": "y"}) == "https://a.example/?utm_source=x"
+    # the same tag in a send without UTM, and in another message: each gets its own link
+    assert destinations(TRACKER.track(html, 5)) == [
+        "tracked:https://shop.example/",
+        "tracked:https://shop.example/p?id=7&utm_campaign=spring#reviews",
+        "mailto:a@shop.example",
+    ]
+    assert TRACKER.track(html, 6, utm) != TRACKER.track(html, 5, utm).replace("/5.", "/6.")  # signed per message
 
 
 def test_destinations_are_ascii_urls() -> None:
