@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tidings.actions.audience_action import AudienceAction
+from tidings.actions.award_points import AwardPoints
 from tidings.actions.check_email_status import CheckEmailStatus
 from tidings.actions.control_group import ControlGroup
 from tidings.actions.filter_customers import FilterCustomers
@@ -26,6 +27,7 @@ ACTIONS: dict[str, Action] = {
         Wait(),
         WaitUntilDate(),
         SendEmail(),
+        AwardPoints(),
         CheckEmailStatus(),
     )
 }

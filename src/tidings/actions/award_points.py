@@ -1,0 +1,109 @@
+"""Award points (D10): credit (or, with a negative amount, debit) the internal points balance of each customer.
+
+Each customer credited gets one ``points_ledger`` row, unique per (entry, node, customer), and their
+``customers.points_balance`` changes in the same transaction as the routing — the balance is a customer field
+usable in conditions (``{"field": "points_balance", "op": "gte", "value": 100}``). A deduction never takes a
+balance below zero: such customers drop out with ``insufficient_points``. Control-group customers (D1) are
+routed on as if credited, and nothing is written for them. A customer whose entry reaches the node again (merged
+branches) is not credited twice: the later arrival drops out with ``already_awarded``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import ColumnElement, exists, or_
+
+from tidings.engine.contracts import (
+    CONTROL_GROUP,
+    AccountSettings,
+    Batch,
+    Context,
+    Routing,
+    customer_matches,
+    in_control_group,
+)
+from tidings.store import points
+from tidings.store.tables import journey_state, journey_trace
+
+ALREADY_AWARDED = "already_awarded"
+INSUFFICIENT_POINTS = "insufficient_points"
+#: The largest amount one node may award or deduct.
+MAX_AMOUNT = 1_000_000_000
+
+
+class AwardPointsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Award points")
+    amount: float = Field(
+        description="Points added to each customer's balance, at most two decimals; a negative amount deducts "
+        "(customers without enough points drop out with `insufficient_points`).",
+    )
+    comment: str | None = Field(
+        default=None, max_length=500, description="Why the points were awarded; kept on each ledger row."
+    )
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: float) -> float:
+        if not math.isfinite(value) or value == 0 or abs(value) > MAX_AMOUNT:
+            raise ValueError(f"give a non-zero amount between -{MAX_AMOUNT} and {MAX_AMOUNT}, e.g. 100 or -50")
+        if round(value, 2) != value:
+            raise ValueError(f"{value!r} has more than two decimals; points are counted in hundredths")
+        return value
+
+    def decimal_amount(self) -> Decimal:
+        return Decimal(str(self.amount)).quantize(Decimal("0.01"))
+
+
+class AwardPoints:
+    type: ClassVar[str] = "award_points"
+    title: ClassVar[str] = "Award points"
+    group: ClassVar[str] = "loyalty"
+    config_model = AwardPointsConfig
+
+    def ports(self, config: AwardPointsConfig) -> Sequence[str]:
+        return ("out",)
+
+    def due_on_arrival(self, config: AwardPointsConfig, now: datetime, account: AccountSettings) -> datetime:
+        return now
+
+    def execute(self, batch: Batch, config: AwardPointsConfig, ctx: Context) -> Routing:
+        # Lock the chunk's customers first: a concurrent chunk holding the same entry at this node (merged
+        # branches) waits, then sees this one's ledger rows in the rules below.
+        ctx.conn.execute(points.lock_customers(points.chunk_customers(batch.claim_id))).all()
+        amount = config.decimal_amount()
+        routing = Routing().drop(ALREADY_AWARDED, _already_awarded())
+        routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing credited
+        if amount < 0:
+            routing.drop(INSUFFICIENT_POINTS, customer_matches(points.balance_below(amount)))
+        routing.to("out")
+        changed = {"claim_id": batch.claim_id, "outcome": "port:out"}
+        routing.then(points.add_to_chunk_balances(amount=amount, **changed))
+        routing.then(
+            points.ledger_rows_from_chunk(ctx.dialect, amount=amount, reason=config.comment, now=ctx.now, **changed)
+        )
+        return routing
+
+
+def _already_awarded() -> ColumnElement[bool]:
+    """This entry's customer was credited here already (or suppressed here as a control customer), or arrives
+    twice in this chunk (the earlier arrival is credited)."""
+    js, twin = journey_state, journey_state.alias("twin")
+    suppressed_before = exists().where(
+        journey_trace.c.customer_id == js.c.customer_id,
+        journey_trace.c.entry_id == js.c.entry_id,
+        journey_trace.c.node_id == js.c.node_id,
+        journey_trace.c.reason == CONTROL_GROUP,
+    )
+    earlier_twin = exists().where(
+        twin.c.claim_id == js.c.claim_id,
+        twin.c.entry_id == js.c.entry_id,
+        twin.c.customer_id == js.c.customer_id,
+        twin.c.id < js.c.id,
+    )
+    return or_(points.awarded_here(), suppressed_before, earlier_twin)

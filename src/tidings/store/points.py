@@ -1,0 +1,139 @@
+"""Statements on the internal points ledger (D10) and the balance kept beside it in ``customers.points_balance``.
+
+Every credit or debit is one ``points_ledger`` row; a row written by a campaign is unique per (entry, node,
+customer), so a replayed chunk or a repeated loyalty request never counts twice. The balance is updated in the
+same transaction as the rows, set-at-a-time, after the customers concerned were locked in id order: two writers
+touching the same customers wait for each other (PostgreSQL row locks; SQLite's ``BEGIN IMMEDIATE`` already
+serialises writers), so the check "is there a row already?" made after the lock is exact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Numeric,
+    Select,
+    Update,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
+
+from tidings.store.dialects import Dialect
+from tidings.store.tables import customers, journey_state, points_ledger
+
+js = journey_state
+LEDGER_KEY = ["entry_id", "node_id", "customer_id"]
+_AMOUNT = Numeric(18, 2)
+
+
+def amount_literal(amount: Decimal) -> Any:
+    return literal(amount, _AMOUNT)
+
+
+def lock_customers(customer_ids: Select[Any]) -> Select[Any]:
+    """Lock the customers ``customer_ids`` (one column) selects, in id order, for this transaction."""
+    return (
+        select(customers.c.id)
+        .where(customers.c.id.in_(customer_ids.scalar_subquery()))
+        .order_by(customers.c.id)
+        .with_for_update()
+    )
+
+
+def chunk_customers(claim_id: str) -> Select[Any]:
+    return select(js.c.customer_id).where(js.c.claim_id == claim_id)
+
+
+# -- a campaign node's award (award_points) ------------------------------------------------------------------
+def awarded_here() -> ColumnElement[bool]:
+    """Predicate on ``journey_state`` rows: this entry's customer already has this node's ledger row."""
+    return exists().where(
+        points_ledger.c.entry_id == js.c.entry_id,
+        points_ledger.c.node_id == js.c.node_id,
+        points_ledger.c.customer_id == js.c.customer_id,
+    )
+
+
+def balance_below(amount: Decimal) -> ColumnElement[bool]:
+    """Predicate on ``customers``: adding ``amount`` (negative) would take the balance below zero."""
+    below: ColumnElement[bool] = customers.c.points_balance + amount_literal(amount) < 0
+    return below
+
+
+def add_to_chunk_balances(*, claim_id: str, outcome: str, amount: Decimal) -> Update:
+    """Add ``amount`` to the balance of every customer of the chunk's rows that left by ``outcome`` (at most one
+    row per customer: a chunk is one node of one campaign and a customer has one active entry in it)."""
+    leaving = select(js.c.customer_id).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    return (
+        update(customers)
+        .where(customers.c.id.in_(leaving.scalar_subquery()))
+        .values(points_balance=customers.c.points_balance + amount_literal(amount))
+    )
+
+
+def ledger_rows_from_chunk(
+    dialect: Dialect, *, claim_id: str, outcome: str, amount: Decimal, reason: str | None, now: datetime
+) -> Insert:
+    """One ledger row per chunk row that left by ``outcome``."""
+    rows = select(
+        js.c.customer_id,
+        amount_literal(amount),
+        literal(reason, points_ledger.c.reason.type),
+        js.c.campaign_id,
+        js.c.entry_id,
+        js.c.node_id,
+        literal(now, points_ledger.c.created_at.type),
+    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    columns = ["customer_id", "amount", "reason", "campaign_id", "entry_id", "node_id", "created_at"]
+    return dialect.insert_ignoring_conflicts(points_ledger, LEDGER_KEY).from_select(columns, rows)
+
+
+# -- rows given by value (loyalty requests credited by the built-in adapter, the points API) ------------------
+def insert_ledger_rows(dialect: Dialect) -> Insert:
+    """Executed with many rows: customer_id, amount, reason, campaign_id, entry_id, node_id, created_at,
+    expires_at. A row whose (entry, node, customer) exists already is skipped; returns the new rows' ids."""
+    return dialect.insert_ignoring_conflicts(points_ledger, LEDGER_KEY).returning(points_ledger.c.id)
+
+
+def add_ledger_rows_to_balances(ledger_ids: list[int]) -> Update:
+    """Add the amounts of the given ledger rows to their customers' balances, in one statement."""
+    ids: Any = bindparam("ledger_ids", ledger_ids, expanding=True)
+    total = (
+        select(func.coalesce(func.sum(points_ledger.c.amount), 0))
+        .where(points_ledger.c.id.in_(ids), points_ledger.c.customer_id == customers.c.id)
+        .scalar_subquery()
+    )
+    owners = select(points_ledger.c.customer_id).where(points_ledger.c.id.in_(ids))
+    return (
+        update(customers)
+        .where(customers.c.id.in_(owners.scalar_subquery()))
+        .values(points_balance=customers.c.points_balance + total)
+    )
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+def balance_of(customer_id: int) -> Select[Any]:
+    return select(customers.c.points_balance).where(customers.c.id == customer_id)
+
+
+def ledger_of(customer_id: int, *, limit: int, offset: int) -> Select[Any]:
+    return (
+        select(points_ledger)
+        .where(points_ledger.c.customer_id == customer_id)
+        .order_by(points_ledger.c.created_at.desc(), points_ledger.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+def count_ledger_of(customer_id: int) -> Select[Any]:
+    return select(func.count()).select_from(points_ledger).where(points_ledger.c.customer_id == customer_id)
