@@ -24,7 +24,7 @@ from tidings.delivery.tracking import Tracker, _Hmac, with_utm
 from tidings.engine.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import DEVELOPMENT_SECRET_KEY, Settings
-from tidings.store.tables import channel_subscriptions, messages
+from tidings.store.tables import channel_subscriptions, loyalty_requests, messages
 from tidings.store.tracking import Event, TrackingEvent, record_events
 
 KEY = "a-test-key-that-is-long-enough"
@@ -327,7 +327,16 @@ def test_spam_and_unsubscribe_turn_the_channel_off_once_per_customer(services: S
             .join(channel_subscriptions, channel_subscriptions.c.customer_id == messages.c.customer_id)
             .order_by(messages.c.id)
         ).all()
+        synced = conn.execute(
+            select(loyalty_requests.c.customer_id, loyalty_requests.c.kind, loyalty_requests.c.payload).order_by(
+                loyalty_requests.c.customer_id
+            )
+        ).all()
+        customer_ids = conn.execute(select(messages.c.customer_id).order_by(messages.c.id)).scalars().all()
     assert [tuple(row) for row in channels] == [(ids[0], "email", "N"), (ids[1], "email", "N")]
+    # turning the channel off reaches the loyalty programme, once per customer (E22)
+    payload = {"type": "Mailings", "channel": "email", "active": False}
+    assert [tuple(row) for row in synced] == [(c, "subscription", payload) for c in customer_ids[:2]]
 
 
 # -- the whole way: SMTP out, HTTP back ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ as sent (``queued``, ``sending``) only gets the times. Each time column keeps th
 
 Complaint and unsubscribe are flags (``complained_at``, ``unsubscribed_at``) beside the status; both also
 unsubscribe the customer from the message's channel, so nothing more is sent to someone who asked to stop or
-marked a message as spam.
+marked a message as spam; a channel turned off records a loyalty sync request like any other (E22).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, or_, select, update
-from sqlalchemy.sql.dml import Insert
 
 from tidings.store.dialects import Dialect
-from tidings.store.tables import channel_subscriptions, messages
+from tidings.store.subscriptions import lock_customers, set_channels
+from tidings.store.tables import messages
 from tidings.store.types import Timestamp
 
 Event = Literal["delivered", "open", "click", "bounced", "spam", "unsubscribed"]
@@ -113,19 +113,13 @@ _STATEMENTS = {
 }
 
 
-def unsubscribe_channels(dialect: Dialect, message_ids: Sequence[int], *, now: datetime) -> Insert:
-    """Unsubscribe the recipients of these messages from each message's channel (``status = 'N'``)."""
-    recipients = (
-        select(messages.c.customer_id, messages.c.channel, literal("N"), literal(now, Timestamp()))
-        .where(messages.c.id.in_(message_ids))
-        .distinct()
-    )
-    upsert = dialect.upsert(channel_subscriptions, ["customer_id", "channel"], ["status", "updated_at"])
-    return upsert.from_select(["customer_id", "channel", "status", "updated_at"], recipients)
+def recipients(message_ids: Sequence[int]) -> Select[Any]:
+    """(customer id, channel) of the messages."""
+    return select(messages.c.customer_id, messages.c.channel).where(messages.c.id.in_(message_ids)).distinct()
 
 
 def record_events(conn: Connection, dialect: Dialect, events: Sequence[TrackingEvent], *, now: datetime) -> None:
-    """Apply a batch of events: one statement per kind of event, then one for the channel unsubscribes."""
+    """Apply a batch of events: one statement per kind of event, then the channel unsubscribes."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         by_kind.setdefault(event.event, []).append({"b_id": event.message_id, "b_at": event.at})
@@ -133,8 +127,12 @@ def record_events(conn: Connection, dialect: Dialect, events: Sequence[TrackingE
         if kind in by_kind:
             conn.execute(statement(), by_kind[kind])
     stopping = sorted({e.message_id for e in events if e.event in ("spam", "unsubscribed")})
-    if stopping:
-        conn.execute(unsubscribe_channels(dialect, stopping, now=now))
+    if stopping:  # through the subscriptions module, so that turning a channel off reaches loyalty (E22)
+        changes: dict[int, dict[str, str]] = {}
+        for customer_id, channel in conn.execute(recipients(stopping)):
+            changes.setdefault(customer_id, {})[channel] = "N"
+        conn.execute(lock_customers(changes)).all()
+        set_channels(conn, dialect, changes, now)
 
 
 def messages_of_provider(provider: str, *, ids: Sequence[int], provider_message_ids: Sequence[str]) -> Select[Any]:
