@@ -158,9 +158,10 @@ entries = Table(
     "entries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("campaign_id", BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    # No foreign keys here: entering a million customers would check (and share-lock) a million parent rows.
+    Column("campaign_id", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("customer_id", BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # active | completed | stopped
     Column("entered_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp),
@@ -202,7 +203,14 @@ journey_state = Table(
         postgresql_where=text("status = 'waiting'"),
         sqlite_where=text("status = 'waiting'"),
     ),
-    Index("ix_journey_state_claim", "claim_id"),
+    # (claim_id, entry_id): a chunk's rows, and a row's twins of the same entry in it (merges, D15), by index.
+    Index("ix_journey_state_claim_entry", "claim_id", "entry_id"),
+    Index(
+        "ix_journey_state_claimed",
+        "claimed_until",
+        postgresql_where=text("status = 'claimed'"),
+        sqlite_where=text("status = 'claimed'"),
+    ),
     Index("ix_journey_state_node", "campaign_id", "node_id"),
     Index("ix_journey_state_entry", "entry_id"),
 )
@@ -269,6 +277,7 @@ messages = Table(
     Index("ix_messages_queue", "status", "send_after"),
     Index("ix_messages_campaign_node", "campaign_id", "node_id"),
     Index("ix_messages_customer", "customer_id"),
+    Index("ix_messages_provider_message_id", "provider", "provider_message_id"),
 )
 
 mailbox = Table(
