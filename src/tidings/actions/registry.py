@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tidings.actions.ab_test import AbTest
 from tidings.actions.audience_action import AudienceAction
 from tidings.actions.award_points import AwardPoints
 from tidings.actions.check_email_status import CheckEmailStatus
@@ -29,5 +30,6 @@ ACTIONS: dict[str, Action] = {
         SendEmail(),
         AwardPoints(),
         CheckEmailStatus(),
+        AbTest(),
     )
 }

@@ -9,9 +9,9 @@ A port rule may carry a reason: the customers leave by the port as performed, bu
 and the node counts them as ``suppressed:<reason>`` — a control-group customer at a send node (D1) is routed on
 as if sent, though nothing reached them.
 
-Two optional hooks let the engine ask an action about the graph around it, without knowing its type:
-``UpstreamReferences`` (checked when a document is saved) and ``NarrowsWholeBase`` / ``ClosesAdmission``
-(consulted when customers enter).
+Optional hooks let the engine ask an action about the graph around it, without knowing its type:
+``UpstreamReferences`` and ``PortsFollowEdgeOrder`` (read with the document's edges) and ``NarrowsWholeBase`` /
+``ClosesAdmission`` (consulted when customers enter).
 """
 
 from __future__ import annotations
@@ -185,6 +185,15 @@ class UpstreamReference:
 class UpstreamReferences(Protocol):
     def upstream_references(self, config: Any) -> Sequence[UpstreamReference]:
         """The nodes this node's config refers to; a document that breaks one is refused when saved."""
+        ...
+
+
+@runtime_checkable
+class PortsFollowEdgeOrder(Protocol):
+    def ports_follow_edge_order(self, config: Any) -> bool:
+        """True when the node's edges are its ports in document order: the k-th edge leaving it leaves by its
+        k-th port (an A/B test's variants, as the editor draws them). Such an edge may omit ``source_port``; one
+        that names it must name its own."""
         ...
 
 

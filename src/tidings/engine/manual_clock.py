@@ -10,6 +10,7 @@ from sqlalchemy import Select
 
 from tidings.engine.clock import ManualClock
 from tidings.engine.scheduler import Scheduler, TickReport
+from tidings.store import ab_tests as ab_sql
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store import segments as segment_sql
@@ -24,6 +25,7 @@ def default_next_due() -> list[NextDue]:
         lambda after: journeys.next_due_at(after=after),
         lambda after: campaign_sql.next_fire_time(after=after),
         lambda after: segment_sql.next_recompute_time(after=after),
+        lambda after: ab_sql.next_due_at(after=after),
     ]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
+from tidings.engine.ab_decisions import settle_due
 from tidings.engine.clock import Clock, SystemClock
 from tidings.engine.documents import DocumentCache
 from tidings.engine.runtime import Runtime
@@ -31,10 +32,11 @@ class TickReport:
     delivered: int = 0
     segments: int = 0  # segments recomputed
     inbox: int = 0  # trigger inbox rows consumed
+    ab_settled: int = 0  # A/B tests decided or restarted
 
     @property
     def busy(self) -> bool:
-        return bool(self.entered or self.chunks or self.delivered or self.segments or self.inbox)
+        return bool(self.entered or self.chunks or self.delivered or self.segments or self.inbox or self.ab_settled)
 
     def __add__(self, other: TickReport) -> TickReport:
         return TickReport(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -74,6 +76,7 @@ class Scheduler:
         inbox = fire_event_triggers(self.db, self.documents, now, account, self.chunk_size)
         report.entered += inbox.entered
         report.inbox = inbox.consumed
+        report.ab_settled = settle_due(self.db, self.documents, now)  # before the customers waiting for it
         claims = self.claim_chunks(now)
         self.runtime.submit(claims)
         report.chunks = len(claims)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_serialize
 
 from tidings.actions.check_email_status import EmailStatus
 from tidings.actions.registry import ACTIONS
+from tidings.engine.contracts import PortsFollowEdgeOrder
 from tidings.triggers.registry import TRIGGERS
 
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -126,9 +127,24 @@ class CampaignDocument(BaseModel):
         return node_id != self.trigger.id and any(node.id == node_id for node in self.nodes)
 
     def targets(self, node_id: str, port: str) -> list[str]:
-        """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none)."""
+        """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none; the edges
+        of a node whose ports follow edge order take its ports in turn)."""
+        leaving = [edge for edge in self.edges if edge.source == node_id]
+        in_order = self.ports_in_edge_order(node_id)
+        if in_order is not None:
+            return [edge.target for edge, own in zip(leaving, in_order, strict=False) if own == port]
         default = self.default_port(node_id)
-        return [edge.target for edge in self.edges if edge.source == node_id and edge.port(default) == port]
+        return [edge.target for edge in leaving if edge.port(default) == port]
+
+    def ports_in_edge_order(self, node_id: str) -> list[str] | None:
+        """The ports of a node whose k-th edge leaves by its k-th port (``PortsFollowEdgeOrder``), else None."""
+        if node_id == self.trigger.id:
+            return None
+        node = self.node(node_id)
+        action = ACTIONS[node.type]
+        if isinstance(action, PortsFollowEdgeOrder) and action.ports_follow_edge_order(node.config):
+            return [str(port) for port in action.ports(node.config)]
+        return None
 
     def default_port(self, node_id: str) -> str:
         if node_id == self.trigger.id:

@@ -120,9 +120,13 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         ports[node.id] = list(ACTIONS[node.type].ports(node.config))
     types = {node.id: node.type for node in document.nodes}
 
+    in_order = {node.id: document.ports_in_edge_order(node.id) for node in document.nodes}
+    positions: dict[str, int] = defaultdict(int)  # edges met so far per source: a node's k-th edge, port k
     children: dict[str, list[str]] = defaultdict(list)
     seen_edges: set[tuple[str, str, str]] = set()
     for index, edge in enumerate(document.edges):
+        position = positions[edge.source]
+        positions[edge.source] += 1
         where = f"edges[{index}]"
         if edge.source not in ports:
             problem(edge.source, f"{where}.source", f"edge starts at unknown node {edge.source!r}")
@@ -139,7 +143,26 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
             continue
         allowed = ports[edge.source]
         port = edge.port(allowed[0])
-        if edge.source_port is None and edge.criteria is None and len(allowed) > 1:
+        ordered = in_order.get(edge.source)
+        if ordered is not None:
+            if position >= len(ordered):
+                problem(
+                    edge.source,
+                    where,
+                    f"edge {position + 1} leaves a node with {len(ordered)} outputs ({', '.join(ordered)}), whose "
+                    "edges are its outputs in order; remove the edge or add an output",
+                )
+                continue
+            if edge.source_port is not None and edge.source_port != ordered[position]:
+                problem(
+                    edge.source,
+                    f"{where}.source_port",
+                    f"this is edge {position + 1} of {edge.source!r}, whose edges are its outputs in order, so it "
+                    f"leaves by {ordered[position]!r}, not {edge.source_port!r}; omit source_port or reorder the edges",
+                )
+                continue
+            port = ordered[position]
+        elif edge.source_port is None and edge.criteria is None and len(allowed) > 1:
             problem(
                 edge.source, f"{where}.source_port", f"this node has several outputs; name one of: {', '.join(allowed)}"
             )
