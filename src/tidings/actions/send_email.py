@@ -20,6 +20,7 @@ from tidings.engine.contracts import (
 )
 from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.model.templates import TemplateText
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store.tables import customers, journey_state, journey_trace, messages
 
@@ -40,10 +41,10 @@ class UtmParameters(BaseModel):
 
 class SendEmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send email")
-    subject: str = Field(
+    subject: TemplateText = Field(
         min_length=1, max_length=998, description="Liquid template, e.g. `Hi {{ customer.first_name }}`."
     )
-    body_html: str = Field(min_length=1, description="Liquid template of the HTML body.")
+    body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = None

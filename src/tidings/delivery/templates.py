@@ -1,54 +1,814 @@
-"""Customer-authored text is Liquid, rendered in a sandbox with loop, output and nesting limits."""
+"""Customer-authored text (subjects, bodies, SMS, push, popups, notes) is Liquid, rendered in a sandbox.
+
+Public API
+    ``Templates(limits)``                one per process (``default_templates()``), thread-safe, parses each source
+                                         once (bounded LRU cache)
+    ``Templates.render(source, ctx)``    the text, or a ``TemplateError`` subclass naming the line and the problem
+    ``Templates.preview(source, ctx)``   the text plus a warning for each variable that was missing
+    ``check_syntax(source)``             ``None`` or the ``TemplateSyntaxError`` a save must refuse
+    ``build_contexts(conn, messages, now=, unsubscribe_url=)``
+                                         the variables of a chunk of messages, set at a time (a handful of
+                                         queries per chunk, whatever its size)
+
+Variables
+    ``customer``   external_id, first_name, last_name, middle_name, full_name, email, phone, gender, city,
+                   timezone, birthday (a date), registered_at, points, store (its name), store_code, and every
+                   custom attribute by its code (``customer.attributes.<code>`` always; ``customer.<code>`` too
+                   unless the code is one of the names above)
+    ``campaign``   id, name
+    ``event``      name, properties (``event.properties.<key>``), occurred_at: the event that started the entry
+    ``order``      id (external), kind, status, store, total, placed_at, paid_at, attributes, lines (sku, name,
+                   category, quantity, price, amount) — for entries started by an order (and in previews)
+    ``context``    the context object the entry was enrolled with (API enrolment)
+    ``unsubscribe_url``, ``preferences_url``   links for this message
+Date-times arrive in the customer's time zone (the customer's own, else the account's).
+
+A variable that does not exist renders as an empty string (and is false in ``{% if %}``); previews report it as a
+warning. Output is not HTML-escaped, as everywhere in Liquid: use ``| escape`` for text a customer typed.
+
+Filters (besides Liquid's standard ones)
+    ``money``   ``{{ order.total | money }}`` → ``1234.50``; ``{{ order.total | money: "EUR" }}`` → ``1234.50 EUR``
+                (two decimals, half up)
+    ``date``    ``{{ order.placed_at | date: "%d.%m.%Y %H:%M" }}`` in the customer's time zone; ``"now"`` and
+                ``"today"`` are the delivery's clock; without a format: ``%Y-%m-%d`` (``%Y-%m-%d %H:%M`` for a time)
+``include`` and ``render`` are not available: there are no partial templates, so no recursion.
+
+Limits (``Limits``), each failing the render with ``TemplateLimitExceeded`` naming the limit
+    source_chars       template length, refused at save time
+    nesting_depth      nested blocks (refused at save time) and nested scopes at render time
+    loop_iterations    one loop nest (inner × outer), checked when a loop starts (python-liquid)
+    total_iterations   all loop iterations of one render together
+    output_chars       the rendered text (captures included)
+    value_chars        any value a filter takes or makes, and the text a ``join`` / ``replace`` would make
+                       (checked before it is made), lists counted deep
+    assigned_chars     all ``assign`` / ``capture`` variables together, counted deep
+    render_seconds     wall time of one render
+The time limit is checked inside the render, never by a signal or another thread: at every loop iteration and
+every write to the output. Between two checks a template can only do a bounded amount of work, because the other
+limits bound every value and there is no recursion.
+
+Errors (``code``, all 422 when they reach the API)
+    TemplateError (template.invalid)                 [tidings.errors.InvalidInput]
+    ├── TemplateSyntaxError (template.syntax)        the source cannot be parsed; refused at save time
+    └── TemplateRenderError (template.render)        a filter failed on this customer's data
+        └── TemplateLimitExceeded (template.limit_exceeded)
+Each carries ``line`` and ``column`` (when known) and ``problem``; ``str(error)`` is ``"line 3: …"``.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from io import StringIO
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from liquid import Environment
+from liquid.builtin.tags.for_tag import ForLoop
+from liquid.builtin.tags.tablerow_tag import TableRow
+from liquid.context import RenderContext, builtin
+from liquid.exceptions import (
+    BlockNestingError,
+    ContextDepthError,
+    FilterArgumentError,
+    LiquidError,
+    LiquidInterrupt,
+    LiquidSyntaxError,
+    LocalNamespaceLimitError,
+    LoopIterationLimitError,
+    ResourceLimitError,
+    StopRender,
+)
+from liquid.filter import with_context
 from liquid.template import BoundTemplate
+from liquid.token import Token
+from liquid.undefined import UNDEFINED, Undefined, is_undefined
+from liquid.utils import ReadOnlyChainMap
+from sqlalchemy import Connection, select
+
+from tidings.errors import InvalidInput
+from tidings.store.account import load_account
+from tidings.store.tables import campaigns, customers, entries, events, order_lines, orders, products, stores
+
+# -- errors ------------------------------------------------------------------------------------------------------
 
 
-class SafeEnvironment(Environment):
-    """A Liquid environment whose limits keep a hostile template from eating the worker."""
+class TemplateError(InvalidInput):
+    code = "template.invalid"
 
-    loop_iteration_limit = 10_000
-    output_stream_limit = 1_000_000
-    context_depth_limit = 30
-    local_namespace_limit = 100_000
+    def __init__(self, problem: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{problem}", details={"line": line, "column": column, "problem": problem})
+
+
+class TemplateSyntaxError(TemplateError):
+    code = "template.syntax"
+
+
+class TemplateRenderError(TemplateError):
+    code = "template.render"
+
+
+class TemplateLimitExceeded(TemplateRenderError):
+    code = "template.limit_exceeded"
+
+    def __init__(self, limit: str, problem: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.limit = limit
+        super().__init__(problem, line=line, column=column)
+        self.details["limit"] = limit
+
+
+# -- limits ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    source_chars: int = 200_000
+    nesting_depth: int = 30
+    loop_iterations: int = 10_000
+    total_iterations: int = 100_000
+    output_chars: int = 1_000_000
+    value_chars: int = 1_000_000
+    assigned_chars: int = 500_000
+    render_seconds: float = 0.5
+
+
+class _Exceeded(ResourceLimitError):
+    """Raised inside a render; a LiquidError so that python-liquid attaches the statement's position."""
+
+    def __init__(self, limit: str, problem: str) -> None:
+        super().__init__(problem, token=None)
+        self.limit = limit
+
+
+@dataclass(slots=True)
+class _Run:
+    """The state of one render: its budget, its clock and the customer's time zone."""
+
+    limits: Limits
+    deadline: float
+    timezone: tzinfo
+    now: datetime
+    iterations: int = 0
+
+    def check_time(self) -> None:  # at every loop iteration
+        if time.monotonic() > self.deadline:
+            raise _Exceeded(
+                "render_seconds", f"rendering took longer than {self.limits.render_seconds:g} s and was stopped"
+            )
+
+
+# -- the render context and output --------------------------------------------------------------------------------
+
+
+def _text_size(value: object, budget: int) -> int:
+    """The text ``value`` stands for, counted deep (a list holding one string twice counts it twice); stops
+    counting once past ``budget``."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        total = len(value)
+        for item in value:
+            if total > budget:
+                break
+            total += _text_size(item, budget - total)
+        return total
+    if isinstance(value, dict):
+        total = len(value)
+        for key, item in value.items():
+            if total > budget:
+                break
+            total += _text_size(key, budget) + _text_size(item, budget - total)
+        return total
+    if isinstance(value, range):
+        return len(value)
+    return 8
+
+
+class _Output(StringIO):
+    """The output buffer, refusing to grow past the output limit (a capture's buffer gets what is left)."""
+
+    def __init__(self, limits: Limits, limit: int) -> None:
+        super().__init__()
+        self.limits = limits
+        self.limit = limit
+
+    def write(self, text: str, _write: Callable[[StringIO, str], int] = StringIO.write) -> int:
+        if self.tell() + len(text) > self.limit:
+            raise _Exceeded(
+                "output_chars", f"the rendered text passed the limit of {self.limits.output_chars:,} characters"
+            )
+        return _write(self, text)
+
+
+class _Scope(ReadOnlyChainMap):
+    """python-liquid's scope chain, looking a name up without raising KeyError from every map that lacks it."""
+
+    def __getitem__(self, key: str) -> object:
+        for mapping in self._maps:
+            if key in mapping:
+                return mapping[key]
+        raise KeyError(key)
+
+
+def _metered(items: Iterator[Any], run: _Run) -> Iterator[Any]:
+    limit = run.limits.total_iterations
+    for item in items:
+        run.iterations += 1
+        if run.iterations > limit:
+            raise _Exceeded("total_iterations", f"loops ran more than {limit:,} iterations in all")
+        run.check_time()
+        yield item
+
+
+class _Context(RenderContext):
+    """python-liquid's render context, metering every loop iteration and counting variables deep."""
+
+    __slots__ = ("run",)
+    run: _Run
+
+    @contextmanager
+    def loop(self, namespace: Mapping[str, object], forloop: ForLoop | TableRow) -> Iterator[RenderContext]:
+        forloop.it = _metered(forloop.it, self.run)
+        with super().loop(namespace, forloop) as context:
+            yield context
+
+    def get_buffer(self, buf: Any = None) -> StringIO:
+        used = buf.tell() if isinstance(buf, _Output) else 0
+        return _Output(self.run.limits, self.run.limits.output_chars - used)
+
+    def get_size_of_locals(self) -> int:
+        limit = self.run.limits.assigned_chars
+        return self.local_namespace_size_carry + sum(_text_size(value, limit) for value in self.locals.values())
+
+    def copy(self, *args: Any, **kwargs: Any) -> RenderContext:
+        copied = super().copy(*args, **kwargs)
+        assert isinstance(copied, _Context)
+        copied.run = self.run
+        return copied
+
+
+_missing: ContextVar[list[Undefined] | None] = ContextVar("tidings_missing_variables", default=None)
+
+
+class _Undefined(Undefined):
+    """Renders as nothing, like Liquid's own; during a preview it also notes that it was missing."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, *, token: Token | None = None, obj: object = UNDEFINED, hint: str | None = None):
+        super().__init__(name, token=token, obj=obj, hint=hint)
+        seen = _missing.get()
+        if seen is not None and hint is not None:  # a variable lookup (not e.g. the loop helper's parentloop)
+            seen.append(self)
+
+
+# -- filters -------------------------------------------------------------------------------------------------------
+
+_CENT = Decimal("0.01")
+
+
+def money(value: object, currency: object = None) -> str:
+    """``1234.5`` → ``1234.50``; with a currency code: ``1234.50 EUR``. Nothing for a missing value."""
+    if value is None or is_undefined(value) or value == "":
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise FilterArgumentError(f"money expects a number, found {type(value).__name__}", token=None)
+    try:
+        amount = Decimal(str(value).strip()).quantize(_CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise FilterArgumentError(f"money expects a number, found {str(value)[:40]!r}", token=None) from None
+    if not amount.is_finite():
+        raise FilterArgumentError(f"money expects a finite number, found {value!r}", token=None)
+    text = f"{amount + 0:f}"  # + 0 turns -0.00 into 0.00
+    if currency is None or is_undefined(currency) or currency == "":
+        return text
+    return f"{text} {currency}"
+
+
+@with_context
+def date_filter(value: object, fmt: object = None, *, context: RenderContext) -> object:
+    """Format a date or date-time in the customer's time zone (``now`` / ``today`` is the delivery's clock)."""
+    if value is None or is_undefined(value) or value == "":
+        return ""
+    run: _Run = context.run  # type: ignore[attr-defined]
+    moment = _moment(value, run)
+    if moment is None:
+        return value  # like Liquid: text that is not a date is left as it is
+    if fmt is None or is_undefined(fmt) or fmt == "":
+        fmt = "%Y-%m-%d %H:%M" if isinstance(moment, datetime) else "%Y-%m-%d"
+    try:
+        return moment.strftime(str(fmt))
+    except ValueError as error:
+        raise FilterArgumentError(f"date: {error}", token=None) from None
+
+
+def _moment(value: object, run: _Run) -> date | datetime | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("now", "today"):
+            return run.now.astimezone(run.timezone)
+        if text.isdigit():
+            value = int(text)
+        else:
+            try:
+                value = date.fromisoformat(text) if len(text) <= 10 else datetime.fromisoformat(text)
+            except ValueError:
+                return None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(run.timezone)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(value, UTC).astimezone(run.timezone)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
+    """``func`` refusing values past ``value_chars``, and ``join`` / ``replace`` refusing to make one."""
+    limit = limits.value_chars
+
+    def too_big(what: str) -> _Exceeded:
+        return _Exceeded("value_chars", f"{name}: {what} would pass the limit of {limit:,} characters")
+
+    @functools.wraps(func)
+    def guarded(value: object, *args: object, **kwargs: object) -> object:
+        for argument in (value, *args):
+            if _text_size(argument, limit) > limit:
+                raise too_big("a value")
+        if name == "join" and isinstance(value, (list, tuple, range)):
+            separator = args[0] if args else " "
+            if _text_size(value, limit) + len(value) * len(str(separator)) > limit:
+                raise too_big("the joined text")
+        elif name == "replace" and isinstance(value, str) and len(args) >= 1:
+            old, new = str(args[0]), str(args[1]) if len(args) > 1 else ""
+            count = len(value) + 1 if old == "" else value.count(old)
+            if len(value) + count * len(new) > limit:
+                raise too_big("the replaced text")
+        result = func(value, *args, **kwargs)
+        if _text_size(result, limit) > limit:
+            raise too_big("its result")
+        return result
+
+    return guarded
+
+
+# -- the environment -------------------------------------------------------------------------------------------------
+
+_UNCLOSED = re.compile(r"expected tag (end\w+), found end of (?:expression|file)")
+
+
+class _Environment(Environment):
+    """python-liquid, strict, with our filters, without partials, and with positions on every parse error."""
+
+    template_class = BoundTemplate
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__(undefined=_Undefined, strict_filters=True)
+        for partial_tag in ("include", "render"):
+            self.tags.pop(partial_tag, None)
+        self.filters["money"] = money
+        self.filters["date"] = date_filter
+        self.filters = {name: _guarded(name, func, limits) for name, func in self.filters.items()}
+        for tag in self.tags.values():
+            _locate_parse_errors(tag)
+
+
+def _locate_parse_errors(tag: Any) -> None:
+    """A parse error found at the end of an expression carries no position; give it the statement's."""
+    get_node = tag.get_node
+
+    def located(stream: Any) -> Any:
+        token = stream.current
+        try:
+            return get_node(stream)
+        except LiquidError as error:
+            if error.token is None or error.token.start_index < 0:
+                error.token = token
+            raise
+
+    tag.get_node = located
+
+
+def _environment_class(limits: Limits) -> type[_Environment]:
+    attributes: dict[str, object] = {
+        "block_nesting_limit": limits.nesting_depth,
+        "context_depth_limit": limits.nesting_depth,
+        "loop_iteration_limit": limits.loop_iterations,
+        "local_namespace_limit": limits.assigned_chars,
+        "output_stream_limit": None,  # counted by _Output, in characters
+    }
+    return type("TidingsEnvironment", (_Environment,), attributes)
+
+
+def _position(token: Token | None) -> tuple[int | None, int | None]:
+    if token is None or token.start_index < 0 or not token.source:
+        return None, None
+    index = min(token.start_index, len(token.source))
+    line = token.source.count("\n", 0, index) + 1
+    return line, index - (token.source.rfind("\n", 0, index) + 1) + 1
+
+
+_LIMIT_PROBLEMS: dict[type[LiquidError], tuple[str, Callable[[Limits], str]]] = {
+    LoopIterationLimitError: (
+        "loop_iterations",
+        lambda limits: f"a loop would run more than {limits.loop_iterations:,} iterations (nested loops multiply)",
+    ),
+    LocalNamespaceLimitError: (
+        "assigned_chars",
+        lambda limits: f"assigned and captured variables passed {limits.assigned_chars:,} characters",
+    ),
+    ContextDepthError: ("nesting_depth", lambda limits: f"scopes are nested more than {limits.nesting_depth} deep"),
+}
+
+
+# -- templates ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateContext:
+    """What one message's templates see: the variables, the customer's time zone and the delivery's clock."""
+
+    variables: Mapping[str, object]
+    timezone: tzinfo
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateWarning:
+    line: int | None
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    warnings: list[TemplateWarning] = field(default_factory=list)
+
+
+class Templates:
+    """Parses (once, cached) and renders Liquid sources within ``limits``. Thread-safe; share one per process."""
+
+    def __init__(self, limits: Limits | None = None, *, cache_size: int = 4096) -> None:
+        self.limits = limits or Limits()
+        self.environment = _environment_class(self.limits)(self.limits)
+        self._parse_cached = functools.lru_cache(maxsize=cache_size)(self._parse_uncached)
+
+    def parse(self, source: str) -> BoundTemplate:
+        """The parsed template; raises ``TemplateSyntaxError`` for a syntax error, a template too long or nested
+        too deep, or an unknown filter."""
+        return self._parse_cached(source)
+
+    def check(self, source: str) -> TemplateSyntaxError | None:
+        """What a save must refuse ``source`` with, or None."""
+        try:
+            self.parse(source)
+        except TemplateSyntaxError as error:
+            return error
+        return None
+
+    def render(self, source: str, context: TemplateContext) -> str:
+        """The rendered text; raises a ``TemplateError`` (syntax, a failing filter or an exceeded limit)."""
+        return self._render(self.parse(source), context)
+
+    def preview(self, source: str, context: TemplateContext) -> Rendered:
+        """Like ``render``, with a warning for every variable the template read that does not exist."""
+        template = self.parse(source)
+        seen: list[Undefined] = []
+        token = _missing.set(seen)
+        try:
+            text = self._render(template, context)
+        finally:
+            _missing.reset(token)
+        warnings: dict[tuple[int | None, str], None] = {}
+        for undefined in seen:
+            hint = undefined.hint or ""
+            if hint.endswith(" is undefined"):
+                problem = f"{hint.removesuffix(' is undefined').strip(chr(39))} is not defined; it rendered as empty"
+            else:
+                problem = f"{undefined.name}: {hint}; it rendered as empty"
+            warnings[(_position(undefined.token)[0], problem)] = None
+        return Rendered(text, [TemplateWarning(line, problem) for line, problem in warnings])
+
+    # -- internals ------------------------------------------------------------------------------------------------
+
+    def _parse_uncached(self, source: str) -> BoundTemplate:
+        if len(source) > self.limits.source_chars:
+            raise TemplateSyntaxError(
+                f"the template has {len(source):,} characters; at most {self.limits.source_chars:,} are allowed"
+            )
+        try:
+            template = self.environment.from_string(source)
+        except BlockNestingError as error:
+            line, column = _position(error.token)
+            raise TemplateSyntaxError(
+                f"blocks are nested more than {self.limits.nesting_depth} deep", line=line, column=column
+            ) from None
+        except LiquidError as error:
+            line, column = _position(error.token)
+            problem = str(error.message)
+            unclosed = _UNCLOSED.fullmatch(problem)
+            if unclosed and error.token is not None:
+                problem = f"'{error.token.value}' is never closed; add {{% {unclosed.group(1)} %}}"
+            raise TemplateSyntaxError(problem, line=line, column=column) from None
+        except RecursionError:
+            raise TemplateSyntaxError("expressions are nested too deeply") from None
+        for name, spans in template.analyze(include_partials=False).filters.items():
+            if name not in self.environment.filters:  # python-liquid would only say so when rendering
+                index = min(span.index for span in spans)
+                line = source.count("\n", 0, index) + 1
+                column = index - (source.rfind("\n", 0, index) + 1) + 1
+                close = difflib.get_close_matches(name, self.environment.filters, n=3)
+                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise TemplateSyntaxError(f"unknown filter '{name}'{hint}", line=line, column=column)
+        return template
+
+    def _render(self, template: BoundTemplate, context: TemplateContext) -> str:
+        run = _Run(self.limits, time.monotonic() + self.limits.render_seconds, context.timezone, context.now)
+        render_context = _Context(template, globals=context.variables)
+        render_context.run = run
+        render_context.scope = _Scope(render_context.locals, render_context.globals, builtin, render_context.counters)
+        buffer = _Output(self.limits, self.limits.output_chars)
+        try:
+            _render_nodes(template, render_context, buffer)
+        except _Exceeded as error:
+            line, column = _position(error.token)
+            raise TemplateLimitExceeded(error.limit, str(error.message), line=line, column=column) from None
+        except LiquidError as error:
+            line, column = _position(error.token)
+            known = _LIMIT_PROBLEMS.get(type(error))
+            if known is not None:
+                raise TemplateLimitExceeded(known[0], known[1](self.limits), line=line, column=column) from None
+            raise TemplateRenderError(str(error.message), line=line, column=column) from None
+        except RecursionError:
+            raise TemplateLimitExceeded("nesting_depth", "the template nests too deeply to render") from None
+        except (ArithmeticError, ValueError, TypeError) as error:  # a filter fed something it cannot take
+            raise TemplateRenderError(f"{type(error).__name__}: {error}") from None
+        return buffer.getvalue()
+
+
+def _render_nodes(template: BoundTemplate, context: RenderContext, buffer: StringIO) -> None:
+    """``BoundTemplate.render_with_context`` in strict mode, without its extra scope (every lookup would first
+    miss in it) and without partials (there are none)."""
+    for node in template.nodes:
+        try:
+            node.render(context, buffer)
+        except LiquidInterrupt as interrupt:
+            raise LiquidSyntaxError(f"unexpected '{interrupt}' outside a loop", token=node.token) from None
+        except StopRender:
+            break
+        except LiquidError as error:
+            if error.token is None:
+                error.token = node.token
+            raise
+
+
+@functools.cache
+def default_templates() -> Templates:
+    """The process's ``Templates`` with the default limits (what saves are checked against)."""
+    return Templates()
+
+
+def check_syntax(source: str) -> TemplateSyntaxError | None:
+    """The error a save must refuse ``source`` with, or None."""
+    return default_templates().check(source)
+
+
+# -- variables -------------------------------------------------------------------------------------------------------
+
+
+def _number(value: Decimal | int | float | None) -> int | float | None:
+    """Liquid's maths works on int and float; a whole amount shows without decimals."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def zone(name: str | None, fallback: tzinfo) -> tzinfo:
+    if not name:
+        return fallback
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def _local(moment: datetime | None, tz: tzinfo) -> datetime | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(tz)
+
+
+_CUSTOMER_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "middle_name", "gender", "city")
+
+
+def customer_variables(row: Mapping[Any, Any], tz: tzinfo = UTC, store_name: str | None = None) -> dict[str, object]:
+    """The ``customer`` object of one customer row (a row of ``customers``)."""
+    attributes = dict(row["attributes"] or {})
+    variables: dict[str, object] = dict(attributes)  # the system fields below win over a custom code
+    for name in _CUSTOMER_FIELDS:
+        variables[name] = row[name]
+    names = (row["first_name"], row["middle_name"], row["last_name"])
+    variables["full_name"] = " ".join(part for part in names if part)
+    variables["timezone"] = row["timezone"]
+    variables["birthday"] = row["birthday"]
+    variables["registered_at"] = _local(row["registered_at"], tz)
+    variables["points"] = _number(row["points_balance"])
+    variables["store_code"] = row["store_code"]
+    variables["store"] = store_name or row["store_code"]
+    variables["attributes"] = attributes
+    return variables
+
+
+def order_variables(conn: Connection, order_ids: Sequence[int], tz: tzinfo = UTC) -> dict[int, dict[str, object]]:
+    """The ``order`` object of each order (with its lines), by order id: two queries."""
+    if not order_ids:
+        return {}
+    found: dict[int, dict[str, object]] = {}
+    for row in conn.execute(select(orders).where(orders.c.id.in_(order_ids))).mappings():
+        found[row["id"]] = {
+            "id": row["external_id"],
+            "kind": row["kind"],
+            "status": row["status"],
+            "store": row["store_code"],
+            "total": _number(row["total"]),
+            "placed_at": _local(row["placed_at"], tz),
+            "paid_at": _local(row["paid_at"], tz),
+            "attributes": row["attributes"] or {},
+            "lines": [],
+        }
+    lines = (
+        select(order_lines, products.c.name)
+        .join_from(order_lines, products, products.c.sku == order_lines.c.sku, isouter=True)
+        .where(order_lines.c.order_id.in_(list(found)))
+        .order_by(order_lines.c.order_id, order_lines.c.id)
+    )
+    for line in conn.execute(lines).mappings():
+        items = found[line["order_id"]]["lines"]
+        assert isinstance(items, list)
+        items.append(
+            {
+                "sku": line["sku"],
+                "name": line["name"],
+                "category": line["category_code"],
+                "quantity": _number(line["quantity"]),
+                "price": _number(line["price"]),
+                "amount": _number(line["amount"]),
+            }
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """What ``build_contexts`` needs to know of a message."""
+
+    message_id: int
+    customer_id: int
+    campaign_id: int | None = None
+    entry_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRef:
+    """An entry whose messages are being rendered, as trigger variable loaders see it."""
+
+    id: int
+    event_id: int | None
+    context: Mapping[str, object] | None
+    timezone: tzinfo  # the customer's: date-times are shown in it
+
+
+#: A trigger's variables for the entries of a chunk, by entry id, set at a time (one query per chunk, not per entry).
+#: A trigger kind that starts entries from something of its own (an order, a poll answer) adds its loader here.
+TriggerVariables = Callable[[Connection, Sequence[EntryRef]], Mapping[int, Mapping[str, object]]]
+
+
+def event_variables(conn: Connection, found: Sequence[EntryRef]) -> dict[int, dict[str, object]]:
+    """``event`` for entries started by an event."""
+    by_event: dict[int, list[EntryRef]] = {}
+    for entry in found:
+        if entry.event_id is not None:
+            by_event.setdefault(entry.event_id, []).append(entry)
+    if not by_event:
+        return {}
+    query = select(events.c.id, events.c.name, events.c.properties, events.c.occurred_at).where(
+        events.c.id.in_(list(by_event))
+    )
+    variables: dict[int, dict[str, object]] = {}
+    for row in conn.execute(query):
+        for entry in by_event[row.id]:
+            event = {
+                "name": row.name,
+                "properties": row.properties or {},
+                "occurred_at": _local(row.occurred_at, entry.timezone),
+            }
+            variables[entry.id] = {"event": event}
+    return variables
+
+
+TRIGGER_VARIABLES: tuple[TriggerVariables, ...] = (event_variables,)
+
+
+def build_contexts(
+    conn: Connection,
+    messages: Sequence[MessageRef],
+    *,
+    now: datetime,
+    unsubscribe_url: Callable[[int], str],
+    preferences_url: Callable[[int], str] | None = None,
+) -> dict[int, TemplateContext]:
+    """The template context of each message, by message id, in a few queries for the whole chunk.
+
+    ``unsubscribe_url(message_id)`` (the tracker's) makes ``{{ unsubscribe_url }}``; ``preferences_url`` makes
+    ``{{ preferences_url }}`` and, until there is a preferences page, defaults to the unsubscribe page. A message
+    whose customer no longer exists gets no context.
+    """
+    if not messages:
+        return {}
+    preferences_url = preferences_url or unsubscribe_url
+    account_zone = zone(load_account(conn).timezone, UTC)
+    people = (
+        select(customers, stores.c.name.label("store_name"))
+        .join_from(customers, stores, stores.c.code == customers.c.store_code, isouter=True)
+        .where(customers.c.id.in_(sorted({message.customer_id for message in messages})))
+    )
+    customer_rows = {row["id"]: row for row in conn.execute(people).mappings()}
+    zones = {customer_id: zone(row["timezone"], account_zone) for customer_id, row in customer_rows.items()}
+    campaign_ids = sorted({message.campaign_id for message in messages if message.campaign_id is not None})
+    names: dict[int, str] = {}
+    if campaign_ids:
+        query = select(campaigns.c.id, campaigns.c.name).where(campaigns.c.id.in_(campaign_ids))
+        names = {row.id: row.name for row in conn.execute(query)}
+    trigger = _trigger_variables(conn, messages, zones)
+
+    contexts: dict[int, TemplateContext] = {}
+    people_variables: dict[int, dict[str, object]] = {}
+    for message in messages:
+        row = customer_rows.get(message.customer_id)
+        if row is None:
+            continue
+        tz = zones[message.customer_id]
+        customer = people_variables.get(message.customer_id)
+        if customer is None:
+            customer = people_variables[message.customer_id] = customer_variables(row, tz, row["store_name"])
+        variables: dict[str, object] = {
+            "customer": customer,
+            "unsubscribe_url": unsubscribe_url(message.message_id),
+            "preferences_url": preferences_url(message.message_id),
+        }
+        if message.campaign_id is not None:
+            variables["campaign"] = {"id": message.campaign_id, "name": names.get(message.campaign_id)}
+        if message.entry_id is not None:
+            variables.update(trigger.get(message.entry_id, {}))
+        contexts[message.message_id] = TemplateContext(variables, tz, now)
+    return contexts
+
+
+def _trigger_variables(
+    conn: Connection, messages: Sequence[MessageRef], zones: Mapping[int, tzinfo]
+) -> dict[int, dict[str, object]]:
+    customer_of = {m.entry_id: m.customer_id for m in messages if m.entry_id is not None and m.customer_id in zones}
+    if not customer_of:
+        return {}
+    query = select(entries.c.id, entries.c.event_id, entries.c.context).where(entries.c.id.in_(sorted(customer_of)))
+    found = [EntryRef(row.id, row.event_id, row.context, zones[customer_of[row.id]]) for row in conn.execute(query)]
+    variables: dict[int, dict[str, object]] = {entry.id: {"context": entry.context or {}} for entry in found}
+    for loader in TRIGGER_VARIABLES:
+        for entry_id, loaded in loader(conn, found).items():
+            variables[entry_id].update(loaded)
+    return variables
+
+
+# -- until the pipeline moves to Templates and build_contexts -------------------------------------------------------
 
 
 class TemplateCache:
-    """Parses each template source once per process."""
+    """The pipeline's current entry point: ``default_templates()`` behind the old interface. Raises LiquidError."""
 
     def __init__(self) -> None:
-        self.environment = SafeEnvironment()
-        self._parsed: dict[str, BoundTemplate] = {}
+        self.templates = default_templates()
 
     def render(self, source: str, variables: dict[str, Any]) -> str:
-        template = self._parsed.get(source)
-        if template is None:
-            template = self.environment.from_string(source)
-            if len(self._parsed) < 10_000:
-                self._parsed[source] = template
-        return template.render(**variables)
-
-
-def customer_variables(row: Any) -> dict[str, Any]:
-    """The `customer` object templates see."""
-    fields = (
-        "external_id",
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "middle_name",
-        "gender",
-        "city",
-        "timezone",
-        "store_code",
-    )
-    variables: dict[str, Any] = {field: row[field] for field in fields}
-    variables["birthday"] = row["birthday"].isoformat() if row["birthday"] else None
-    variables["points"] = float(row["points_balance"])
-    variables.update(row["attributes"] or {})
-    return variables
+        try:
+            return self.templates.render(source, TemplateContext(variables, UTC, datetime.now(UTC)))
+        except TemplateError as error:
+            raise LiquidError(str(error), token=None) from error
