@@ -6,6 +6,7 @@ Public API
     ``Templates.render(source, ctx)``    the text, or a ``TemplateError`` subclass naming the line and the problem
     ``Templates.preview(source, ctx)``   the text plus a warning for each variable that was missing
     ``check_syntax(source)``             ``None`` or the ``TemplateSyntaxError`` a save must refuse
+    ``preview_context(conn, customer_id, now=, public_url=, …)``   what a message to one customer would see
     ``build_contexts(conn, messages, now=, unsubscribe_url=)``
                                          the variables of a chunk of messages, set at a time (a handful of
                                          queries per chunk, whatever its size)
@@ -69,7 +70,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import StringIO
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from liquid import Environment
@@ -95,7 +96,7 @@ from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 from sqlalchemy import Connection, select
 
-from tidings.errors import InvalidInput
+from tidings.errors import InvalidInput, NotFound
 from tidings.store.account import load_account
 from tidings.store.tables import campaigns, customers, entries, events, order_lines, orders, products, stores
 
@@ -111,6 +112,12 @@ class TemplateError(InvalidInput):
         self.column = column
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{where}{problem}", details={"line": line, "column": column, "problem": problem})
+
+    def in_field(self, field: str) -> Self:
+        """This error, saying which of several templates (``subject``, ``body``) it is about."""
+        self.message = f"{field}: {self.message}"
+        self.details = {"field": field, **self.details}
+        return self
 
 
 class TemplateSyntaxError(TemplateError):
@@ -796,6 +803,60 @@ def _trigger_variables(
         for entry_id, loaded in loader(conn, found).items():
             variables[entry_id].update(loaded)
     return variables
+
+
+def preview_context(
+    conn: Connection,
+    customer_id: int,
+    *,
+    now: datetime,
+    public_url: str,
+    campaign_id: int | None = None,
+    order: str | None = None,
+    event: Mapping[str, Any] | None = None,
+    context: Mapping[str, object] | None = None,
+) -> TemplateContext:
+    """What a message to this customer would see. With a campaign, the trigger variables of the customer's latest
+    entry into it; ``order`` (an external id of one of the customer's orders), ``event`` (name, properties,
+    occurred_at) and ``context`` stand in for a trigger's. The links lead to a page that says it was a preview."""
+    entry_id: int | None = None
+    if campaign_id is not None:
+        if conn.execute(select(campaigns.c.id).where(campaigns.c.id == campaign_id)).first() is None:
+            raise NotFound(f"campaign {campaign_id} does not exist", details={"campaign_id": campaign_id})
+        latest = (
+            select(entries.c.id)
+            .where(entries.c.campaign_id == campaign_id, entries.c.customer_id == customer_id)
+            .order_by(entries.c.entered_at.desc(), entries.c.id.desc())
+            .limit(1)
+        )
+        entry_id = conn.execute(latest).scalar()
+    link = f"{public_url.rstrip('/')}/api/v1/unsubscribe/preview"
+    ref = MessageRef(0, customer_id, campaign_id, entry_id)
+    found = build_contexts(conn, [ref], now=now, unsubscribe_url=lambda _: link).get(0)
+    if found is None:
+        raise NotFound(f"customer {customer_id} does not exist", details={"customer_id": customer_id})
+    variables = dict(found.variables)
+    if order is not None:
+        query = (
+            select(orders.c.id)
+            .where(orders.c.external_id == order, orders.c.customer_id == customer_id)
+            .order_by(orders.c.id.desc())
+            .limit(1)
+        )
+        order_id = conn.execute(query).scalar()
+        if order_id is None:
+            raise NotFound(f"the customer has no order {order!r}", details={"order": order})
+        variables["order"] = order_variables(conn, [order_id], found.timezone)[order_id]
+    if event is not None:
+        occurred_at = event.get("occurred_at") or now
+        variables["event"] = {
+            "name": event.get("name"),
+            "properties": event.get("properties") or {},
+            "occurred_at": _local(occurred_at, found.timezone),
+        }
+    if context is not None:
+        variables["context"] = context
+    return TemplateContext(variables, found.timezone, now)
 
 
 # -- until the pipeline moves to Templates and build_contexts -------------------------------------------------------
