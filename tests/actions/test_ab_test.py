@@ -6,7 +6,8 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,9 +28,12 @@ from tests.engine.helpers import (
 from tidings.engine.advance import advance_chunk
 from tidings.engine.clock import ManualClock
 from tidings.errors import DocumentInvalid
+from tidings.model.orders import OrderIn, OrderLineIn
 from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.settings import Settings
+from tidings.store.attribution import attribute_stored
+from tidings.store.orders import Resolved, resolve_orders, store_orders
 from tidings.store.tables import ab_assignments, ab_decisions, ab_tests, journey_state, messages
 from tidings.store.tracking import Event, TrackingEvent, record_events
 
@@ -241,6 +245,41 @@ def test_reactions_count_downstream_of_the_test_only(services: Services) -> None
     [decision] = decisions(services, campaign_id)
     assert [c["value"] for c in decision["counts"]] == [0, 1]
     assert decision["winner"] == 2
+
+
+def buy(services: Services, external_id: str, customer: str, placed_at: datetime) -> None:
+    """Store a receipt as the orders API does: stored and attributed in one transaction."""
+    line = OrderLineIn(sku="SKU-1", quantity=Decimal(1), price=Decimal(10))
+    row = OrderIn(external_id=external_id, kind="receipt", customer=customer, placed_at=placed_at, lines=[line])
+    with services.db.engine.begin() as conn:
+        resolved = [r for r in resolve_orders(conn, [row]) if isinstance(r, Resolved)]
+        store_orders(conn, services.db.dialect, resolved)
+        attribute_stored(conn, resolved)
+
+
+def test_the_orders_criterion_counts_orders_credited_to_each_branch_s_messages(services: Services) -> None:
+    ids = people(services, 5)
+    by_id = {customer: external for external, customer in ids.items()}
+    campaign_id = start(services, two_mails(sample_size=4, evaluation_days=3, criterion="orders"))
+    services.campaigns.enroll(campaign_id, list(ids), None)
+    advance(services, minutes=1)
+    first, second = mailed(services, "e1"), mailed(services, "e2")
+    react(services, "e1", first)
+    react(services, "e2", second[:1])
+    advance(services, hours=1)
+    now = services.clock.now()
+    buy(services, "a", by_id[first[0]], now)
+    buy(services, "b", by_id[second[0]], now)
+    buy(services, "c", by_id[second[0]], now + timedelta(hours=1))
+    buy(services, "d", by_id[second[1]], now + timedelta(hours=2))  # stored before its customer's open is known
+    advance(services, minutes=30)
+    react(services, "e2", second[1:])  # the open is reported late, still before the order
+    buy(services, "e", by_id[first[1]], now + timedelta(days=10))  # after the decision: not counted
+    advance(services, days=3)
+    [decision] = decisions(services, campaign_id)
+    assert [(c["customers"], c["value"]) for c in decision["counts"]] == [(2, 1), (2, 3)]
+    assert (decision["criterion"], decision["winner"]) == ("orders", 2)
+    assert ports(services, campaign_id) == {"variant-1": 2, "variant-2": 3}
 
 
 def test_restart_every_few_days_deals_a_new_sample_and_decides_again(services: Services) -> None:

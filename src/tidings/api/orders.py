@@ -15,6 +15,7 @@ from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.model.orders import OrderIn, OrderKind
 from tidings.store import orders as order_sql
+from tidings.store.attribution import attribute_stored
 from tidings.store.orders import Resolved
 
 router = APIRouter(tags=["orders"], route_class=StrictJsonRoute)
@@ -88,7 +89,9 @@ def upsert(batch: OrderBatch, services: ServicesDep) -> OrdersUpserted:
             lambda row: row.external_id,
         )
         checked.refuse_if_nothing_good("order")
-        order_sql.store_orders(conn, services.db.dialect, [resolved[id(row)] for _, row in checked.good])
+        stored = [resolved[id(row)] for _, row in checked.good]
+        order_sql.store_orders(conn, services.db.dialect, stored)
+        attribute_stored(conn, stored)  # last touch (spec 5.8), in the same transaction
     return OrdersUpserted(upserted=len(checked.good), errors=[OrderRowError(**e) for e in checked.report()])
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Delete,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -124,7 +126,7 @@ def insert_attributions(where: ColumnElement[bool]) -> Insert:
             is_purchase(),
             window.c.days > 0,
             received <= orders.c.placed_at,
-            received >= orders.c.placed_at - window.c.days * DAY_MICROS,
+            received >= orders.c.placed_at - cast(window.c.days, BigInteger) * literal(DAY_MICROS, BigInteger),
         )
         .subquery("candidates")
     )
@@ -227,7 +229,7 @@ def control_purchases(members: Subquery, *, days: int) -> Select[Any]:
             members.c.is_control.is_(True),
             is_purchase(),
             orders.c.placed_at >= members.c.entered_at,
-            orders.c.placed_at <= members.c.entered_at + literal(days * DAY_MICROS),
+            orders.c.placed_at <= members.c.entered_at + literal(days * DAY_MICROS, BigInteger),
         )
         .distinct()
         .subquery("bought")

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tidings.model.orders import OrderIn, OrderLineIn
+from tidings.store.attribution import attribute_stored
 from tidings.store.catalog_data import Loc
 from tidings.store.database import Database
 from tidings.store.file_import import (
@@ -87,6 +88,7 @@ def import_orders(
             outcomes = resolve_orders(conn, [item.row.order for item in batch])
             good = [outcome for outcome in outcomes if isinstance(outcome, Resolved)]
             store_orders(conn, db.dialect, good, staged=db.dialect.stages_bulk_writes)
+            attribute_stored(conn, good)
         rejected = []
         for item, outcome in zip(batch, outcomes, strict=True):
             if outcome is not None and not isinstance(outcome, Resolved):
