@@ -29,6 +29,9 @@ from tidings.delivery.templates import (
     check_syntax,
     order_variables,
 )
+from tidings.errors import DocumentInvalid
+from tidings.model.campaign import CampaignDocument
+from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import messages, order_lines, orders, products, stores
 
@@ -128,6 +131,22 @@ def test_join_and_replace_may_not_make_a_huge_text() -> None:
     assert render("{{ 'a-b' | replace: '-', '+' }} {{ 'a,b' | split: ',' | join: '; ' }}") == "a+b a; b"
 
 
+def test_numbers_may_not_grow_without_bound() -> None:
+    error = limit_of("{% assign n = 2 %}{% for i in (1..40) %}{% assign n = n | times: n %}{% endfor %}{{ n }}")
+    assert (error.limit, str(error)) == ("number_digits", "line 1: times: its result has more than 1,000 digits")
+
+
+def test_a_chain_of_slow_filters_is_stopped_by_the_clock() -> None:
+    sorts = " | sort | reverse" * 20
+    source = "{% capture s %}{% for i in (1..5000) %}" + "ab" * 20 + "{% endfor %}{% endcapture %}"
+    source += "{{ s | split: ''" + sorts + " | size }}"
+    templates = Templates(Limits(render_seconds=0.2))
+    templates.parse(source)
+    started = time.monotonic()
+    assert limit_of(source, templates).limit == "render_seconds"
+    assert time.monotonic() - started < 1.0
+
+
 def test_deep_nesting_is_refused_when_saved_naming_the_line() -> None:
     source = "<p>\n" + "{% if customer %}" * 31 + "x" + "{% endif %}" * 31
     error = check_syntax(source)
@@ -163,6 +182,19 @@ def test_syntax_errors_name_the_line_and_the_problem(source: str, message: str) 
     assert str(error) == message
     with pytest.raises(TemplateSyntaxError):
         TEMPLATES.render(source, TemplateContext({}, UTC, NOW))
+
+
+def test_documents_are_checked_when_saved_and_loaded_as_stored() -> None:
+    """A version stored before a rule existed still loads (its messages fail one by one); a save is refused."""
+    document = campaign(email_node("e1", "Hi {{ customer.first_name | mony }}"), edges=[("trigger", "e1")])
+    with pytest.raises(DocumentInvalid) as caught:
+        parse_document(document)
+    assert caught.value.details == [
+        {"node": "e1", "field": "config.subject", "message": "line 1: unknown filter 'mony'; did you mean 'money'?"}
+    ]
+    stored = CampaignDocument.model_validate(document)
+    with pytest.raises(TemplateSyntaxError):
+        TEMPLATES.render(stored.node("e1").config.subject, TemplateContext({}, UTC, NOW))
 
 
 def test_good_templates_pass_and_are_parsed_once() -> None:
@@ -379,7 +411,7 @@ def test_a_deleted_customer_gets_no_context(services: Services, sent: dict[str, 
 def test_order_variables_with_lines(services: Services, sent: dict[str, Any]) -> None:
     with services.db.engine.begin() as conn:
         conn.execute(products.insert().values(sku="SKU-1", name="Red shoes", category_code="shoes", price=50))
-        order_id = conn.execute(
+        inserted = conn.execute(
             orders.insert().values(
                 external_id="A-17",
                 kind="order",
@@ -388,7 +420,9 @@ def test_order_variables_with_lines(services: Services, sent: dict[str, Any]) ->
                 total=Decimal("120.50"),
                 placed_at=datetime(2026, 1, 4, 22, 15, tzinfo=UTC),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None
+        order_id = inserted[0]
         conn.execute(
             order_lines.insert(),
             [

@@ -42,10 +42,11 @@ Limits (``Limits``), each failing the render with ``TemplateLimitExceeded`` nami
     output_chars       the rendered text (captures included)
     value_chars        any value a filter takes or makes, and the text a ``join`` / ``replace`` would make
                        (checked before it is made), lists counted deep
+    number_digits      any number a filter takes or makes (so that no multiplication takes long)
     assigned_chars     all ``assign`` / ``capture`` variables together, counted deep
     render_seconds     wall time of one render
 The time limit is checked inside the render, never by a signal or another thread: at every loop iteration and
-every write to the output. Between two checks a template can only do a bounded amount of work, because the other
+every filter call. Between two checks a template can only do a bounded amount of work, because the other
 limits bound every value and there is no recursion.
 
 Errors (``code``, all 422 when they reach the API)
@@ -148,6 +149,7 @@ class Limits:
     total_iterations: int = 100_000
     output_chars: int = 1_000_000
     value_chars: int = 1_000_000
+    number_digits: int = 1_000
     assigned_chars: int = 500_000
     render_seconds: float = 0.5
 
@@ -170,7 +172,7 @@ class _Run:
     now: datetime
     iterations: int = 0
 
-    def check_time(self) -> None:  # at every loop iteration
+    def check_time(self) -> None:  # at every loop iteration and filter call
         if time.monotonic() > self.deadline:
             raise _Exceeded(
                 "render_seconds", f"rendering took longer than {self.limits.render_seconds:g} s and was stopped"
@@ -201,6 +203,8 @@ def _text_size(value: object, budget: int) -> int:
         return total
     if isinstance(value, range):
         return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 1  # about its decimal digits
     return 8
 
 
@@ -347,30 +351,42 @@ def _moment(value: object, run: _Run) -> date | datetime | None:
     return None
 
 
-def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
-    """``func`` refusing values past ``value_chars``, and ``join`` / ``replace`` refusing to make one."""
-    limit = limits.value_chars
+_current_run: ContextVar[_Run | None] = ContextVar("tidings_render", default=None)
 
-    def too_big(what: str) -> _Exceeded:
+
+def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
+    """``func`` checking the clock, refusing values past ``value_chars`` and numbers past ``number_digits``, and
+    refusing to let ``join`` / ``replace`` make a text past ``value_chars``."""
+    limit = limits.value_chars
+    max_bits = math.ceil(limits.number_digits * math.log2(10))
+
+    def too_long(what: str) -> _Exceeded:
         return _Exceeded("value_chars", f"{name}: {what} would pass the limit of {limit:,} characters")
+
+    def refuse_big(value: object, what: str) -> None:
+        if isinstance(value, int) and value.bit_length() > max_bits:
+            raise _Exceeded("number_digits", f"{name}: {what} has more than {limits.number_digits:,} digits")
+        if _text_size(value, limit) > limit:
+            raise too_long(what)
 
     @functools.wraps(func)
     def guarded(value: object, *args: object, **kwargs: object) -> object:
+        run = _current_run.get()
+        if run is not None:
+            run.check_time()
         for argument in (value, *args):
-            if _text_size(argument, limit) > limit:
-                raise too_big("a value")
+            refuse_big(argument, "a value")
         if name == "join" and isinstance(value, (list, tuple, range)):
             separator = args[0] if args else " "
             if _text_size(value, limit) + len(value) * len(str(separator)) > limit:
-                raise too_big("the joined text")
+                raise too_long("the joined text")
         elif name == "replace" and isinstance(value, str) and len(args) >= 1:
             old, new = str(args[0]), str(args[1]) if len(args) > 1 else ""
             count = len(value) + 1 if old == "" else value.count(old)
             if len(value) + count * len(new) > limit:
-                raise too_big("the replaced text")
+                raise too_long("the replaced text")
         result = func(value, *args, **kwargs)
-        if _text_size(result, limit) > limit:
-            raise too_big("its result")
+        refuse_big(result, "its result")
         return result
 
     return guarded
@@ -528,6 +544,8 @@ class Templates:
                 f"blocks are nested more than {self.limits.nesting_depth} deep", line=line, column=column
             ) from None
         except LiquidError as error:
+            if isinstance(error.__cause__, RecursionError):
+                raise TemplateSyntaxError("expressions are nested too deeply") from None
             line, column = _position(error.token)
             problem = str(error.message)
             unclosed = _UNCLOSED.fullmatch(problem)
@@ -552,6 +570,7 @@ class Templates:
         render_context.run = run
         render_context.scope = _Scope(render_context.locals, render_context.globals, builtin, render_context.counters)
         buffer = _Output(self.limits, self.limits.output_chars)
+        current = _current_run.set(run)
         try:
             _render_nodes(template, render_context, buffer)
         except _Exceeded as error:
@@ -567,6 +586,8 @@ class Templates:
             raise TemplateLimitExceeded("nesting_depth", "the template nests too deeply to render") from None
         except (ArithmeticError, ValueError, TypeError) as error:  # a filter fed something it cannot take
             raise TemplateRenderError(f"{type(error).__name__}: {error}") from None
+        finally:
+            _current_run.reset(current)
         return buffer.getvalue()
 
 
