@@ -9,9 +9,12 @@ from tidings.actions.check_email_status import CheckEmailStatus
 from tidings.actions.control_group import ControlGroup
 from tidings.actions.filter_customers import FilterCustomers
 from tidings.actions.limit_participants import LimitParticipants
+from tidings.actions.notify_manager import NotifyManager
 from tidings.actions.refresh_filter import RefreshFilter
 from tidings.actions.select_from_segment import SelectFromSegment
 from tidings.actions.send_email import SendEmail
+from tidings.actions.send_notification import SendNotification
+from tidings.actions.show_popup import ShowPopup
 from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.engine.contracts import Action
@@ -31,5 +34,8 @@ ACTIONS: dict[str, Action] = {
         AwardPoints(),
         CheckEmailStatus(),
         AbTest(),
+        SendNotification(),
+        ShowPopup(),
+        NotifyManager(),
     )
 }

@@ -1,0 +1,127 @@
+"""Notify manager (D8): e-mail a user about each customer reaching the node, e.g. a VIP's lost cart to the
+customer's manager. Output = all input customers.
+
+The recipient is the chosen ``user``, or, left empty (*automatic*), the customer's responsible manager
+(``customers.manager_id``, any role), else a user with the manager role picked round-robin by customer id (the
+managers in id order, the customer id modulo their number: the same customer always reaches the same manager,
+and customers spread evenly). One e-mail message row per (entry, node, customer) is queued like Send email's, its
+recipient the manager's address; the delivery pipeline renders ``subject`` and ``body_html`` with the customer's
+variables and sends it.
+
+The note is internal, so it is not subject to the customer's consent. Control-group customers (D1) are left out
+by default — a note usually leads a manager to contact the customer, which would spoil the comparison; tick
+``include_control_group`` when it does not. Customers left out, and those for whom no recipient exists (the chosen
+user is gone, or automatic finds no manager at all), still go on by ``out``, counted as suppressed with
+``control_group`` or ``no_manager``. A customer reaching the node twice in one entry is reported once (D15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, func, literal, select
+
+from tidings.actions.send_notification import ALREADY_SENT, Gate, gated, once_per_entry
+from tidings.engine.contracts import CONTROL_GROUP, AccountSettings, Batch, Context, Routing, in_control_group
+from tidings.model.templates import TemplateText
+from tidings.store.tables import customers, journey_state, messages, users
+
+NO_MANAGER = "no_manager"
+
+
+class NotifyManagerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Notify manager")
+    subject: TemplateText = Field(
+        min_length=1,
+        max_length=998,
+        description="Liquid template with the customer's variables, e.g. `Call {{ customer.full_name }}`.",
+    )
+    body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
+    user: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="Id of the user to notify; empty = the customer's responsible manager, else a manager round-robin.",
+    )
+    include_control_group: bool = Field(
+        default=False, description="Also report control-group customers (only if the note never reaches them)."
+    )
+    sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
+    sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
+    reply_to: str | None = Field(default=None, description="Where the manager's replies go.")
+
+    @property
+    def utm(self) -> None:
+        """The delivery pipeline appends UTM parameters when a send asks; an internal note never does."""
+        return None
+
+
+def recipient(config: NotifyManagerConfig) -> ColumnElement[Any]:
+    """The address each ``journey_state`` row's note goes to, or NULL when there is none."""
+    if config.user is not None:
+        return select(users.c.email).where(users.c.id == config.user).scalar_subquery()
+    responsible = (
+        select(users.c.email)
+        .join(customers, customers.c.manager_id == users.c.id)
+        .where(customers.c.id == journey_state.c.customer_id)
+        .scalar_subquery()
+    )
+    managers = select(users.c.email, (func.row_number().over(order_by=users.c.id) - 1).label("turn"))
+    ranked = managers.where(users.c.role == "manager").subquery("ranked")
+    count = select(func.count()).select_from(users).where(users.c.role == "manager").scalar_subquery()
+    round_robin = (
+        select(ranked.c.email)
+        .where(ranked.c.turn == journey_state.c.customer_id % func.nullif(count, 0))
+        .scalar_subquery()
+    )
+    return func.coalesce(responsible, round_robin)
+
+
+class NotifyManager:
+    type: ClassVar[str] = "notify_manager"
+    title: ClassVar[str] = "Notify manager"
+    group: ClassVar[str] = "messages"
+    config_model = NotifyManagerConfig
+
+    def ports(self, config: NotifyManagerConfig) -> Sequence[str]:
+        return ("out",)
+
+    def due_on_arrival(self, config: NotifyManagerConfig, now: datetime, account: AccountSettings) -> datetime:
+        return now
+
+    def execute(self, batch: Batch, config: NotifyManagerConfig, ctx: Context) -> Routing:
+        address = recipient(config)
+        gates = [Gate(ALREADY_SENT, once_per_entry(messages, CONTROL_GROUP, NO_MANAGER))]
+        if not config.include_control_group:
+            gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
+        gates.append(Gate(NO_MANAGER, address.is_(None), suppress=True))
+        routing, _ = gated(gates)
+        queued = select(
+            journey_state.c.campaign_id,
+            journey_state.c.version,
+            journey_state.c.entry_id,
+            journey_state.c.node_id,
+            journey_state.c.customer_id,
+            literal("email"),
+            address,
+            literal("queued"),
+            literal(ctx.now, messages.c.send_after.type),
+            literal(ctx.now, messages.c.created_at.type),
+        ).where(batch.member(), journey_state.c.outcome == "port:out")
+        insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
+        columns = [
+            "campaign_id",
+            "version",
+            "entry_id",
+            "node_id",
+            "customer_id",
+            "channel",
+            "recipient",
+            "status",
+            "send_after",
+            "created_at",
+        ]
+        return routing.to("out").then(insert.from_select(columns, queued))
