@@ -189,21 +189,13 @@ def _group(customers: int, sent: int, delivered: int, buyers: int, receipts: int
 def _control_group(conn: Connection, campaign_id: int, document: CampaignDocument, days: int) -> ControlGroupResults:
     control_nodes = [node.id for node in document.nodes if node.type == ControlGroup.type]
     members = report_sql.report_members(campaign_id, control_nodes)
-    customers = {bool(flag): int(n) for flag, n in conn.execute(report_sql.group_customers(members))}
-    reached = {
-        bool(flag): (int(s), int(d)) for flag, s, d in conn.execute(report_sql.group_messages(campaign_id, members))
-    }
-    bought: dict[bool, tuple[int, int, Decimal]] = defaultdict(lambda: (0, 0, Decimal(0)))
-    for flag, buyers, receipts, revenue in conn.execute(report_sql.group_attributed(campaign_id, members)):
-        if not flag:  # the control group is sent nothing, so nothing is credited to it
-            bought[False] = (int(buyers), int(receipts), Decimal(revenue))
-    buyers, receipts, revenue = conn.execute(report_sql.control_purchases(members, days=days)).one()
-    bought[True] = (int(buyers), int(receipts), Decimal(revenue))
+    rows = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members))}
     figures = {}
     for flag in (False, True):
-        sent, delivered = reached.get(flag, (0, 0))
-        buyers, receipts, revenue = bought[flag]
-        figures[flag] = _group(customers.get(flag, 0), sent, delivered, buyers, receipts, revenue)
+        customers, sent, delivered, buyers, receipts, revenue = rows.get(flag, (0, 0, 0, 0, 0, 0))
+        if flag:  # the control group is sent nothing: its purchases are the orders within the window after entry
+            buyers, receipts, revenue = conn.execute(report_sql.control_purchases(members, days=days)).one()
+        figures[flag] = _group(int(customers), int(sent), int(delivered), int(buyers), int(receipts), Decimal(revenue))
     return compare(figures[False], figures[True])
 
 

@@ -186,36 +186,58 @@ def report_members(campaign_id: int, control_nodes: Sequence[str]) -> Subquery:
     return query.subquery("members")
 
 
-def group_customers(members: Subquery) -> Select[Any]:
-    """(is_control, customers) per group."""
-    return select(members.c.is_control, func.count(members.c.customer_id.distinct())).group_by(members.c.is_control)
-
-
-def group_messages(campaign_id: int, members: Subquery) -> Select[Any]:
-    """(is_control, customers sent a message, customers with a message delivered) per group."""
-    sent = case((messages.c.sent_at.is_not(None), members.c.customer_id))
-    delivered = case((messages.c.delivered_at.is_not(None), members.c.customer_id))
-    return (
-        select(members.c.is_control, func.count(sent.distinct()), func.count(delivered.distinct()))
-        .join_from(members, messages, messages.c.entry_id == members.c.entry_id)
+def group_figures(campaign_id: int, members: Subquery) -> Select[Any]:
+    """Per group: (is_control, customers, customers sent a message, customers with a message delivered, buyers,
+    orders, revenue), the last three from the orders credited to the campaign's messages. One pass over the
+    members: messages and credited orders are first summed per entry, then per customer, then per group (no
+    ``count(DISTINCT …)``, whose sorts are what made this slow)."""
+    reached = (
+        select(
+            messages.c.entry_id,
+            func.count(messages.c.sent_at).label("sent"),
+            func.count(messages.c.delivered_at).label("delivered"),
+        )
         .where(messages.c.campaign_id == campaign_id)
-        .group_by(members.c.is_control)
+        .group_by(messages.c.entry_id)
+        .subquery("reached")
     )
-
-
-def group_attributed(campaign_id: int, members: Subquery) -> Select[Any]:
-    """(is_control, buyers, orders, revenue) per group, from the orders credited to the campaign's messages."""
-    return (
+    credited = (
+        select(
+            attributions.c.entry_id,
+            func.count().label("receipts"),
+            func.sum(attributions.c.revenue).label("revenue"),
+        )
+        .where(attributions.c.campaign_id == campaign_id)
+        .group_by(attributions.c.entry_id)
+        .subquery("credited")
+    )
+    per_customer = (
         select(
             members.c.is_control,
-            func.count(attributions.c.customer_id.distinct()),
-            func.count(),
-            func.coalesce(func.sum(attributions.c.revenue), 0),
+            members.c.customer_id,
+            func.max(reached.c.sent).label("sent"),
+            func.max(reached.c.delivered).label("delivered"),
+            func.sum(credited.c.receipts).label("receipts"),
+            func.sum(credited.c.revenue).label("revenue"),
         )
-        .join_from(members, attributions, attributions.c.entry_id == members.c.entry_id)
-        .where(attributions.c.campaign_id == campaign_id)
-        .group_by(members.c.is_control)
+        .select_from(
+            members.outerjoin(reached, reached.c.entry_id == members.c.entry_id).outerjoin(
+                credited, credited.c.entry_id == members.c.entry_id
+            )
+        )
+        .group_by(members.c.is_control, members.c.customer_id)
+        .subquery("per_customer")
     )
+    c = per_customer.c
+    return select(
+        c.is_control,
+        func.count(),
+        func.count(case((c.sent > 0, 1))),
+        func.count(case((c.delivered > 0, 1))),
+        func.count(case((c.receipts > 0, 1))),
+        func.coalesce(func.sum(c.receipts), 0),
+        func.coalesce(func.sum(c.revenue), 0),
+    ).group_by(c.is_control)
 
 
 def control_purchases(members: Subquery, *, days: int) -> Select[Any]:
