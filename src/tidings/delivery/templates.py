@@ -172,7 +172,7 @@ class _Run:
     now: datetime
     iterations: int = 0
 
-    def check_time(self) -> None:  # at every loop iteration and filter call
+    def check_time(self) -> None:  # at every loop iteration (inlined in _metered) and filter call
         if time.monotonic() > self.deadline:
             raise _Exceeded(
                 "render_seconds", f"rendering took longer than {self.limits.render_seconds:g} s and was stopped"
@@ -235,12 +235,13 @@ class _Scope(ReadOnlyChainMap):
 
 
 def _metered(items: Iterator[Any], run: _Run) -> Iterator[Any]:
-    limit = run.limits.total_iterations
+    limit, deadline, clock = run.limits.total_iterations, run.deadline, time.monotonic
     for item in items:
         run.iterations += 1
         if run.iterations > limit:
             raise _Exceeded("total_iterations", f"loops ran more than {limit:,} iterations in all")
-        run.check_time()
+        if clock() > deadline:
+            run.check_time()  # raises, saying so
         yield item
 
 
@@ -354,11 +355,25 @@ def _moment(value: object, run: _Run) -> date | datetime | None:
 _current_run: ContextVar[_Run | None] = ContextVar("tidings_render", default=None)
 
 
+#: A text at most this long, a number within the digit limit, a float, a boolean or nothing: a filter given only
+#: such values does little work, so neither the clock nor the size of what it would make is checked before it runs.
+_SMALL_TEXT = 1_000
+
+
 def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
     """``func`` checking the clock, refusing values past ``value_chars`` and numbers past ``number_digits``, and
     refusing to let ``join`` / ``replace`` make a text past ``value_chars``."""
     limit = limits.value_chars
     max_bits = math.ceil(limits.number_digits * math.log2(10))
+    joins, replaces = name == "join", name == "replace"
+
+    def small(value: Any) -> bool:
+        kind = value.__class__
+        if kind is str:
+            return len(value) <= _SMALL_TEXT
+        if kind is int:
+            return bool(value.bit_length() <= max_bits)
+        return kind is float or kind is bool or value is None
 
     def too_long(what: str) -> _Exceeded:
         return _Exceeded("value_chars", f"{name}: {what} would pass the limit of {limit:,} characters")
@@ -369,24 +384,29 @@ def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..
         if _text_size(value, limit) > limit:
             raise too_long(what)
 
-    @functools.wraps(func)
-    def guarded(value: object, *args: object, **kwargs: object) -> object:
+    def check_before(value: object, args: tuple[object, ...]) -> None:
         run = _current_run.get()
         if run is not None:
             run.check_time()
         for argument in (value, *args):
             refuse_big(argument, "a value")
-        if name == "join" and isinstance(value, (list, tuple, range)):
+        if joins and isinstance(value, (list, tuple, range)):
             separator = args[0] if args else " "
             if _text_size(value, limit) + len(value) * len(str(separator)) > limit:
                 raise too_long("the joined text")
-        elif name == "replace" and isinstance(value, str) and len(args) >= 1:
+        elif replaces and isinstance(value, str) and args:
             old, new = str(args[0]), str(args[1]) if len(args) > 1 else ""
             count = len(value) + 1 if old == "" else value.count(old)
             if len(value) + count * len(new) > limit:
                 raise too_long("the replaced text")
+
+    @functools.wraps(func)
+    def guarded(value: object, *args: object, **kwargs: object) -> object:
+        if not small(value) or (args and not all(map(small, args))):
+            check_before(value, args)
         result = func(value, *args, **kwargs)
-        refuse_big(result, "its result")
+        if not small(result):
+            refuse_big(result, "its result")
         return result
 
     return guarded
@@ -645,25 +665,67 @@ def _local(moment: datetime | None, tz: tzinfo) -> datetime | None:
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(tz)
 
 
-_CUSTOMER_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "middle_name", "gender", "city")
+#: The columns of ``customers`` the ``customer`` object is made of, in the order ``_customer`` takes them.
+_CUSTOMER_COLUMNS = (
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "gender",
+    "city",
+    "timezone",
+    "birthday",
+    "registered_at",
+    "points_balance",
+    "store_code",
+    "attributes",
+)
 
 
 def customer_variables(row: Mapping[Any, Any], tz: tzinfo = UTC, store_name: str | None = None) -> dict[str, object]:
     """The ``customer`` object of one customer row (a row of ``customers``)."""
-    attributes = dict(row["attributes"] or {})
-    variables: dict[str, object] = dict(attributes)  # the system fields below win over a custom code
-    for name in _CUSTOMER_FIELDS:
-        variables[name] = row[name]
-    names = (row["first_name"], row["middle_name"], row["last_name"])
-    variables["full_name"] = " ".join(part for part in names if part)
-    variables["timezone"] = row["timezone"]
-    variables["birthday"] = row["birthday"]
-    variables["registered_at"] = _local(row["registered_at"], tz)
-    variables["points"] = _number(row["points_balance"])
-    variables["store_code"] = row["store_code"]
-    variables["store"] = store_name or row["store_code"]
-    variables["attributes"] = attributes
-    return variables
+    return _customer(tuple(row[name] for name in _CUSTOMER_COLUMNS), tz, store_name)
+
+
+def _customer(values: Sequence[Any], tz: tzinfo, store_name: str | None) -> dict[str, object]:
+    (
+        external_id,
+        email,
+        phone,
+        first,
+        last,
+        middle,
+        gender,
+        city,
+        timezone,
+        birthday,
+        registered_at,
+        points,
+        store,
+        attributes,
+    ) = values
+    attributes = attributes or {}
+    return {
+        **attributes,  # the system fields below win over a custom code
+        "external_id": external_id,
+        "email": email,
+        "phone": phone,
+        "first_name": first,
+        "last_name": last,
+        "middle_name": middle,
+        "full_name": " ".join(part for part in (first, middle, last) if part),
+        "gender": gender,
+        "city": city,
+        "timezone": timezone,
+        "birthday": birthday,
+        "registered_at": _local(registered_at, tz),
+        "points": _number(points),
+        "store_code": store,
+        "store": store_name or store,
+        "attributes": attributes,
+    }
 
 
 def order_variables(conn: Connection, order_ids: Sequence[int], tz: tzinfo = UTC) -> dict[int, dict[str, object]]:
@@ -774,13 +836,15 @@ def build_contexts(
         return {}
     preferences_url = preferences_url or unsubscribe_url
     account_zone = zone(load_account(conn).timezone, UTC)
+    columns = [customers.c[name] for name in _CUSTOMER_COLUMNS]
     people = (
-        select(customers, stores.c.name.label("store_name"))
+        select(customers.c.id, stores.c.name, *columns)
         .join_from(customers, stores, stores.c.code == customers.c.store_code, isouter=True)
         .where(customers.c.id.in_(sorted({message.customer_id for message in messages})))
     )
-    customer_rows = {row["id"]: row for row in conn.execute(people).mappings()}
-    zones = {customer_id: zone(row["timezone"], account_zone) for customer_id, row in customer_rows.items()}
+    customer_rows = {row[0]: row for row in conn.execute(people)}
+    timezone_at = 2 + _CUSTOMER_COLUMNS.index("timezone")
+    zones = {customer_id: zone(row[timezone_at], account_zone) for customer_id, row in customer_rows.items()}
     campaign_ids = sorted({message.campaign_id for message in messages if message.campaign_id is not None})
     names: dict[int, str] = {}
     if campaign_ids:
@@ -797,7 +861,7 @@ def build_contexts(
         tz = zones[message.customer_id]
         customer = people_variables.get(message.customer_id)
         if customer is None:
-            customer = people_variables[message.customer_id] = customer_variables(row, tz, row["store_name"])
+            customer = people_variables[message.customer_id] = _customer(row[2:], tz, row[1])
         variables: dict[str, object] = {
             "customer": customer,
             "unsubscribe_url": unsubscribe_url(message.message_id),
