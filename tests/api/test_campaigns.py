@@ -177,6 +177,8 @@ def test_stats_list_every_node_with_its_counters(client: httpx.Client) -> None:
         "performed": 3,
         "ports": {"out": 3},
         "dropped": {},
+        "suppressed": {},
+        "removed": {},
         "waiting": 0,
     }
     assert nodes["f1"] == {
@@ -187,6 +189,8 @@ def test_stats_list_every_node_with_its_counters(client: httpx.Client) -> None:
         "performed": 3,
         "ports": {"yes": 2, "no": 1},
         "dropped": {},
+        "suppressed": {},
+        "removed": {},
         "waiting": 0,
     }
     assert (nodes["w1"]["entered"], nodes["w1"]["performed"], nodes["w1"]["waiting"]) == (2, 0, 2)
@@ -198,6 +202,8 @@ def test_stats_list_every_node_with_its_counters(client: httpx.Client) -> None:
         "performed": 0,
         "ports": {},
         "dropped": {"no_contact": 1},
+        "suppressed": {},
+        "removed": {},
         "waiting": 0,
     }
     assert nodes["e1"]["entered"] == 0

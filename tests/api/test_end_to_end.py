@@ -52,6 +52,8 @@ def test_event_to_mailbox_stats_and_trace(client: httpx.Client) -> None:
         "performed": 1,
         "ports": {"out": 1},
         "dropped": {},
+        "suppressed": {},
+        "removed": {},
         "waiting": 0,
     }
 
