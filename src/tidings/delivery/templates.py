@@ -45,9 +45,11 @@ Limits (``Limits``), each failing the render with ``TemplateLimitExceeded`` nami
     number_digits      any number a filter takes or makes (so that no multiplication takes long)
     assigned_chars     all ``assign`` / ``capture`` variables together, counted deep
     render_seconds     wall time of one render
-The time limit is checked inside the render, never by a signal or another thread: at every loop iteration and
-every filter call. Between two checks a template can only do a bounded amount of work, because the other
-limits bound every value and there is no recursion.
+The time limit is checked inside the render, never by a signal or another thread (renders run in worker threads):
+at every loop iteration and before every filter call given a large value (a list, a text over 1,000
+characters). Between two checks a template can only do a bounded amount of work, because the other limits bound
+every value, the source is bounded and there is no recursion. Measured cost: about 0.7 µs per loop iteration;
+a typical e-mail without loops renders as fast as with python-liquid unguarded.
 
 Errors (``code``, all 422 when they reach the API)
     TemplateError (template.invalid)                 [tidings.errors.InvalidInput]
@@ -419,8 +421,6 @@ _UNCLOSED = re.compile(r"expected tag (end\w+), found end of (?:expression|file)
 
 class _Environment(Environment):
     """python-liquid, strict, with our filters, without partials, and with positions on every parse error."""
-
-    template_class = BoundTemplate
 
     def __init__(self, limits: Limits) -> None:
         super().__init__(undefined=_Undefined, strict_filters=True)
@@ -903,7 +903,8 @@ def preview_context(
 ) -> TemplateContext:
     """What a message to this customer would see. With a campaign, the trigger variables of the customer's latest
     entry into it; ``order`` (an external id of one of the customer's orders), ``event`` (name, properties,
-    occurred_at) and ``context`` stand in for a trigger's. The links lead to a page that says it was a preview."""
+    occurred_at) and ``context`` stand in for a trigger's. The links are placeholders (``…/unsubscribe/preview``)
+    that unsubscribe no one."""
     entry_id: int | None = None
     if campaign_id is not None:
         if conn.execute(select(campaigns.c.id).where(campaigns.c.id == campaign_id)).first() is None:
@@ -948,7 +949,9 @@ def preview_context(
 
 
 class TemplateCache:
-    """The pipeline's current entry point: ``default_templates()`` behind the old interface. Raises LiquidError."""
+    """The pipeline's current entry point: ``default_templates()`` behind the old interface, raising LiquidError.
+    Its date filter sees the wall clock and UTC; ``build_contexts`` gives the delivery's clock and the customer's
+    zone. Delete once the pipeline renders through ``Templates`` and ``build_contexts``."""
 
     def __init__(self) -> None:
         self.templates = default_templates()
