@@ -13,7 +13,10 @@ from tidings.engine.documents import DocumentCache
 from tidings.engine.manual_clock import ClockAdvancer, default_next_due
 from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler
+from tidings.loyalty.adapter import LoyaltyAdapter
+from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
 from tidings.settings import Settings
+from tidings.store import loyalty as loyalty_sql
 from tidings.store import messages as message_sql
 from tidings.store.database import Database
 
@@ -24,6 +27,38 @@ def email_provider(settings: Settings) -> EmailProvider:
 
         return SmtpProvider(settings)
     return SandboxProvider()
+
+
+def loyalty_adapter(settings: Settings, db: Database) -> LoyaltyAdapter:
+    if settings.loyalty_adapter == "http":
+        from tidings.loyalty.http import HttpLoyalty
+
+        assert settings.loyalty_url is not None  # checked by Settings
+        header = settings.loyalty_auth_header
+        return HttpLoyalty(
+            settings.loyalty_url,
+            auth_header=header.get_secret_value() if header else None,
+            timeout=settings.loyalty_timeout_seconds,
+            concurrency=settings.loyalty_concurrency,
+        )
+    from tidings.loyalty.builtin import BuiltinLedger
+
+    return BuiltinLedger(db.dialect)
+
+
+def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter) -> LoyaltyProcessor:
+    # A chunk's calls must end before its lease does, or another worker would send them again (harmless with the
+    # idempotency key, but wasted): the lease covers every call of a chunk timing out, twice over.
+    rounds = -(-settings.loyalty_chunk_size // settings.loyalty_concurrency)
+    return LoyaltyProcessor(
+        db,
+        adapter,
+        retry=RetryPolicy(
+            settings.loyalty_max_attempts, settings.loyalty_retry_base_seconds, settings.loyalty_retry_max_seconds
+        ),
+        chunk_size=settings.loyalty_chunk_size,
+        lease_seconds=max(settings.lease_seconds, 2 * rounds * settings.loyalty_timeout_seconds),
+    )
 
 
 def build_runtime(settings: Settings, db: Database, documents: DocumentCache, clock: Clock) -> Runtime:
@@ -46,6 +81,7 @@ class Services:
     delivery: Delivery
     runtime: Runtime
     scheduler: Scheduler
+    loyalty: LoyaltyProcessor
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None, runtime: Runtime | None = None) -> Services:
@@ -63,6 +99,7 @@ class Services:
         )
         if runtime is None:
             runtime = build_runtime(settings, db, documents, clock)
+        loyalty = loyalty_processor(settings, db, loyalty_adapter(settings, db))
         scheduler = Scheduler(
             db,
             documents,
@@ -71,14 +108,20 @@ class Services:
             delivery,
             chunk_size=settings.chunk_size,
             lease_seconds=settings.lease_seconds,
+            loyalty=loyalty,
         )
-        return cls(settings, db, clock, documents, CampaignService(db, documents, clock), delivery, runtime, scheduler)
+        campaigns = CampaignService(db, documents, clock)
+        return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty)
 
     @property
     def advancer(self) -> ClockAdvancer:
         if not isinstance(self.clock, ManualClock):
             raise RuntimeError("the clock can only be advanced with TIDINGS_CLOCK=manual")
-        next_due = [*default_next_due(), lambda after: message_sql.next_send_after(after=after)]
+        next_due = [
+            *default_next_due(),
+            lambda after: message_sql.next_send_after(after=after),
+            lambda after: loyalty_sql.next_attempt_at(after=after),
+        ]
         return ClockAdvancer(self.db, self.clock, self.scheduler, next_due)
 
     def start(self) -> None:
@@ -91,4 +134,5 @@ class Services:
         stop = getattr(self.runtime, "stop", None)
         if stop is not None and getattr(self.runtime, "_queue", None) is not None:
             stop()
+        self.loyalty.adapter.close()
         self.db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Signs tracking links when ``TIDINGS_SECRET_KEY`` is not set. It is public, so anyone could forge an
@@ -39,6 +39,31 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+
+    # -- the loyalty program (bonus accruals, audience and subscription sync) -------------------------------
+    loyalty_adapter: Literal["builtin", "http"] = Field(
+        default="builtin",
+        description="`builtin`: bonuses credit the internal points ledger (stand-alone use); `http`: requests go to "
+        "the loyalty program's JSON API at TIDINGS_LOYALTY_URL.",
+    )
+    loyalty_url: str | None = Field(
+        default=None,
+        description="Base URL of the loyalty program's API; requests are POSTed to {url}/bonuses, {url}/audiences "
+        "and {url}/subscriptions.",
+    )
+    loyalty_auth_header: SecretStr | None = Field(
+        default=None, description="One header sent with every request, `Name: value`, e.g. `Authorization: Bearer …`."
+    )
+    loyalty_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="Timeout of one request.")
+    loyalty_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts of a request that keeps failing transiently before it fails."
+    )
+    loyalty_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Delay before the first retry after a transient failure; doubles each time."
+    )
+    loyalty_retry_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between two attempts.")
+    loyalty_chunk_size: int = Field(default=200, ge=1, le=10_000, description="Requests claimed at a time.")
+    loyalty_concurrency: int = Field(default=8, ge=1, le=256, description="HTTP requests in flight per worker.")
     public_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET_KEY),
@@ -58,6 +83,24 @@ class Settings(BaseSettings):
         if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
             raise ValueError("TIDINGS_DATABASE_URL must start with sqlite:/// or postgresql://")
         return value
+
+    @field_validator("loyalty_auth_header")
+    @classmethod
+    def _loyalty_header_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            name, colon, rest = value.get_secret_value().partition(":")
+            if not colon or not name.strip() or not rest.strip() or " " in name.strip():
+                raise ValueError("an auth header is `Name: value`, e.g. `Authorization: Bearer <token>`")
+        return value
+
+    @model_validator(mode="after")
+    def _loyalty_configured(self) -> Settings:
+        if self.loyalty_adapter == "http":
+            if not self.loyalty_url:
+                raise ValueError("TIDINGS_LOYALTY_ADAPTER=http needs TIDINGS_LOYALTY_URL")
+            if not self.loyalty_url.startswith(("http://", "https://")):
+                raise ValueError(f"TIDINGS_LOYALTY_URL must be an http:// or https:// URL, not {self.loyalty_url!r}")
+        return self
 
     @field_validator("secret_key")
     @classmethod

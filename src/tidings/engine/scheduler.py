@@ -23,6 +23,8 @@ from tidings.store.database import Database
 
 #: Delivers due messages at ``now``; returns how many it handled.
 Delivery = Callable[[datetime], int]
+#: Sends due loyalty requests at ``now``; returns how many it handled.
+Loyalty = Callable[[datetime], int]
 
 
 @dataclass
@@ -33,10 +35,11 @@ class TickReport:
     segments: int = 0  # segments recomputed
     inbox: int = 0  # trigger inbox rows consumed
     ab_settled: int = 0  # A/B tests decided or restarted
+    loyalty: int = 0  # loyalty requests handled
 
     @property
     def busy(self) -> bool:
-        return bool(self.entered or self.chunks or self.delivered or self.segments or self.inbox or self.ab_settled)
+        return any(astuple(self))  # every field counts work done
 
     def __add__(self, other: TickReport) -> TickReport:
         return TickReport(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -54,12 +57,14 @@ class Scheduler:
         chunk_size: int,
         lease_seconds: float,
         max_chunks_per_tick: int = 8,
+        loyalty: Loyalty | None = None,
     ) -> None:
         self.db = db
         self.documents = documents
         self.clock = clock
         self.runtime = runtime
         self.delivery = delivery
+        self.loyalty = loyalty
         self.chunk_size = chunk_size
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chunks = max_chunks_per_tick
@@ -81,6 +86,8 @@ class Scheduler:
         self.runtime.submit(claims)
         report.chunks = len(claims)
         report.delivered = self.delivery(now)
+        if self.loyalty is not None:
+            report.loyalty = self.loyalty(now)
         return report
 
     def claim_chunks(self, now: datetime) -> list[str]:
