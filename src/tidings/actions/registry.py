@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tidings.actions.ab_test import AbTest
+from tidings.actions.accrue_bonus_points import AccrueBonusPoints
 from tidings.actions.audience_action import AudienceAction
 from tidings.actions.award_points import AwardPoints
 from tidings.actions.check_email_status import CheckEmailStatus
@@ -32,6 +33,7 @@ ACTIONS: dict[str, Action] = {
         WaitUntilDate(),
         SendEmail(),
         AwardPoints(),
+        AccrueBonusPoints(),
         CheckEmailStatus(),
         AbTest(),
         SendNotification(),
