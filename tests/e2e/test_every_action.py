@@ -47,8 +47,9 @@ def _fill_required(panel: Locator, node_type: str) -> None:
             if not control.input_value():
                 control.fill("2026-03-01")
         elif kind == "number":
-            if not control.input_value():
-                control.fill(control.get_attribute("min") or "1")
+            if not control.input_value() or float(control.input_value()) == 0:
+                low = float(control.get_attribute("min") or "1")
+                control.fill("1" if low <= 1 else control.get_attribute("min") or "1")
         elif (kind in ("text", "") or tag == "textarea") and not control.input_value():
             control.fill("<p>Walk</p>" if tag == "textarea" else "Walk")
 

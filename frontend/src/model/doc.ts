@@ -14,6 +14,8 @@ export interface DocEdge {
   source: string;
   target: string;
   source_port?: string | null;
+  /** On edges leaving check_email_status: the e-mail status that sends customers down this edge. */
+  criteria?: string | null;
 }
 
 export interface Position {

@@ -56,7 +56,7 @@ export function edgePorts(doc: CampaignDoc, meta: EditorMeta): string[] {
       seen.set(edge.source, index + 1);
       return variantPort(index);
     }
-    return edge.source_port ?? portsOf(meta, source, trigger)[0];
+    return edge.source_port ?? edge.criteria ?? portsOf(meta, source, trigger)[0];
   });
 }
 

@@ -109,17 +109,18 @@ function reaches(doc: CampaignDoc, from: string, to: string): boolean {
   return false;
 }
 
+/** Node types whose outgoing edges carry a criterion (spec 2.18): the output a connection starts from. */
+const CRITERIA_EDGES = new Set(["check_email_status"]);
+
 export function connect(doc: CampaignDoc, meta: EditorMeta, connection: Connection): CampaignDoc {
   if (connectionProblem(doc, meta, connection) !== null) return doc;
   const source = findNode(doc, connection.source)!;
   const trigger = source === doc.trigger;
   const ports = portsOf(meta, source, trigger);
   const named = ports.length > 1 && !isVariantNode(meta, source, trigger);
-  const edge: DocEdge = {
-    source: connection.source,
-    target: connection.target,
-    source_port: named ? (connection.sourceHandle ?? ports[0]) : null,
-  };
+  const port = named ? (connection.sourceHandle ?? ports[0]) : null;
+  const edge: DocEdge = { source: connection.source, target: connection.target, source_port: port };
+  if (port !== null && CRITERIA_EDGES.has(source.type)) edge.criteria = port; // the edge's criterion is its port
   return { ...doc, edges: [...doc.edges, edge] };
 }
 

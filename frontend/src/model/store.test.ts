@@ -170,3 +170,17 @@ describe("auto-layout", () => {
     expect(p.e1.x).toBeGreaterThan(p.w1.x);
   });
 });
+
+test("an edge from check_email_status carries its output as the criterion", async () => {
+  const { loadMeta, node, triggerDoc } = await import("./testing");
+  const { connect } = await import("./ops");
+  const meta = loadMeta();
+  if (!meta.actions.check_email_status) return; // an engine without the action serves no such node
+  const doc = triggerDoc(meta, [node(meta, "e1", "send_email"), node(meta, "c1", "check_email_status"), node(meta, "w1", "wait")]);
+  doc.edges = [
+    { source: "trigger", target: "e1", source_port: null },
+    { source: "e1", target: "c1", source_port: null },
+  ];
+  const joined = connect(doc, meta, { source: "c1", target: "w1", sourceHandle: "read_clicked" });
+  expect(joined.edges.at(-1)).toEqual({ source: "c1", target: "w1", source_port: "read_clicked", criteria: "read_clicked" });
+});
