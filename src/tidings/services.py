@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tidings.delivery.pipeline import Delivery
-from tidings.delivery.providers import EmailProvider, SandboxProvider
+from tidings.delivery.channels import build_routes
+from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.tracking import Tracker
 from tidings.engine.campaigns import CampaignService
 from tidings.engine.clock import Clock, ManualClock, SystemClock
@@ -19,14 +19,6 @@ from tidings.settings import Settings
 from tidings.store import loyalty as loyalty_sql
 from tidings.store import messages as message_sql
 from tidings.store.database import Database
-
-
-def email_provider(settings: Settings) -> EmailProvider:
-    if settings.email_provider == "smtp":
-        from tidings.delivery.smtp import SmtpProvider
-
-        return SmtpProvider(settings)
-    return SandboxProvider()
 
 
 def loyalty_adapter(settings: Settings, db: Database) -> LoyaltyAdapter:
@@ -92,10 +84,9 @@ class Services:
         delivery = Delivery(
             db,
             documents,
-            email_provider(settings),
+            build_routes(settings),
             tracker=Tracker.from_settings(settings),
-            chunk_size=settings.delivery_chunk_size,
-            lease_seconds=settings.lease_seconds,
+            policy=Policy.from_settings(settings),
         )
         if runtime is None:
             runtime = build_runtime(settings, db, documents, clock)

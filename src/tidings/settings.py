@@ -39,6 +39,53 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    email_rate_limit: float = Field(default=0, ge=0, description="E-mails per second per worker; 0 = unlimited.")
+
+    # -- SMS, Viber and push providers (`sandbox`: recorded as sent, visible in GET /api/v1/messages) ------------
+    sms_provider: Literal["sandbox", "http"] = "sandbox"
+    sms_url: str | None = Field(default=None, description="The HTTP SMS gateway's send endpoint (POST, JSON).")
+    sms_auth_header: SecretStr | None = Field(
+        default=None, description="One header sent with every request, `Name: value`, e.g. `Authorization: Bearer …`."
+    )
+    sms_body_template: str = Field(
+        default='{"to": "{to}", "text": "{text}", "sender": "{sender}", "reference": "{key}"}',
+        description="The JSON body; `{to}`, `{text}`, `{sender}` and `{key}` (the idempotency key) are replaced "
+        "by JSON-escaped values inside strings.",
+    )
+    sms_id_field: str = Field(
+        default="id", description="Where the gateway's message id is in its JSON answer (dotted path)."
+    )
+    sms_sender: str = Field(default="Tidings", max_length=64, description="Default sender name (alphanumeric id).")
+    sms_rate_limit: float = Field(default=0, ge=0, description="SMS per second per worker; 0 = unlimited.")
+    sms_concurrency: int = Field(default=4, ge=1, le=256, description="SMS requests in flight per worker.")
+    viber_provider: Literal["sandbox", "http"] = "sandbox"
+    viber_url: str | None = Field(default=None, description="The HTTP Viber gateway's send endpoint (POST, JSON).")
+    viber_auth_header: SecretStr | None = Field(default=None, description="`Name: value`, as for SMS.")
+    viber_rate_limit: float = Field(default=0, ge=0)
+    viber_concurrency: int = Field(default=4, ge=1, le=256)
+    push_provider: Literal["sandbox", "fcm"] = "sandbox"
+    fcm_url: str | None = Field(
+        default=None,
+        description="FCM HTTP v1 base, e.g. https://fcm.googleapis.com/v1/projects/<project>; "
+        "messages go to {fcm_url}/messages:send.",
+    )
+    fcm_access_token: SecretStr | None = Field(default=None, description="OAuth 2 bearer token for FCM.")
+    push_rate_limit: float = Field(default=0, ge=0)
+    push_concurrency: int = Field(default=8, ge=1, le=256)
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, description="HTTP provider request timeout.")
+
+    # -- delivery policy ---------------------------------------------------------------------------------------
+    message_lifetime_minutes: int = Field(
+        default=3 * 24 * 60,
+        ge=1,
+        description="How long a message is attempted, from its first attempt, when its action sets no lifetime; "
+        "then it becomes undeliverable.",
+    )
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_base_seconds: float = Field(
+        default=60.0, gt=0, description="First retry delay after a transient failure; doubles at each attempt."
+    )
+    retry_max_seconds: float = Field(default=3600.0, gt=0, description="Longest retry delay.")
 
     # -- the loyalty program (bonus accruals, audience and subscription sync) -------------------------------
     loyalty_adapter: Literal["builtin", "http"] = Field(
@@ -83,6 +130,37 @@ class Settings(BaseSettings):
         if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
             raise ValueError("TIDINGS_DATABASE_URL must start with sqlite:/// or postgresql://")
         return value
+
+    @field_validator("sms_auth_header", "viber_auth_header")
+    @classmethod
+    def _header_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            name, colon, rest = value.get_secret_value().partition(":")
+            if not colon or not name.strip() or not rest.strip() or " " in name.strip():
+                raise ValueError("an auth header is `Name: value`, e.g. `Authorization: Bearer <token>`")
+        return value
+
+    @field_validator("sms_body_template")
+    @classmethod
+    def _body_template(cls, value: str) -> str:
+        from tidings.delivery.sms_http import check_body_template
+
+        check_body_template(value)
+        return value
+
+    @model_validator(mode="after")
+    def _providers_configured(self) -> Settings:
+        needs = {
+            ("sms_provider", "http"): ("sms_url",),
+            ("viber_provider", "http"): ("viber_url",),
+            ("push_provider", "fcm"): ("fcm_url", "fcm_access_token"),
+        }
+        for (choice, value), fields in needs.items():
+            if getattr(self, choice) == value:
+                for name in fields:
+                    if not getattr(self, name):
+                        raise ValueError(f"TIDINGS_{choice.upper()}={value} needs TIDINGS_{name.upper()}")
+        return self
 
     @field_validator("loyalty_auth_header")
     @classmethod

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from tests.delivery.conftest import RecordingHandler, ServerFactory, SmtpServer, authenticator
-from tidings.delivery.providers import OutboundEmail, SendResult
+from tidings.delivery.providers import OutboundEmail, SendResult, send_all
 from tidings.delivery.smtp import SmtpProvider, html_to_text
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
@@ -51,7 +51,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer) -> None:
     batch = [outbound(1, reply_to="help@acme.example"), outbound(2), outbound(3)]
-    results = provider(smtp_server).send(None, batch, NOW)
+    results = send_all(provider(smtp_server), batch, NOW)
 
     assert [(r.message_id, r.ok) for r in results] == [(1, True), (2, True), (3, True)]
     received = smtp_server.received
@@ -90,7 +90,7 @@ def test_unicode_names_and_subjects_survive(smtp_server: SmtpServer) -> None:
         subject="Привет,\nАнна",
         body_html="<p>Grüße — " + "x" * 2000 + "</p>",
     )
-    [result] = provider(smtp_server).send(None, [message], NOW)
+    [result] = send_all(provider(smtp_server), [message], NOW)
 
     assert result.ok, result.error
     received = smtp_server.received[0].message
@@ -105,7 +105,7 @@ def test_unicode_names_and_subjects_survive(smtp_server: SmtpServer) -> None:
 def test_a_refused_recipient_fails_alone_and_for_good(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(RecordingHandler(replies={"gone@example.com": "550 5.1.1 No such user"}))
     batch = [outbound(1), outbound(2, "gone@example.com"), outbound(3)]
-    results = provider(server).send(None, batch, NOW)
+    results = send_all(provider(server), batch, NOW)
 
     assert results[0].ok and results[2].ok
     assert results[1] == SendResult(2, False, error="550 5.1.1 No such user", transient=False)
@@ -114,7 +114,7 @@ def test_a_refused_recipient_fails_alone_and_for_good(smtp_server_factory: Serve
 
 def test_a_4xx_reply_is_transient(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(RecordingHandler(replies={"busy@example.com": "451 4.3.0 Try again later"}))
-    results = provider(server).send(None, [outbound(1, "busy@example.com"), outbound(2)], NOW)
+    results = send_all(provider(server), [outbound(1, "busy@example.com"), outbound(2)], NOW)
 
     assert results[0] == SendResult(1, False, error="451 4.3.0 Try again later", transient=True)
     assert results[1].ok
@@ -124,9 +124,8 @@ def test_a_4xx_reply_is_transient(smtp_server_factory: ServerFactory) -> None:
 def test_auth_without_starttls(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(authenticator=authenticator({"tidings": "s3cret"}), auth_require_tls=False)
 
-    results = provider(server, smtp_username="tidings", smtp_password="s3cret", smtp_starttls=False).send(
-        None, [outbound(1), outbound(2)], NOW
-    )
+    smtp = provider(server, smtp_username="tidings", smtp_password="s3cret", smtp_starttls=False)
+    results = send_all(smtp, [outbound(1), outbound(2)], NOW)
 
     assert all(r.ok for r in results)
     assert [r.login for r in server.received] == ["tidings", "tidings"]
@@ -135,8 +134,8 @@ def test_auth_without_starttls(smtp_server_factory: ServerFactory) -> None:
 def test_rejected_credentials_fail_the_chunk_as_transient(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(authenticator=authenticator({"tidings": "s3cret"}), auth_require_tls=False)
 
-    results = provider(server, smtp_username="tidings", smtp_password="wrong").send(
-        None, [outbound(1), outbound(2)], NOW
+    results = send_all(
+        provider(server, smtp_username="tidings", smtp_password="wrong"), [outbound(1), outbound(2)], NOW
     )
 
     assert [(r.ok, r.transient) for r in results] == [(False, True), (False, True)]
@@ -148,7 +147,7 @@ def test_an_unreachable_server_fails_the_chunk_as_transient() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    results = SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port)).send(None, [outbound(1), outbound(2)], NOW)
+    results = send_all(SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port)), [outbound(1), outbound(2)], NOW)
 
     assert [(r.message_id, r.ok, r.transient) for r in results] == [(1, False, True), (2, False, True)]
     assert results[0].error is not None and f"127.0.0.1:{port}" in results[0].error
@@ -157,7 +156,7 @@ def test_an_unreachable_server_fails_the_chunk_as_transient() -> None:
 def test_a_lost_connection_fails_the_rest_of_the_chunk_as_transient(smtp_server_factory: ServerFactory) -> None:
     server = smtp_server_factory(RecordingHandler(drop_on={"drop@example.com"}))
     batch = [outbound(1), outbound(2, "drop@example.com"), outbound(3)]
-    results = provider(server).send(None, batch, NOW)
+    results = send_all(provider(server), batch, NOW)
 
     assert results[0].ok
     assert [(r.message_id, r.ok, r.transient) for r in results[1:]] == [(2, False, True), (3, False, True)]
@@ -166,7 +165,7 @@ def test_a_lost_connection_fails_the_rest_of_the_chunk_as_transient(smtp_server_
 
 def test_an_invalid_address_fails_only_its_message(smtp_server: SmtpServer) -> None:
     batch = [outbound(1, "not an address"), outbound(2, sender="Broken <no at sign>"), outbound(3)]
-    results = provider(smtp_server).send(None, batch, NOW)
+    results = send_all(provider(smtp_server), batch, NOW)
 
     assert [(r.ok, r.transient) for r in results] == [(False, False), (False, False), (True, False)]
     assert [r.rcpt_tos for r in smtp_server.received] == [["user3@example.com"]]
@@ -175,12 +174,12 @@ def test_an_invalid_address_fails_only_its_message(smtp_server: SmtpServer) -> N
 def test_works_from_a_thread_and_from_inside_a_running_loop(smtp_server: SmtpServer) -> None:
     smtp = provider(smtp_server)
     from_thread: list[list[SendResult]] = []
-    thread = threading.Thread(target=lambda: from_thread.append(smtp.send(None, [outbound(1)], NOW)))
+    thread = threading.Thread(target=lambda: from_thread.append(send_all(smtp, [outbound(1)], NOW)))
     thread.start()
     thread.join()
 
     async def under_a_loop() -> list[SendResult]:
-        return smtp.send(None, [outbound(2)], NOW)
+        return send_all(smtp, [outbound(2)], NOW)
 
     from_loop = asyncio.run(under_a_loop())
 
@@ -189,7 +188,7 @@ def test_works_from_a_thread_and_from_inside_a_running_loop(smtp_server: SmtpSer
 
 
 def test_an_empty_chunk_opens_no_connection() -> None:
-    assert SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=1)).send(None, [], NOW) == []
+    assert send_all(SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=1)), [], NOW) == []
 
 
 def test_html_to_text() -> None:

@@ -15,6 +15,8 @@ from tidings.actions.refresh_filter import RefreshFilter
 from tidings.actions.select_from_segment import SelectFromSegment
 from tidings.actions.send_email import SendEmail
 from tidings.actions.send_notification import SendNotification
+from tidings.actions.send_push import SendPush
+from tidings.actions.send_sms import SendSms
 from tidings.actions.show_popup import ShowPopup
 from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
@@ -32,6 +34,8 @@ ACTIONS: dict[str, Action] = {
         Wait(),
         WaitUntilDate(),
         SendEmail(),
+        SendSms(),
+        SendPush(),
         AwardPoints(),
         AccrueBonusPoints(),
         CheckEmailStatus(),

@@ -7,22 +7,13 @@ from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, exists, literal, not_, or_, select
 
-from tidings.engine.contracts import (
-    CONTROL_GROUP,
-    AccountSettings,
-    Batch,
-    Context,
-    Routing,
-    customer_matches,
-    in_control_group,
-)
+from tidings.actions.eligibility import Audience, queue_messages
+from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
+from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
 from tidings.model.catalog import CategoryCode
-from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.model.templates import TemplateText
-from tidings.segments.compiler import ConditionCompiler
-from tidings.store.tables import customers, journey_state, journey_trace, messages
+from tidings.store.tables import customers
 
 
 class UtmParameters(BaseModel):
@@ -56,11 +47,6 @@ class SendEmailConfig(BaseModel):
     )
 
 
-def valid_email(column: ColumnElement[str | None]) -> ColumnElement[bool]:
-    """A cheap syntactic check that runs the same on both databases: something@something.tld, no spaces."""
-    return column.like("%_@_%._%") & not_(column.like("% %")) & not_(column.like("%@%@%"))
-
-
 class SendEmail:
     type: ClassVar[str] = "send_email"
     title: ClassVar[str] = "Send email"
@@ -74,79 +60,13 @@ class SendEmail:
         return now
 
     def execute(self, batch: Batch, config: SendEmailConfig, ctx: Context) -> Routing:
-        compiler = ConditionCompiler(ctx.now, ctx.account.timezone)
-        email = customers.c.email
-        routing = (
-            Routing()
-            .drop("no_contact", customer_matches(or_(email.is_(None), email == "")))
-            .drop("invalid_contact", customer_matches(not_(valid_email(email))))
-            .drop(
-                "unsubscribed_channel",
-                customer_matches(compiler.compile(_unsubscribed(SubscriptionTarget(channel="email")))),
-            )
+        audience = Audience(contact="email", channels=("email",), category=config.category)
+        queued = queue_messages(
+            batch,
+            ctx,
+            channel=audience.channel_column(ctx),
+            recipient=customers.c.email,
+            windowed=False,  # e-mail has no delivery window (D16)
+            lifetime=None,
         )
-        if config.category is not None:
-            category = SubscriptionTarget(channel="email", category=config.category)
-            routing.drop("unsubscribed_category", customer_matches(compiler.compile(_unsubscribed(category))))
-        routing.drop("already_sent", _already_sent())  # merged branches: one e-mail per entry (D15)
-        routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: eligible, routed on, nothing sent
-        routing.to("out")
-        queued = (
-            select(
-                journey_state.c.campaign_id,
-                journey_state.c.version,
-                journey_state.c.entry_id,
-                journey_state.c.node_id,
-                journey_state.c.customer_id,
-                literal("email"),
-                customers.c.email,
-                literal("queued"),
-                literal(ctx.now, messages.c.send_after.type),
-                literal(ctx.now, messages.c.created_at.type),
-            )
-            .join_from(journey_state, customers, customers.c.id == journey_state.c.customer_id)
-            .where(batch.member(), journey_state.c.outcome == "port:out")
-        )
-        insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
-        columns = [
-            "campaign_id",
-            "version",
-            "entry_id",
-            "node_id",
-            "customer_id",
-            "channel",
-            "recipient",
-            "status",
-            "send_after",
-            "created_at",
-        ]
-        return routing.then(insert.from_select(columns, queued))
-
-
-def _already_sent() -> ColumnElement[bool]:
-    """This entry's customer already has this node's message (or, in the control group, had it suppressed here),
-    or arrives twice in this chunk (the earlier arrival is sent). Only the arrival that queued the message is
-    performed and reaches the children."""
-    js, twin = journey_state, journey_state.alias("twin")
-    queued_before = exists().where(
-        messages.c.entry_id == js.c.entry_id,
-        messages.c.node_id == js.c.node_id,
-        messages.c.customer_id == js.c.customer_id,
-    )
-    suppressed_before = exists().where(
-        journey_trace.c.customer_id == js.c.customer_id,
-        journey_trace.c.entry_id == js.c.entry_id,
-        journey_trace.c.node_id == js.c.node_id,
-        journey_trace.c.reason == CONTROL_GROUP,
-    )
-    earlier_twin = exists().where(
-        twin.c.claim_id == js.c.claim_id,
-        twin.c.entry_id == js.c.entry_id,
-        twin.c.customer_id == js.c.customer_id,
-        twin.c.id < js.c.id,
-    )
-    return or_(queued_before, suppressed_before, earlier_twin)
-
-
-def _unsubscribed(target: SubscriptionTarget) -> SubscriptionCondition:
-    return SubscriptionCondition(subscription=target, op="unsubscribed")
+        return audience.routing(ctx).then(queued)

@@ -1,144 +1,479 @@
-"""Delivering queued e-mail: claim a chunk, render it, hand it to the provider, record each result."""
+"""Delivering queued messages: claim a chunk of one channel, render it, hand it to the channel's provider, record
+each result.
+
+Each call (one per scheduler tick) first settles what time decided: messages a dead worker left ``sending`` are
+queued again, Viber messages of a Viber → SMS cascade that Viber will not deliver become the SMS, and messages
+whose lifetime ended become ``undeliverable``. Then, channel by channel, it delivers due chunks.
+
+Retries. A transient failure is retried after ``retry_base × 2^(attempt − 1)`` (at most ``retry_max``), or
+after the provider's ``Retry-After``; a retry of an SMS, Viber or push message waits for the delivery window
+unless its action says "deliver immediately". A retry that would come after the message's lifetime, or one
+past ``max_attempts``, makes the message ``undeliverable``. A permanent failure makes it ``failed`` — except a
+Viber message of a cascade, which becomes its SMS (in place: one message per entry, node and customer).
+
+Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
+records it whole. Any other provider runs between transactions, and the pipeline records each message as
+``sending`` before handing it over and records each result before handing over the next message (one commit
+per message, ``store.messages`` explains the states). A worker killed at any moment therefore leaves in doubt
+only the messages its provider held at that moment — one for SMTP, which sends one at a time over its
+connection; up to ``concurrency`` for an HTTP provider. After the lease those are queued again and resent under
+the same idempotency key: the same SMTP ``Message-ID``, the same ``Idempotency-Key`` header. Everything else is
+either recorded or was never handed over.
+
+The limit, stated plainly: a message in doubt is resent. If the provider had in fact accepted it in the
+instant before the worker died (the SMTP server committed it and its ``250`` was never read), the recipient
+gets it twice, with the same ``Message-ID`` / idempotency key so a receiver that honours them drops the copy.
+Nothing else is ever sent twice, and nothing is lost. Leases are real time: a worker that stalls longer than
+its lease (``TIDINGS_LEASE_SECONDS``) can be overtaken; chunks of a rate-limited provider are sized to finish in
+half a lease.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from liquid.exceptions import LiquidError
 from sqlalchemy import Connection
 
-from tidings.delivery.providers import EmailProvider, OutboundEmail, SendResult
-from tidings.delivery.templates import TemplateCache, customer_variables
+from tidings.actions.send_push import SendPushConfig
+from tidings.actions.send_sms import SendSmsConfig
+from tidings.delivery.channels import Route
+from tidings.delivery.providers import (
+    Channel,
+    Outbound,
+    OutboundEmail,
+    OutboundPush,
+    OutboundSms,
+    OutboundViber,
+    Outbox,
+    SendResult,
+    run_sync,
+)
+from tidings.delivery.templates import MessageRef, TemplateContext, TemplateError, build_contexts, default_templates
 from tidings.delivery.tracking import Tracker
+from tidings.delivery.windows import Window, zone_of
 from tidings.engine.clock import SystemClock
+from tidings.engine.contracts import AccountSettings
 from tidings.engine.documents import DocumentCache
+from tidings.settings import Settings
 from tidings.store import messages as message_sql
+from tidings.store import push_tokens as token_sql
 from tidings.store.account import load_account
 from tidings.store.database import Database
 
-RETRY_DELAY = timedelta(minutes=5)
-MAX_ATTEMPTS = 5
+# The statements a hand-over runs, built once: every value is a parameter.
+MARK_SENDING = message_sql.mark_sending()
+MARK_SENT = message_sql.mark_sent()
+MARK_RETRY = message_sql.mark_retry()
+MARK_FAILED = message_sql.mark_failed()
+SWITCH = message_sql.switch_to_sms()
+
+
+class Unrenderable(Exception):
+    """A message its node cannot make (the node's type does not send on the message's channel)."""
+
+
+@runtime_checkable
+class EmailNode(Protocol):
+    """The config of a node that sends e-mail: Send email, and Notify manager's note to a manager."""
+
+    subject: str
+    body_html: str
+    sender_name: str | None
+    sender_email: str | None
+    reply_to: str | None
+
+    @property
+    def utm(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the pipeline chunks, leases, retries and expires messages."""
+
+    chunk_size: int
+    lease: timedelta
+    lifetime: timedelta
+    max_attempts: int
+    retry_base: timedelta
+    retry_max: timedelta
+    sms_sender: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            chunk_size=settings.delivery_chunk_size,
+            lease=timedelta(seconds=settings.lease_seconds),
+            lifetime=timedelta(minutes=settings.message_lifetime_minutes),
+            max_attempts=settings.delivery_max_attempts,
+            retry_base=timedelta(seconds=settings.retry_base_seconds),
+            retry_max=timedelta(seconds=settings.retry_max_seconds),
+            sms_sender=settings.sms_sender,
+        )
+
+    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        if retry_after is not None:
+            return min(timedelta(seconds=retry_after), self.retry_max)
+        return min(self.retry_base * (1 << min(max(0, attempts - 1), 30)), self.retry_max)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed message, rendered, with what recording its result needs."""
+
+    message_id: int
+    outbound: Outbound | None  # None when it could not be rendered
+    customer_id: int
+    attempts: int
+    expires_at: datetime | None
+    zone: str  # the recipient's time zone
+    window: Window | None  # the delivery window it waits for (SMS, Viber, push without "deliver immediately")
+    cascade: bool  # a Viber message that becomes its SMS when Viber cannot deliver it
+    lifetime: timedelta | None  # the action's own lifetime, if any
+    payload: dict[str, Any] | None
+
+    def opening(self, at: datetime) -> datetime:
+        """``at``, or when the delivery window next opens for the recipient."""
+        return at if self.window is None else self.window.opening(at, self.zone)
 
 
 class Delivery:
+    """Delivers every due message, channel by channel, each through its ``Route`` (provider and rate limit)."""
+
     def __init__(
         self,
         db: Database,
         documents: DocumentCache,
-        provider: EmailProvider,
+        routes: Mapping[Channel, Route],
         *,
         tracker: Tracker,
-        chunk_size: int,
-        lease_seconds: float,
+        policy: Policy,
     ) -> None:
         self.db = db
         self.documents = documents
-        self.provider = provider
+        self.routes = routes
         self.tracker = tracker
-        self.chunk_size = chunk_size
-        self.lease = timedelta(seconds=lease_seconds)
-        self.templates = TemplateCache()
-        self.wall = SystemClock()
+        self.policy = policy
+        self.templates = default_templates()
+        self.wall = SystemClock()  # leases are about real worker deaths, never simulated time
 
     def __call__(self, now: datetime) -> int:
-        """Deliver everything due at ``now``, chunk by chunk; returns the number of messages handled."""
-        handled = 0
+        """Deliver everything due at ``now``; returns how many messages were handled (sent, failed, retried,
+        expired or switched to SMS). Stops starting chunks after half a lease, so a slow provider cannot hold
+        the scheduler: what is left is due at the next tick."""
+        wall_now = self.wall.now()
         with self.db.engine.begin() as conn:
-            conn.execute(message_sql.interrupted_sends(wall_now=self.wall.now()))
-        while True:
-            count = self._deliver_chunk(now)
-            handled += count
-            if count < self.chunk_size:
-                return handled
+            conn.execute(message_sql.recover_in_doubt(wall_now=wall_now))
+            handled = self._switch_cascades(conn, now, wall_now)
+            handled += conn.execute(message_sql.expire_overdue(now=now, wall_now=wall_now)).rowcount
+        deadline = time.monotonic() + self.policy.lease.total_seconds() / 2
+        for channel, route in self.routes.items():
+            while True:
+                count, more = self._deliver_chunk(channel, route, now)
+                handled += count
+                if not more or time.monotonic() > deadline:
+                    break
+        return handled
 
-    def _deliver_chunk(self, now: datetime) -> int:
+    # -- one chunk ------------------------------------------------------------------------------------------------
+    def _chunk_limit(self, route: Route) -> int:
+        rate = route.rate_limit.rate
+        if rate == 0:
+            return self.policy.chunk_size
+        return max(1, min(self.policy.chunk_size, int(rate * self.policy.lease.total_seconds() / 2)))
+
+    def _deliver_chunk(self, channel: Channel, route: Route, now: datetime) -> tuple[int, bool]:
+        """(messages claimed, whether a full chunk was claimed)."""
+        limit = self._chunk_limit(route)
+        lease = self.wall.now() + self.policy.lease
         with self.db.engine.begin() as conn:
-            ids = list(
-                conn.execute(
-                    message_sql.claim_due(
-                        self.db.dialect,
-                        now=now,
-                        limit=self.chunk_size,
-                        lease_until=self.wall.now() + self.lease,
-                    )
-                ).scalars()
+            claim = message_sql.claim_due(
+                self.db.dialect,
+                channel=channel,
+                now=now,
+                wall_now=self.wall.now(),
+                limit=limit,
+                lease_until=lease,
+                expires_at=now + self.policy.lifetime,
             )
+            ids = list(conn.execute(claim).scalars())
             if not ids:
-                return 0
-            outbound, failures = self._render(conn, ids)
-            if self.provider.in_transaction:
-                self._record(conn, outbound, self.provider.send(conn, outbound, now) + failures, now)
-                return len(ids)
-        results = self.provider.send(None, outbound, now) + failures
-        with self.db.engine.begin() as conn:
-            self._record(conn, outbound, results, now)
-        return len(ids)
+                return 0, False
+            prepared, failures = self._prepare(conn, channel, ids, now)
+            by_id = {p.message_id: p for p in prepared}
+            leases = {message_id: lease for message_id in ids}
+            prepared = [p for p in prepared if p.outbound is not None]
+            if route.provider.transactional:
+                results: list[SendResult] = run_sync(self._collect(route, prepared, now, conn))
+                self._record(conn, by_id, leases, [*results, *failures], now, route.provider.name)
+                return len(ids), len(ids) == limit
+            self._record(conn, by_id, leases, failures, now, route.provider.name)
+        run_sync(self._stream(route, prepared, leases, now))
+        return len(ids), len(ids) == limit
 
-    def _render(self, conn: Connection, ids: list[int]) -> tuple[list[OutboundEmail], list[SendResult]]:
-        account = load_account(conn)
-        outbound: list[OutboundEmail] = []
-        failures: list[SendResult] = []
-        for row in conn.execute(message_sql.with_customers(ids)).mappings():
-            node = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"])
-            config = node.config
-            message_id = row["message_id"]
-            variables = {
-                "customer": customer_variables(row),
-                "unsubscribe_url": self.tracker.unsubscribe_url(message_id),
-            }
+    async def _collect(self, route: Route, prepared: Sequence[Prepared], now: datetime, conn: Connection) -> Any:
+        async def take(_: Outbound) -> bool:
+            await route.rate_limit.acquire()
+            return True
+
+        outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, conn, take)
+        return [result async for result in route.provider.send(outbox)]
+
+    async def _stream(
+        self, route: Route, prepared: Sequence[Prepared], leases: dict[int, datetime], now: datetime
+    ) -> None:
+        """Hand the chunk to a provider that works outside our transactions: mark each message ``sending`` (a few
+        ahead, ``concurrency`` at a time) before it is handed over, and record results as they come, in the
+        same commit as the next hand-over."""
+        by_id = {p.message_id: p for p in prepared}
+        order = [p.message_id for p in prepared]
+        position = {message_id: index for index, message_id in enumerate(order)}
+        ahead = max(1, route.provider.concurrency)
+        sending: set[int] = set()
+        lost: set[int] = set()  # taken over by another worker meanwhile: never handed over by us
+        answered: set[int] = set()
+        pending: list[SendResult] = []
+
+        def flush(conn: Connection) -> None:
+            if pending:
+                self._record(conn, by_id, leases, pending, now, route.provider.name)
+                answered.update(result.message_id for result in pending)
+                pending.clear()
+
+        async def take(message: Outbound) -> bool:
+            await route.rate_limit.acquire()
+            message_id = message.message_id
+            with conn.begin():
+                flush(conn)
+                if message_id not in sending and message_id not in lost:
+                    start = position[message_id]
+                    group = [i for i in order[start : start + ahead] if i not in sending and i not in lost]
+                    lease = self.wall.now() + self.policy.lease
+                    claimed = leases[message_id]
+                    marked = set(
+                        conn.execute(MARK_SENDING, {"ids": group, "claimed": claimed, "lease_until": lease}).scalars()
+                    )
+                    for other in group:
+                        if other in marked:
+                            sending.add(other)
+                            leases[other] = lease
+                        else:
+                            lost.add(other)
+            return message_id in sending
+
+        outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, None, take)
+        with self.db.engine.connect() as conn:  # one connection for the chunk: a hand-over is one short transaction
             try:
-                subject = self.templates.render(config.subject, variables)
-                body = self.templates.render(config.body_html, variables)
-            except LiquidError as error:
-                failures.append(SendResult(message_id, False, error=f"template error: {error}"))
-                continue
-            # what is sent, and stored on the message, is the tracked HTML
-            body = self.tracker.track(body, message_id, config.utm.query() if config.utm else None)
-            name = config.sender_name or account.email_from_name
-            address = config.sender_email or account.email_from
-            outbound.append(
-                OutboundEmail(
-                    message_id=message_id,
-                    idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{row['id']}",
-                    sender=f"{name} <{address}>",
-                    reply_to=config.reply_to,
-                    recipient=row["recipient"],
-                    subject=subject,
-                    body_html=body,
+                async for result in route.provider.send(outbox):
+                    pending.append(result)
+            finally:
+                with conn.begin():
+                    flush(conn)
+                    untouched = [i for i in order if i not in sending and i not in lost and i not in answered]
+                    if untouched:
+                        conn.execute(message_sql.release(untouched, claimed=leases[untouched[0]]))
+
+    # -- rendering ------------------------------------------------------------------------------------------------
+    def _prepare(
+        self, conn: Connection, channel: Channel, ids: list[int], now: datetime
+    ) -> tuple[list[Prepared], list[SendResult]]:
+        """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
+        account = load_account(conn)
+        window = Window.of(account)
+        tokens: dict[int, list[str]] = {}
+        if channel == "push":
+            for message_id, token in conn.execute(message_sql.push_tokens_of(ids)):
+                tokens.setdefault(message_id, []).append(token)
+        rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
+        refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
+        contexts = build_contexts(conn, refs, now=now, unsubscribe_url=self.tracker.unsubscribe_url)
+        prepared: list[Prepared] = []
+        failures: list[SendResult] = []
+        for row in rows:
+            config = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"]).config
+            outbound: Outbound | None = None
+            try:
+                context = contexts.get(row["message_id"])
+                if context is None:
+                    raise Unrenderable("the customer no longer exists")
+                outbound = self._render(row, config, account, tokens.get(row["message_id"], []), context)
+            except TemplateError as error:
+                failures.append(SendResult(row["message_id"], False, error=f"template error: {error}"))
+            except Unrenderable as error:
+                failures.append(SendResult(row["message_id"], False, error=str(error)))
+            lifetime = getattr(config, "lifetime", None)
+            payload = row["payload"]
+            prepared.append(
+                Prepared(
+                    message_id=row["message_id"],
+                    outbound=outbound,
+                    customer_id=row["customer_id"],
+                    attempts=row["attempts"],
+                    expires_at=row["expires_at"],
+                    zone=zone_of(row["timezone"], account.timezone),
+                    window=None if channel == "email" or getattr(config, "deliver_immediately", True) else window,
+                    cascade=bool(payload and payload.get("mode") == message_sql.CASCADE),
+                    lifetime=lifetime.delta() if lifetime is not None else None,
+                    payload=payload,
                 )
             )
-        return outbound, failures
+        return prepared, failures
 
+    def _render(
+        self, row: Any, config: Any, account: AccountSettings, tokens: list[str], context: TemplateContext
+    ) -> Outbound:
+        """The message to hand to the provider; raises ``TemplateError`` or ``Unrenderable``."""
+        message_id = row["message_id"]
+        key = f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{message_id}"
+
+        def render(source: str) -> str:
+            return self.templates.render(source, context)
+
+        channel = row["channel"]
+        if channel == "email" and isinstance(config, EmailNode):
+            # what is sent, and stored on the message, is the tracked HTML
+            body = self.tracker.track(render(config.body_html), message_id, config.utm.query() if config.utm else None)
+            name = config.sender_name or account.email_from_name
+            address = config.sender_email or account.email_from
+            return OutboundEmail(
+                message_id=message_id,
+                idempotency_key=key,
+                sender=f"{name} <{address}>",
+                reply_to=config.reply_to,
+                recipient=row["recipient"],
+                subject=render(config.subject),
+                body_html=body,
+            )
+        if channel == "sms" and isinstance(config, SendSmsConfig):
+            if (row["payload"] or {}).get("viber") is not None:
+                key += ".sms"  # the SMS of a cascade is a message of its own to the SMS gateway
+            return OutboundSms(
+                message_id, key, row["recipient"], config.sender or self.policy.sms_sender, render(config.text)
+            )
+        if channel == "viber" and isinstance(config, SendSmsConfig):
+            return OutboundViber(
+                message_id,
+                key,
+                row["recipient"],
+                config.sender or self.policy.sms_sender,
+                render(config.text),
+                image_url=config.viber_image_url,
+                button_text=render(config.viber_button_text) if config.viber_button_text else None,
+                button_url=config.viber_button_url,
+            )
+        if channel == "push" and isinstance(config, SendPushConfig):
+            return OutboundPush(
+                message_id,
+                key,
+                tuple(tokens),
+                render(config.title),
+                render(config.text),
+                link=render(config.link) if config.link else None,
+                image_url=config.image_url,
+            )
+        raise Unrenderable(f"node {row['node_id']!r} ({type(config).__name__}) cannot send a {channel} message")
+
+    # -- recording ------------------------------------------------------------------------------------------------
     def _record(
-        self, conn: Connection, outbound: Sequence[OutboundEmail], results: Sequence[SendResult], now: datetime
+        self,
+        conn: Connection,
+        prepared: Mapping[int, Prepared],
+        leases: Mapping[int, datetime],
+        results: Sequence[SendResult],
+        now: datetime,
+        provider: str,
     ) -> None:
-        by_id = {message.message_id: message for message in outbound}
         sent: list[dict[str, Any]] = []
+        retry: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        switch: list[dict[str, Any]] = []
         for result in results:
-            if result.ok:
-                message = by_id[result.message_id]
+            p = prepared.get(result.message_id)
+            if p is None:
+                continue
+            lease = leases[result.message_id]
+            for token in result.dead_tokens:
+                conn.execute(token_sql.deactivate_token(p.customer_id, token))
+            if result.ok and p.outbound is not None:
+                subject, body = _stored_text(p.outbound)
                 sent.append(
                     {
-                        "b_id": result.message_id,
-                        "b_subject": message.subject,
-                        "b_body": message.body_html,
+                        "b_id": p.message_id,
+                        "b_lease": lease,
+                        "b_now": now,
+                        "b_provider": provider,
+                        "b_subject": subject,
+                        "b_body": body,
                         "b_provider_message_id": result.provider_message_id,
                     }
                 )
+                continue
+            error = result.error or "refused"
+            status = "failed"
+            if result.transient:
+                at = p.opening(now + self.policy.backoff(p.attempts, result.retry_after))
+                if p.attempts >= self.policy.max_attempts:
+                    status, error = "undeliverable", f"gave up after {p.attempts} attempts; last error: {error}"
+                elif p.expires_at is not None and at >= p.expires_at:
+                    status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
+                else:
+                    retry.append({"b_id": p.message_id, "b_lease": lease, "b_error": error, "b_send_after": at})
+                    continue
+            if p.cascade and isinstance(p.outbound, OutboundViber):
+                switch.append(self._switch(p, lease, f"Viber {status}: {error}", now))
             else:
-                retry = result.transient
-                failed.append(
-                    {
-                        "b_id": result.message_id,
-                        "b_status": "queued" if retry else "failed",
-                        "b_error": result.error,
-                        "b_send_after": now + RETRY_DELAY if retry else now,
-                    }
-                )
-        if sent:
-            conn.execute(message_sql.mark_sent(now=now, provider=self.provider.name), sent)
-        if failed:
-            conn.execute(message_sql.mark_failed(), failed)
+                failed.append({"b_id": p.message_id, "b_lease": lease, "b_status": status, "b_error": error})
+        for statement, rows in ((MARK_SENT, sent), (MARK_RETRY, retry), (MARK_FAILED, failed), (SWITCH, switch)):
+            if rows:  # one row is a plain execute: no executemany round trips for the usual case of one result
+                conn.execute(statement, rows if len(rows) > 1 else rows[0])
+
+    def _switch(self, p: Prepared, lease: datetime | None, reason: str, now: datetime) -> dict[str, Any]:
+        """The parameters of ``switch_to_sms`` for one cascade message."""
+        send_after = p.opening(now)
+        return {
+            "b_id": p.message_id,
+            "b_lease": lease,
+            "b_send_after": send_after,
+            "b_expires_at": send_after + (p.lifetime or self.policy.lifetime),
+            "b_payload": {**(p.payload or {}), "viber": {"error": reason, "at": now.isoformat()}},
+            "b_error": f"{reason}; sent as SMS instead",
+        }
+
+    def _switch_cascades(self, conn: Connection, now: datetime, wall_now: datetime) -> int:
+        """Cascade Viber messages that time or a delivery report ruled undeliverable become their SMS."""
+        rows = conn.execute(message_sql.cascades_to_switch(now=now, wall_now=wall_now)).mappings().all()
+        if not rows:
+            return 0
+        account = load_account(conn)
+        switch = []
+        for row in rows:
+            config = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"]).config
+            lifetime = getattr(config, "lifetime", None)
+            p = Prepared(
+                message_id=row["id"],
+                outbound=None,
+                customer_id=0,
+                attempts=0,
+                expires_at=None,
+                zone=zone_of(row["timezone"], account.timezone),
+                window=None if getattr(config, "deliver_immediately", False) else Window.of(account),
+                cascade=True,
+                lifetime=lifetime.delta() if lifetime is not None else None,
+                payload=row["payload"],
+            )
+            reason = "Viber bounced" if row["status"] == "bounced" else "Viber: message lifetime ended"
+            switch.append(self._switch(p, row["leased_until"], reason, now))
+        conn.execute(message_sql.switch_to_sms(), switch)
+        return len(switch)
+
+
+def _stored_text(message: Outbound) -> tuple[str | None, str]:
+    """(subject, body) recorded on a sent message: what the recipient got."""
+    if isinstance(message, OutboundEmail):
+        return message.subject, message.body_html
+    if isinstance(message, OutboundPush):
+        return message.title, message.text
+    return None, message.text

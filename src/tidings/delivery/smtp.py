@@ -1,8 +1,10 @@
 """Delivery through an SMTP relay: one connection per chunk, one MIME message per recipient.
 
-The provider runs between two database transactions (``in_transaction = False``), so it may be interrupted
-after the relay accepted a message and before the result was recorded. Every message therefore carries a
-``Message-ID`` derived from its idempotency key, which lets a receiver drop the duplicate of a retried send.
+The provider runs outside the pipeline's transactions and sends one message at a time: it takes the next
+message from the outbox only after yielding the result of the last, so the pipeline has recorded every ``250``
+before the next message goes out and a crash leaves at most the one message in flight in doubt. Every message
+carries a ``Message-ID`` derived from its idempotency key; a message in doubt is resent with the same one,
+which lets a receiver drop the duplicate (see ``delivery.pipeline``).
 
 Failures are results, never exceptions: a recipient, sender or content refused with a 5xx reply fails that one
 message for good; a 4xx reply is transient (the pipeline retries later); a connection that cannot be opened or
@@ -11,11 +13,9 @@ is lost fails every message not yet sent as transient.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from datetime import datetime
 from email.generator import BytesGenerator
 from email.headerregistry import Address
@@ -27,9 +27,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiosmtplib import SMTP, SMTPException, SMTPRecipientsRefused, SMTPResponseException
-from sqlalchemy import Connection
 
-from tidings.delivery.providers import OutboundEmail, SendResult
+from tidings.delivery.providers import Channel, OutboundEmail, Outbox, SendResult
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
@@ -59,7 +58,9 @@ class SmtpProvider:
     """Sends each chunk over one SMTP connection to ``TIDINGS_SMTP_HOST:TIDINGS_SMTP_PORT``."""
 
     name = "smtp"
-    in_transaction = False
+    channel: Channel = "email"
+    concurrency = 1
+    transactional = False
 
     def __init__(self, settings: Settings) -> None:
         self.host = settings.smtp_host
@@ -71,20 +72,10 @@ class SmtpProvider:
         host = urlsplit(settings.public_url).hostname or "tidings.invalid"
         self.message_id_domain = f"[{host}]" if ":" in host else host
 
-    def send(self, conn: Connection | None, batch: Sequence[OutboundEmail], now: datetime) -> list[SendResult]:
-        if not batch:
-            return []
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # the usual case: a worker thread or the scheduler, no loop of its own
-            return asyncio.run(self._send_all(batch, now))
-        # Called from inside a running loop (sync code under async code): that loop cannot be re-entered.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-smtp") as pool:
-            return pool.submit(asyncio.run, self._send_all(batch, now)).result()
-
-    # -- the SMTP session --------------------------------------------------------------------------------------
-
-    async def _send_all(self, batch: Sequence[OutboundEmail], now: datetime) -> list[SendResult]:
+    async def send(self, outbox: Outbox[OutboundEmail]) -> AsyncIterator[SendResult]:
+        first = await outbox.next()
+        if first is None:  # nothing to send: no connection
+            return
         client = SMTP(
             hostname=self.host,
             port=self.port,
@@ -98,21 +89,27 @@ class SmtpProvider:
         except Exception as error:  # refused, timed out, TLS or AUTH failure: nothing was sent, retry later
             client.close()
             reason = f"cannot connect to {self.host}:{self.port}: {_describe(error)}"
-            return [SendResult(m.message_id, False, error=reason, transient=True) for m in batch]
-        results: list[SendResult] = []
+            yield SendResult(first.message_id, False, error=reason, transient=True)
+            async for rest in outbox:
+                yield SendResult(rest.message_id, False, error=reason, transient=True)
+            return
         try:
-            for message in batch:
+            message: OutboundEmail | None = first
+            while message is not None:
                 try:
-                    results.append(await self._send_one(client, message, now))
+                    result = await self._send_one(client, message, outbox.now)
                 except _ConnectionLost as lost:
                     reason = f"connection to {self.host}:{self.port} lost: {lost}"
-                    results.extend(
-                        SendResult(m.message_id, False, error=reason, transient=True) for m in batch[len(results) :]
-                    )
-                    break
+                    yield SendResult(message.message_id, False, error=reason, transient=True)
+                    async for rest in outbox:
+                        yield SendResult(rest.message_id, False, error=reason, transient=True)
+                    return
+                yield result
+                message = await outbox.next()
         finally:
             await _close(client)
-        return results
+
+    # -- the SMTP session --------------------------------------------------------------------------------------
 
     async def _send_one(self, client: SMTP, message: OutboundEmail, now: datetime) -> SendResult:
         try:
