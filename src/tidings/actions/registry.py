@@ -10,6 +10,7 @@ from tidings.actions.check_email_status import CheckEmailStatus
 from tidings.actions.control_group import ControlGroup
 from tidings.actions.filter_customers import FilterCustomers
 from tidings.actions.limit_participants import LimitParticipants
+from tidings.actions.limit_poll import LimitPoll
 from tidings.actions.notify_manager import NotifyManager
 from tidings.actions.refresh_filter import RefreshFilter
 from tidings.actions.select_from_segment import SelectFromSegment
@@ -38,6 +39,7 @@ ACTIONS: dict[str, Action] = {
         SendPush(),
         AwardPoints(),
         AccrueBonusPoints(),
+        LimitPoll(),
         CheckEmailStatus(),
         AbTest(),
         SendNotification(),

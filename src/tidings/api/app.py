@@ -23,6 +23,8 @@ from tidings.api import (
     meta,
     notifications,
     orders,
+    points,
+    polls,
     popups,
     reports,
     segments,
@@ -50,6 +52,8 @@ ROUTERS = (
     audiences.router,
     categories.router,
     subscriptions.router,
+    polls.router,
+    points.router,
     contacts.router,
     users.router,
     messages.router,
@@ -94,5 +98,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     app.include_router(tracking.public_router)  # /t/…: the short open and click links inside e-mails
+    app.include_router(polls.public_router)  # /vote/…: the personal poll links
     ui.install(app)
     return app

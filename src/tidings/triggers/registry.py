@@ -7,9 +7,17 @@ from tidings.triggers.base import Trigger
 from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
+from tidings.triggers.poll_completed import PollCompleted
 from tidings.triggers.repeated_date import RepeatedDate
 
 TRIGGERS: dict[str, Trigger] = {
     trigger.type: trigger
-    for trigger in (ApiEnrollment(), EventOccurred(), DateHasCome(), RepeatedDate(), GettingIntoSegment())
+    for trigger in (
+        ApiEnrollment(),
+        EventOccurred(),
+        DateHasCome(),
+        RepeatedDate(),
+        GettingIntoSegment(),
+        PollCompleted(),
+    )
 }

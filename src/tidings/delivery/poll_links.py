@@ -1,0 +1,114 @@
+"""Signed per-customer poll links, and the ``poll_link`` template filter that writes them.
+
+    {{ 'POLL-1' | poll_link }}   →   {public_url}/vote/POLL-1.<base64url(external id)>.<signature>
+    {{ 1 | poll_link }}          →   the same
+
+    signature = base64url(first 16 bytes of HMAC-SHA256(key, "tidings/poll" NUL poll code NUL external id))
+
+The key is ``TIDINGS_SECRET_KEY`` (as for tracking links; the domain string keeps the two kinds of token
+apart). A link names the poll and the customer, so nothing is stored per link and anyone holding it answers as
+that customer — which is what a personal link in an e-mail means. ``verify`` answers ``None`` for anything
+malformed, tampered or signed with another key, without saying which.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from liquid import RenderContext
+from liquid.filter import with_context
+
+from tidings.settings import Settings
+
+VOTE_PATH = "/vote/"
+SIGNATURE_BYTES = 16
+MAX_TOKEN_LENGTH = 512
+
+_DOMAIN = b"tidings/poll"
+_CODE = re.compile(r"POLL-[1-9][0-9]{0,18}")
+_TOKEN = re.compile(r"(POLL-[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{1,200})\.([A-Za-z0-9_-]{22})")
+
+
+@dataclass(frozen=True)
+class PollLink:
+    poll_code: str
+    external_id: str
+
+
+def poll_code(value: Any) -> str | None:
+    """``"POLL-7"``, ``"poll-7"`` or ``7`` → ``"POLL-7"``; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        value = f"POLL-{value}"
+    if not isinstance(value, str):
+        return None
+    code = value.strip().upper()
+    return code if _CODE.fullmatch(code) else None
+
+
+class PollLinks:
+    """Signs and verifies poll tokens; one per process, shared by delivery (the filter) and the voting page."""
+
+    def __init__(self, secret_key: str, public_url: str) -> None:
+        self._mac = hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
+        self.public_url = public_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollLinks:
+        return cls(settings.secret_key.get_secret_value(), settings.public_url)
+
+    def token(self, code: str, external_id: str) -> str:
+        encoded = base64.urlsafe_b64encode(external_id.encode("utf-8")).rstrip(b"=").decode("ascii")
+        return f"{code}.{encoded}.{self._signature(code, external_id)}"
+
+    def url(self, code: str, external_id: str) -> str:
+        return f"{self.public_url}{VOTE_PATH}{self.token(code, external_id)}"
+
+    def verify(self, token: str) -> PollLink | None:
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        code, encoded, signature = match.groups()
+        try:
+            external_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        if not hmac.compare_digest(signature, self._signature(code, external_id)):
+            return None
+        return PollLink(code, external_id)
+
+    def _signature(self, code: str, external_id: str) -> str:
+        mac = self._mac.copy()
+        mac.update(b"\0".join((_DOMAIN, code.encode("ascii"), external_id.encode("utf-8"))))
+        return base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b"=").decode("ascii")
+
+
+#: The render-context variable under which the delivery puts the process's ``PollLinks`` for ``poll_link``.
+LINKS_VARIABLE = "_poll_links"
+
+
+@with_context
+def poll_link(value: Any, *, context: RenderContext) -> str:
+    """The ``poll_link`` Liquid filter: the link of the poll it is given for the customer being rendered.
+
+    It reads the customer's ``external_id`` from the ``customer`` variable and the signer from ``_poll_links``
+    (a ``PollLinks`` the caller puts among the render's variables, built from the settings). A value that is not
+    a poll code, or a render without a customer or a signer (a save-time check, a preview), gives an empty
+    string."""
+    code = poll_code(value)
+    links = context.resolve(LINKS_VARIABLE, default=None)
+    customer = context.resolve("customer", default=None)
+    external_id = customer.get("external_id") if isinstance(customer, Mapping) else None
+    if code is None or not isinstance(links, PollLinks) or not isinstance(external_id, str) or not external_id:
+        return ""
+    return links.url(code, external_id)
