@@ -98,3 +98,32 @@ def test_timeouts_failures_and_successes_accrue_each_bonus_once(
         "dropped:loyalty:unavailable": 1,
     }
     assert unbalanced_counters(services, campaign_id) == {}
+
+
+def test_a_paused_campaigns_bonuses_wait_and_a_stopped_campaigns_are_not_sent(
+    http_services: Services, loyalty_server: FakeLoyalty
+) -> None:
+    services = http_services
+    ids = add_customers(services, {"external_id": "ann"}, {"external_id": "bob"})
+    loyalty_server.script("ann", "503")
+    loyalty_server.script("bob", "503")
+    document = campaign(node("b1", "accrue_bonus_points", amount=5), edges=[("trigger", "b1")])
+    paused_id, stopped_id = start(services, document), start(services, document)
+    services.campaigns.enroll(paused_id, ["ann"], None)
+    services.campaigns.enroll(stopped_id, ["bob"], None)
+    advance(services, seconds=30)  # one failed attempt each; the retries are due in 60 s
+    services.campaigns.transition(paused_id, "pause")
+    services.campaigns.transition(stopped_id, "stop")
+    advance(services, days=1)
+
+    rows = requests_by_customer(services, ids)
+    assert (rows["ann"]["status"], rows["ann"]["attempts"]) == ("pending", 1)  # frozen with its customer
+    assert (rows["bob"]["status"], rows["bob"]["attempts"]) == ("failed", 2)
+    assert rows["bob"]["response"] == {"reason": "campaign_stopped"}
+    assert len(loyalty_server.keys_of("bob")) == 1  # the attempt after the stop was not sent
+
+    services.campaigns.transition(paused_id, "activate")
+    advance(services, minutes=1)
+    assert requests_by_customer(services, ids)["ann"]["status"] == "done"
+    assert where(services, ids["ann"]) == []  # confirmed, and the campaign ends after the node
+    assert len(loyalty_server.bonuses_of("ann")) == 1 and loyalty_server.bonuses_of("bob") == []

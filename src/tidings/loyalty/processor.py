@@ -30,6 +30,8 @@ from tidings.store.database import Database
 
 #: Reason of a request whose customer was deleted before it was sent.
 CUSTOMER_MISSING = "customer_missing"
+#: Reason of a bonus whose campaign was stopped before it was sent (stopping ends every journey, D13).
+CAMPAIGN_STOPPED = "campaign_stopped"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class LoyaltyProcessor:
                 return handled
 
     def claim(self, conn: Connection, now: datetime) -> list[LoyaltyCall]:
-        """Lease a chunk of due requests; requests of deleted customers are failed here and not returned."""
+        """Lease a chunk of due requests. Requests of deleted customers, and bonuses of campaigns stopped since,
+        are failed here and not returned."""
         ids = list(
             conn.execute(
                 loyalty_sql.claim_due(
@@ -89,14 +92,20 @@ class LoyaltyProcessor:
         )
         if not ids:
             return []
-        found = [_call(row) for row in conn.execute(loyalty_sql.calls(ids)).mappings()]
-        orphans = sorted(set(ids) - {call.request_id for call in found})
-        if orphans:
-            missing = [
-                LoyaltyResult(request_id, "failed", reason=CUSTOMER_MISSING, error="the customer was deleted")
-                for request_id in orphans
-            ]
-            self.record(conn, missing, now)
+        rows = conn.execute(loyalty_sql.calls(ids)).mappings().all()
+        refused = [
+            LoyaltyResult(request_id, "failed", reason=CUSTOMER_MISSING, error="the customer was deleted")
+            for request_id in sorted(set(ids) - {row["id"] for row in rows})
+        ]
+        found: list[LoyaltyCall] = []
+        for row in rows:
+            if row["kind"] == loyalty_sql.BONUS and row["campaign_status"] in loyalty_sql.ENDED:
+                error = f"campaign {row['campaign_id']} was {row['campaign_status']} before the bonus was sent"
+                refused.append(LoyaltyResult(row["id"], "failed", reason=CAMPAIGN_STOPPED, error=error))
+            else:
+                found.append(_call(row))
+        if refused:
+            self.record(conn, refused, now)
         return found
 
     def record(self, conn: Connection, results: Sequence[LoyaltyResult], now: datetime) -> None:

@@ -27,12 +27,14 @@ from sqlalchemy import (
 )
 
 from tidings.store.dialects import Dialect
-from tidings.store.tables import customers, journey_state, loyalty_requests
+from tidings.store.tables import campaigns, customers, journey_state, loyalty_requests
 from tidings.store.types import Json
 
 js = journey_state
 lr = loyalty_requests
 BONUS = "bonus"
+#: Campaign statuses after which a bonus still pending is not sent.
+ENDED = ("stopped", "archived")
 
 
 def _ts(value: datetime) -> Any:
@@ -92,11 +94,14 @@ def request_from_chunk(
 
 # -- the processor -------------------------------------------------------------------------------------------
 def claim_due(dialect: Dialect, *, now: datetime, wall_now: datetime, limit: int, lease_until: datetime) -> Update:
-    """Lease up to ``limit`` pending requests that are due (and not leased by a live worker); counts the attempt."""
+    """Lease up to ``limit`` pending requests that are due (and not leased by a live worker); counts the attempt.
+    The bonuses of a paused campaign wait for it to resume, like its customers."""
+    paused = exists().where(campaigns.c.id == lr.c.campaign_id, campaigns.c.status == "paused")
     due = select(lr.c.id).where(
         lr.c.status == "pending",
         or_(lr.c.next_attempt_at.is_(None), lr.c.next_attempt_at <= now),
         or_(lr.c.leased_until.is_(None), lr.c.leased_until < wall_now),
+        ~and_(lr.c.kind == BONUS, paused),
     )
     due = dialect.lock_for_claim(due.order_by(lr.c.id).limit(limit))
     return (
@@ -108,10 +113,11 @@ def claim_due(dialect: Dialect, *, now: datetime, wall_now: datetime, limit: int
 
 
 def calls(ids: list[int]) -> Select[Any]:
-    """The claimed requests with their customer's external id, in id order."""
+    """The claimed requests with their customer's external id and their campaign's status, in id order."""
     return (
-        select(lr, customers.c.external_id)
+        select(lr, customers.c.external_id, campaigns.c.status.label("campaign_status"))
         .join(customers, customers.c.id == lr.c.customer_id)
+        .outerjoin(campaigns, campaigns.c.id == lr.c.campaign_id)
         .where(lr.c.id.in_(ids))
         .order_by(lr.c.id)
     )
