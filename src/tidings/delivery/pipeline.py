@@ -170,12 +170,13 @@ class Delivery:
             handled = self._switch_cascades(conn, now, wall_now)
             handled += conn.execute(message_sql.expire_overdue(now=now, wall_now=wall_now)).rowcount
         deadline = time.monotonic() + self.policy.lease.total_seconds() / 2
-        for channel, route in self.routes.items():
-            while True:
+        busy = dict(self.routes)
+        while busy and time.monotonic() <= deadline:  # a chunk per channel in turn: no channel waits for another
+            for channel, route in list(busy.items()):
                 count, more = self._deliver_chunk(channel, route, now)
                 handled += count
-                if not more or time.monotonic() > deadline:
-                    break
+                if not more:
+                    del busy[channel]
         return handled
 
     # -- one chunk ------------------------------------------------------------------------------------------------

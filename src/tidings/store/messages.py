@@ -17,7 +17,7 @@ worker whose lease was taken over writes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -297,10 +297,17 @@ def _is_cascade() -> ColumnElement[bool]:
     return mode == CASCADE
 
 
+#: A bounce reported this long after a cascade's Viber message went out no longer sends its SMS (and keeps the
+#: search for bounced cascades on the recent end of the queue index).
+BOUNCE_FALLBACK_WINDOW = timedelta(days=3)
+
+
 def cascades_to_switch(*, now: datetime, wall_now: datetime) -> Select[Any]:
     """Viber messages of a Viber → SMS cascade that Viber will not deliver: their lifetime ended while queued,
-    or a delivery report said bounced. With what the switch needs (customer time zone, node, payload)."""
+    or a delivery report said bounced (within ``BOUNCE_FALLBACK_WINDOW``). With what the switch needs (customer
+    time zone, node, payload)."""
     expired = (messages.c.status == "queued") & (messages.c.send_after <= now) & (messages.c.expires_at <= now)
+    bounced = (messages.c.status == "bounced") & (messages.c.send_after > now - BOUNCE_FALLBACK_WINDOW)
     return (
         select(
             messages.c.id,
@@ -317,7 +324,7 @@ def cascades_to_switch(*, now: datetime, wall_now: datetime) -> Select[Any]:
         .join(customers, customers.c.id == messages.c.customer_id)
         .where(
             messages.c.channel == "viber",
-            or_(expired & _free(wall_now), messages.c.status == "bounced"),
+            or_(expired & _free(wall_now), bounced),
             _is_cascade(),
         )
         .order_by(messages.c.id)
