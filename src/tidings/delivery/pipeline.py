@@ -3,7 +3,7 @@ each result.
 
 Each call (one per scheduler tick) first settles what time decided: messages a dead worker left ``sending`` are
 queued again, Viber messages of a Viber → SMS cascade that Viber will not deliver become the SMS, and messages
-whose lifetime ended become ``undeliverable``. Then, channel by channel, it delivers due chunks.
+whose lifetime ended become ``undeliverable``. Then it delivers due chunks, the channels taking turns.
 
 Retries. A transient failure is retried after ``retry_base × 2^(attempt − 1)`` (at most ``retry_max``), or
 after the provider's ``Retry-After``; a retry of an SMS, Viber or push message waits for the delivery window
@@ -24,7 +24,8 @@ The limit, stated plainly: a message in doubt is resent. If the provider had in 
 instant before the worker died (the SMTP server committed it and its ``250`` was never read), the recipient
 gets it twice, with the same ``Message-ID`` / idempotency key so a receiver that honours them drops the copy.
 Nothing else is ever sent twice, and nothing is lost. Leases are real time: a worker that stalls longer than
-its lease (``TIDINGS_LEASE_SECONDS``) can be overtaken; chunks of a rate-limited provider are sized to finish in
+its lease (``TIDINGS_LEASE_SECONDS``) can be overtaken, so keep the lease above the providers' timeouts (SMTP
+30 s, ``TIDINGS_PROVIDER_TIMEOUT_SECONDS`` for HTTP); chunks of a rate-limited provider are sized to finish in
 half a lease.
 """
 
@@ -34,7 +35,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection
 
@@ -76,7 +77,6 @@ class Unrenderable(Exception):
     """A message its node cannot make (the node's type does not send on the message's channel)."""
 
 
-@runtime_checkable
 class EmailNode(Protocol):
     """The config of a node that sends e-mail: Send email, and Notify manager's note to a manager."""
 
@@ -88,6 +88,20 @@ class EmailNode(Protocol):
 
     @property
     def utm(self) -> Any: ...
+
+
+_EMAIL_NODE_TYPES: dict[type, bool] = {}
+
+
+def _sends_email(config_type: type) -> bool:
+    """Whether configs of this type are ``EmailNode``s (checked once per type: a runtime protocol check costs
+    more than rendering the subject)."""
+    known = _EMAIL_NODE_TYPES.get(config_type)
+    if known is None:
+        fields = getattr(config_type, "model_fields", {})
+        names = ("subject", "body_html", "sender_name", "sender_email", "reply_to", "utm")
+        known = _EMAIL_NODE_TYPES[config_type] = all(name in fields or hasattr(config_type, name) for name in names)
+    return known
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,7 @@ class Prepared:
 
 
 class Delivery:
-    """Delivers every due message, channel by channel, each through its ``Route`` (provider and rate limit)."""
+    """Delivers every due message, each channel through its ``Route`` (provider and rate limit)."""
 
     def __init__(
         self,
@@ -334,7 +348,8 @@ class Delivery:
             return self.templates.render(source, context)
 
         channel = row["channel"]
-        if channel == "email" and isinstance(config, EmailNode):
+        if channel == "email" and _sends_email(type(config)):
+            config = cast(EmailNode, config)
             # what is sent, and stored on the message, is the tracked HTML
             body = self.tracker.track(render(config.body_html), message_id, config.utm.query() if config.utm else None)
             name = config.sender_name or account.email_from_name
