@@ -13,41 +13,20 @@ is lost fails every message not yet sent as transient.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from email.generator import BytesGenerator
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import EmailPolicy
-from email.utils import format_datetime
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiosmtplib import SMTP, SMTPException, SMTPRecipientsRefused, SMTPResponseException
 
+from tidings.delivery.mime import Email, Mailbox, address, sender_mailbox
 from tidings.delivery.providers import Channel, OutboundEmail, Outbox, SendResult
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
 TIMEOUT_SECONDS = 30.0
-
-# Headers written exactly as built (they are ASCII and single-line by construction). The standard folder would
-# turn a URL longer than a line into RFC 2047 encoded words, which no mail client reads as a URL.
-_VERBATIM_HEADERS = frozenset({"message-id", "list-unsubscribe", "list-unsubscribe-post"})
-
-
-class _WirePolicy(EmailPolicy):
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if name.lower() in _VERBATIM_HEADERS:
-            return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
-
-
-_WIRE = _WirePolicy(linesep="\r\n")
-_WIRE_UTF8 = _WirePolicy(linesep="\r\n", utf8=True)
 
 
 class _ConnectionLost(Exception):
@@ -113,15 +92,18 @@ class SmtpProvider:
 
     async def _send_one(self, client: SMTP, message: OutboundEmail, now: datetime) -> SendResult:
         try:
-            envelope_sender, envelope_recipient, mime = self.build(message, now)
-            utf8 = not (envelope_sender + envelope_recipient).isascii()
-            payload = _flatten(mime, utf8=utf8)
+            email = self.build(message, now)
+            payload = email.to_bytes()
         except Exception as error:  # a malformed address or header fails this message only
             return SendResult(message.message_id, False, error=f"cannot build the message: {error}")
-        message_id = str(mime["Message-ID"])
+        message_id = email.message_id
+        utf8 = email.needs_smtputf8
         try:
             await client.sendmail(
-                envelope_sender, [envelope_recipient], payload, mail_options=["SMTPUTF8"] if utf8 else None
+                email.sender.addr_spec,
+                [email.recipient.addr_spec],
+                payload,
+                mail_options=["SMTPUTF8"] if utf8 else None,
             )
         except SMTPRecipientsRefused as refused:
             first = refused.recipients[0]
@@ -145,48 +127,22 @@ class SmtpProvider:
 
     # -- the message -------------------------------------------------------------------------------------------
 
-    def build(self, message: OutboundEmail, now: datetime) -> tuple[str, str, EmailMessage]:
-        """The envelope sender and recipient and the MIME message for one outbound e-mail."""
-        sender = _parse_sender(message.sender)
-        recipient = _address(message.recipient)
-        mime = EmailMessage()
-        mime["From"] = sender
-        mime["To"] = recipient
-        if message.reply_to:
-            mime["Reply-To"] = message.reply_to
-        mime["Subject"] = re.sub(r"\s*[\r\n]+\s*", " ", message.subject).strip()  # a header is one line
-        mime["Date"] = format_datetime(now)
-        mime["Message-ID"] = f"<{message.idempotency_key}@{self.message_id_domain}>"
+    def build(self, message: OutboundEmail, now: datetime) -> Email:
+        """The MIME message of one outbound e-mail; raises ``InvalidAddress`` for a malformed address."""
+        sender = sender_mailbox(message.sender)
         key = quote(message.idempotency_key, safe="")
         mailto = f"mailto:{quote(sender.addr_spec, safe='@')}?subject=unsubscribe%20{key}"
-        mime["List-Unsubscribe"] = f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>"
-        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        # quoted-printable keeps the message 7-bit and its lines short whatever the HTML looks like
-        mime.set_content(html_to_text(message.body_html), cte="quoted-printable")
-        mime.add_alternative(message.body_html, subtype="html", cte="quoted-printable")
-        return sender.addr_spec, recipient.addr_spec, mime
-
-
-def _parse_sender(sender: str) -> Address:
-    """``Name <address>`` as the pipeline formats it (the name may hold commas or quotes), or a bare address."""
-    match = re.fullmatch(r"\s*(.*?)\s*<([^<>]+)>\s*", sender)
-    if match:
-        return _address(match.group(2), display_name=match.group(1).strip('"'))
-    return _address(sender)
-
-
-def _address(addr_spec: str, display_name: str = "") -> Address:
-    """A strictly parsed ``local@domain`` (the lenient parser behind SMTP commands would turn ``a b`` into ``a``)."""
-    address = Address(display_name=display_name, addr_spec=addr_spec.strip())
-    if not address.username or not address.domain:
-        raise ValueError(f"{addr_spec!r} is not an e-mail address")
-    return address
-
-
-def _flatten(mime: EmailMessage, *, utf8: bool) -> bytes:
-    with io.BytesIO() as buffer:
-        BytesGenerator(buffer, policy=_WIRE_UTF8 if utf8 else _WIRE).flatten(mime)
-        return buffer.getvalue()
+        return Email(
+            sender=sender,
+            recipient=Mailbox("", address(message.recipient)),
+            reply_to=sender_mailbox(message.reply_to) if message.reply_to else None,
+            subject=message.subject,
+            date=now,
+            message_id=f"<{message.idempotency_key}@{self.message_id_domain}>",
+            list_unsubscribe=f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>",
+            text=html_to_text(message.body_html),
+            html=message.body_html,
+        )
 
 
 def _refusal(message: OutboundEmail, code: int, reply: str) -> SendResult:

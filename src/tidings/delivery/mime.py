@@ -1,0 +1,176 @@
+"""One outbound e-mail as the bytes an SMTP relay receives: a ``multipart/alternative`` MIME message.
+
+Written directly rather than through ``email.message.EmailMessage``: the standard package parses and folds every
+header through its header registry, which cost about 3 ms of CPU per message — more than everything else an SMTP
+worker does together. This writer produces the same structure in a few dozen microseconds:
+
+* headers ``From``, ``To``, ``Reply-To`` (when set), ``Subject``, ``Date``, ``Message-ID``, ``MIME-Version``,
+  ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058 one-click), then ``Content-Type``;
+* two parts, ``text/plain`` then ``text/html``, both UTF-8 in quoted-printable, so the message is 7-bit with
+  lines of at most 76 characters whatever the HTML looks like;
+* a non-ASCII display name or subject becomes RFC 2047 encoded words; an ASCII subject longer than a line is
+  folded at its spaces; the unsubscribe header is one line, as clients only read its URLs unfolded;
+* with ``utf8`` (the relay was asked for SMTPUTF8 because an address is internationalised) the addresses go
+  on the wire as UTF-8.
+
+Addresses are checked strictly (``local@domain``); ``InvalidAddress`` names the one that is not an address.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import Header
+from email.headerregistry import Address
+from email.utils import format_datetime
+
+from tidings.errors import InvalidInput
+
+#: The usual address: an ASCII dot-atom on both sides. Anything else goes through the strict RFC 5322 parser.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_NAME_AND_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+_MAX_HEADER_LINE = 78
+#: Constant, and safe: quoted-printable never writes '=_', so no line of a part can be the boundary.
+BOUNDARY = "=_tidings_alternative"
+
+
+class InvalidAddress(InvalidInput):
+    code = "email.invalid_address"
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """An address with an optional display name, as written in a header and given to the SMTP envelope."""
+
+    display_name: str
+    addr_spec: str
+
+    def header_value(self) -> str:
+        if not self.display_name:
+            return self.addr_spec
+        return f"{_display_name(self.display_name)} <{self.addr_spec}>"
+
+
+@dataclass(frozen=True)
+class Email:
+    """What goes into one message; ``list_unsubscribe`` is the header's value, URLs in angle brackets."""
+
+    sender: Mailbox
+    recipient: Mailbox
+    reply_to: Mailbox | None
+    subject: str
+    date: datetime
+    message_id: str  # with its angle brackets
+    list_unsubscribe: str
+    text: str
+    html: str
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        return not (self.sender.addr_spec + self.recipient.addr_spec).isascii()
+
+    def to_bytes(self) -> bytes:
+        """The message, CRLF line endings, ready for ``DATA``."""
+        utf8 = self.needs_smtputf8
+        boundary = BOUNDARY
+        headers = [
+            f"From: {self.sender.header_value()}",
+            f"To: {self.recipient.header_value()}",
+        ]
+        if self.reply_to is not None:
+            headers.append(f"Reply-To: {self.reply_to.header_value()}")
+        headers += [
+            _subject_header(self.subject),
+            f"Date: {_date(self.date)}",
+            f"Message-ID: {self.message_id}",
+            "MIME-Version: 1.0",
+            f"List-Unsubscribe: {self.list_unsubscribe}",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        ]
+        head = "\r\n".join(headers).encode("utf-8" if utf8 else "ascii")
+        return b"".join(
+            (
+                head,
+                b"\r\n\r\n",
+                _part(boundary, "text/plain", self.text),
+                _part(boundary, "text/html", self.html),
+                f"--{boundary}--\r\n".encode("ascii"),
+            )
+        )
+
+
+def mailbox(text: str) -> Mailbox:
+    """``Name <address>`` (the name may hold commas or quotes) or a bare address; raises ``InvalidAddress``."""
+    match = _NAME_AND_ADDRESS.fullmatch(text)
+    if match:
+        return Mailbox(match.group(1).strip('"'), address(match.group(2)))
+    return Mailbox("", address(text))
+
+
+@functools.lru_cache(maxsize=1024)  # senders and reply-to addresses recur in every message of a campaign
+def sender_mailbox(text: str) -> Mailbox:
+    return mailbox(text)
+
+
+def address(addr_spec: str) -> str:
+    """``addr_spec`` stripped, if it is a ``local@domain`` address; raises ``InvalidAddress`` otherwise (the
+    lenient parser behind SMTP commands would turn ``a b`` into ``a``)."""
+    addr_spec = addr_spec.strip()
+    if _PLAIN_ADDRESS.fullmatch(addr_spec):
+        return addr_spec
+    try:
+        parsed = Address(addr_spec=addr_spec)
+    except (ValueError, IndexError, HeaderParseError) as error:
+        raise InvalidAddress(f"{addr_spec!r} is not an e-mail address: {error}") from error
+    if not parsed.username or not parsed.domain:
+        raise InvalidAddress(f"{addr_spec!r} is not an e-mail address")
+    return parsed.addr_spec
+
+
+def one_line(subject: str) -> str:
+    """A subject as a header holds it: line breaks (and the spaces around them) become one space."""
+    return _LINE_BREAKS.sub(" ", subject).strip()
+
+
+def _subject_header(subject: str) -> str:
+    line = f"Subject: {one_line(subject)}"
+    if line.isascii() and len(line) <= _MAX_HEADER_LINE:
+        return line
+    value = one_line(subject)
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return "Subject: " + Header(value, charset, header_name="Subject").encode(linesep="\r\n")
+
+
+@functools.lru_cache(maxsize=64)  # a chunk's messages share their date
+def _date(at: datetime) -> str:
+    return format_datetime(at)
+
+
+@functools.lru_cache(maxsize=1024)
+def _display_name(name: str) -> str:
+    """A display name as a header phrase: atoms as they are, other ASCII quoted, non-ASCII as encoded words."""
+    if not name.isascii():
+        return Header(name, "utf-8").encode(linesep="\r\n")
+    if _ATOMS.fullmatch(name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _part(boundary: str, content_type: str, text: str) -> bytes:
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    encoded = binascii.b2a_qp(body.replace("\n", "\r\n").encode("utf-8"), istext=True)
+    head = (
+        f'--{boundary}\r\nContent-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded + b"\r\n"  # that CRLF belongs to the next boundary line (RFC 2046)
