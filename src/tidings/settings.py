@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    smtp_connections: int = Field(
+        default=4, ge=1, le=64, description="SMTP connections per worker, each carrying one message at a time."
+    )
     email_rate_limit: float = Field(default=0, ge=0, description="E-mails per second per worker; 0 = unlimited.")
 
     # -- SMS, Viber and push providers (`sandbox`: recorded as sent, visible in GET /api/v1/messages) ------------

@@ -23,8 +23,14 @@ BODY = (
 
 
 def provider(server: SmtpServer, **settings: Any) -> SmtpProvider:
+    """One connection unless told otherwise, so that messages go out in order."""
     return SmtpProvider(
-        Settings(smtp_host=server.host, smtp_port=server.port, public_url="https://mail.example.com/", **settings)
+        Settings(
+            smtp_host=server.host,
+            smtp_port=server.port,
+            public_url="https://mail.example.com/",
+            **({"smtp_connections": 1} | settings),
+        )
     )
 
 
@@ -81,6 +87,28 @@ def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer
     assert html.strip() == BODY
     assert plain == "Hi Ann\n\nOur winter sale & more.\nSee the sale (https://shop.example/sale).\n\n- One\n- Two\n"
     assert all(len(line) <= 998 and line.isascii() for line in received[0].raw.split(b"\r\n"))
+
+
+def test_several_connections_share_a_chunk_each_message_once(smtp_server: SmtpServer) -> None:
+    batch = [outbound(n) for n in range(1, 31)]
+    results = send_all(provider(smtp_server, smtp_connections=3), batch, NOW)
+
+    assert sorted((r.message_id, r.ok) for r in results) == [(n, True) for n in range(1, 31)]
+    received = smtp_server.received
+    assert sorted(r.rcpt_tos[0] for r in received) == sorted(f"user{n}@example.com" for n in range(1, 31))
+    assert len({r.message["Message-ID"] for r in received}) == 30
+    assert len({r.peer for r in received}) == 3  # three sessions, reused for the whole chunk
+
+
+def test_several_connections_to_an_unreachable_server_fail_the_chunk_as_transient() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    smtp = SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_connections=4))
+    results = send_all(smtp, [outbound(n) for n in range(1, 11)], NOW)
+
+    assert sorted((r.message_id, r.ok, r.transient) for r in results) == [(n, False, True) for n in range(1, 11)]
+    assert all(f"cannot connect to 127.0.0.1:{port}" in (r.error or "") for r in results)
 
 
 def test_unicode_names_and_subjects_survive(smtp_server: SmtpServer) -> None:
@@ -147,7 +175,8 @@ def test_an_unreachable_server_fails_the_chunk_as_transient() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    results = send_all(SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port)), [outbound(1), outbound(2)], NOW)
+    smtp = SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_connections=1))
+    results = send_all(smtp, [outbound(1), outbound(2)], NOW)
 
     assert [(r.message_id, r.ok, r.transient) for r in results] == [(1, False, True), (2, False, True)]
     assert results[0].error is not None and f"127.0.0.1:{port}" in results[0].error

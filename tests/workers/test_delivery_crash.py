@@ -3,8 +3,9 @@ reached the SMTP server once and only once (PostgreSQL, real worker processes, a
 
 Deterministic: the server stalls on one message after its DATA, before answering ``250``, and the test kills
 the worker while it waits. At that moment exactly one message is ``sending`` — every earlier one was recorded
-``sent`` before the next was handed over — and the rest are untouched. A fresh worker resends the one in
-doubt under the same ``Message-ID`` and sends the rest.
+``sent`` before the next was handed over — and the rest are untouched (with four SMTP connections, the other
+three finish the chunk meanwhile, each result recorded as it comes). A fresh worker resends the one in doubt
+under the same ``Message-ID`` and sends the rest.
 
 The second case is the documented limit (``delivery.pipeline``): a server that had already kept the stalled
 message (its ``250`` was lost with the worker) gets that one message twice, with the same ``Message-ID``, and
@@ -42,6 +43,7 @@ from tidings.store.tables import messages
 
 CUSTOMERS = 120
 STALL_AT = 70  # the 70th message the server receives stalls
+CHUNK = 25  # so it is the 20th of the third chunk (messages 51–75)
 TIDINGS = Path(sys.executable).parent / "tidings"
 
 
@@ -78,7 +80,7 @@ def pg_url(pg_template: str) -> Iterator[str]:
         yield url
 
 
-def _worker(url: str, smtp_port: int, log: Path) -> subprocess.Popen[bytes]:
+def _worker(url: str, smtp_port: int, connections: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
         "TIDINGS_DATABASE_URL": url,
@@ -86,7 +88,8 @@ def _worker(url: str, smtp_port: int, log: Path) -> subprocess.Popen[bytes]:
         "TIDINGS_EMAIL_PROVIDER": "smtp",
         "TIDINGS_SMTP_HOST": "127.0.0.1",
         "TIDINGS_SMTP_PORT": str(smtp_port),
-        "TIDINGS_DELIVERY_CHUNK_SIZE": "25",
+        "TIDINGS_SMTP_CONNECTIONS": str(connections),
+        "TIDINGS_DELIVERY_CHUNK_SIZE": str(CHUNK),
         "TIDINGS_LEASE_SECONDS": "3",
         "TIDINGS_TICK_SECONDS": "0.05",
     }
@@ -100,9 +103,10 @@ def _statuses(services: Services) -> Counter[str]:
         return Counter({status: int(count) for status, count in conn.execute(query)})
 
 
+@pytest.mark.parametrize("connections", [1, 4], ids=["one_connection", "four_connections"])
 @pytest.mark.parametrize("keep", [False, True], ids=["reply_never_sent", "reply_lost_after_the_server_kept_it"])
 def test_a_worker_killed_mid_delivery_sends_nothing_twice_after_a_restart(
-    pg_url: str, tmp_path: Path, keep: bool
+    pg_url: str, tmp_path: Path, keep: bool, connections: int
 ) -> None:
     handler = StallingHandler(STALL_AT, keep=keep)
     controller = EphemeralController(handler, hostname="127.0.0.1", server_hostname="localhost")
@@ -123,18 +127,24 @@ def test_a_worker_killed_mid_delivery_sends_nothing_twice_after_a_restart(
         services.campaigns.transition(campaign_id, "activate")
         assert services.campaigns.enroll(campaign_id, [row.external_id for row in rows], None)["entered"] == CUSTOMERS
 
-        doomed = _worker(pg_url, controller.port, tmp_path / "doomed.log")
+        doomed = _worker(pg_url, controller.port, connections, tmp_path / "doomed.log")
         workers.append(doomed)
         assert handler.stalled.wait(120), (
             "the worker never reached the stalling message: " + (tmp_path / "doomed.log").read_text()
         )
-        time.sleep(0.2)  # nothing else moves while the server stalls
-        at_the_kill = _statuses(services)
-        assert at_the_kill == Counter({"sent": STALL_AT - 1, "sending": 1, "queued": CUSTOMERS - STALL_AT})
+        # With one connection nothing moves while the server stalls; with more, the other connections finish the
+        # chunk, and each of their results is recorded at once (none waits for the stalled message).
+        last_sent = STALL_AT - 1 if connections == 1 else CHUNK * (STALL_AT // CHUNK + 1) - 1
+        expected = Counter({"sent": last_sent, "sending": 1, "queued": CUSTOMERS - last_sent - 1})
+        settle = time.monotonic() + 10
+        while (at_the_kill := _statuses(services)) != expected and time.monotonic() < settle:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert _statuses(services) == at_the_kill == expected
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
 
-        survivor = _worker(pg_url, controller.port, tmp_path / "survivor.log")
+        survivor = _worker(pg_url, controller.port, connections, tmp_path / "survivor.log")
         workers.append(survivor)
         deadline = time.monotonic() + 120
         while _statuses(services) != Counter({"sent": CUSTOMERS}):

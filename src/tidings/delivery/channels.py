@@ -3,7 +3,8 @@
 Every channel defaults to the sandbox. ``TIDINGS_EMAIL_PROVIDER=smtp``, ``TIDINGS_SMS_PROVIDER=http``,
 ``TIDINGS_VIBER_PROVIDER=http`` and ``TIDINGS_PUSH_PROVIDER=fcm`` pick the real ones; ``TIDINGS_<CHANNEL>_RATE_LIMIT``
 caps each at so many messages a second per worker, and ``TIDINGS_<CHANNEL>_CONCURRENCY`` sets how many requests
-an HTTP provider keeps in flight (SMTP sends one at a time over its connection).
+an HTTP provider keeps in flight (``TIDINGS_SMTP_CONNECTIONS`` for SMTP, each connection carrying one message at a
+time).
 """
 
 from __future__ import annotations

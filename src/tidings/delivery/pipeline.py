@@ -13,12 +13,12 @@ Viber message of a cascade, which becomes its SMS (in place: one message per ent
 
 Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
 records it whole. Any other provider runs between transactions, and the pipeline records each message as
-``sending`` before handing it over and records each result before handing over the next message (one commit
-per message, ``store.messages`` explains the states). A worker killed at any moment therefore leaves in doubt
-only the messages its provider held at that moment — one for SMTP, which sends one at a time over its
-connection; up to ``concurrency`` for an HTTP provider. After the lease those are queued again and resent under
-the same idempotency key: the same SMTP ``Message-ID``, the same ``Idempotency-Key`` header. Everything else is
-either recorded or was never handed over.
+``sending`` before handing it over and records each result before handing over the next message (one commit per
+message, ``store.messages`` explains the states). A worker killed at any moment therefore leaves in doubt only the
+messages its provider held at that moment — one per SMTP connection (``TIDINGS_SMTP_CONNECTIONS``), which carries
+one message at a time; up to ``concurrency`` for an HTTP provider. After the lease those are queued again and
+resent under the same idempotency key: the same SMTP ``Message-ID``, the same ``Idempotency-Key`` header.
+Everything else is either recorded or was never handed over.
 
 The limit, stated plainly: a message in doubt is resent. If the provider had in fact accepted it in the
 instant before the worker died (the SMTP server committed it and its ``250`` was never read), the recipient
@@ -242,7 +242,8 @@ class Delivery:
     ) -> None:
         """Hand the chunk to a provider that works outside our transactions: mark each message ``sending`` (a few
         ahead, ``concurrency`` at a time) before it is handed over, and record results as they come, in the
-        same commit as the next hand-over."""
+        same commit as the next hand-over — or at once when nothing is left to hand over, so that a result never
+        waits for the slowest message of the chunk."""
         by_id = {p.message_id: p for p in prepared}
         order = [p.message_id for p in prepared]
         position = {message_id: index for index, message_id in enumerate(order)}
@@ -284,6 +285,9 @@ class Delivery:
             try:
                 async for result in route.provider.send(outbox):
                     pending.append(result)
+                    if outbox.drained:  # no hand-over is left to record it with: record it now
+                        with conn.begin():
+                            flush(conn)
             finally:
                 with conn.begin():
                     flush(conn)

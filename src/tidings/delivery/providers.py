@@ -2,12 +2,12 @@
 
 A provider sends the rendered messages of one chunk of one channel. The pipeline hands them over through an
 ``Outbox`` (an async iterator): taking a message from it is the pipeline's cue to record the message as
-``sending``, together with every result the provider has yielded so far, in one commit. So a message is
-``sending`` exactly while it may be in a provider's hands, and after a crash only the messages a provider had
-taken but not answered are in doubt: one for a provider that sends one at a time (SMTP), ``concurrency`` for
-one that keeps several requests in flight. Every message carries an idempotency key (campaign, entry, node,
-message), so a message in doubt is resent under the same key (the SMTP ``Message-ID``, the HTTP
-``Idempotency-Key`` header) and a receiver that honours it drops the duplicate.
+``sending``, together with every result the provider has yielded so far, in one commit. So a message is ``sending``
+exactly while it may be in a provider's hands, and after a crash only the messages a provider had taken but not
+answered are in doubt: one for a provider that sends one at a time, ``concurrency`` for one that keeps several in
+flight (SMTP connections, HTTP requests). Every message carries an idempotency key (campaign, entry, node,
+message), so a message in doubt is resent under the same key (the SMTP ``Message-ID``, the HTTP ``Idempotency-Key``
+header) and a receiver that honours it drops the duplicate.
 
 ``transactional`` providers (the sandbox) write inside the pipeline's database transaction instead: their
 whole chunk commits or rolls back with the statuses, so a crash can neither lose nor repeat anything.
@@ -116,6 +116,11 @@ class Outbox(Generic[M]):
         self._take = take
         self._next = 0
         self._lock = asyncio.Lock()
+
+    @property
+    def drained(self) -> bool:
+        """Whether every message has been handed over (or skipped)."""
+        return self._next >= len(self._messages)
 
     async def next(self) -> M | None:
         """The next message, or None when the outbox is empty."""

@@ -1,18 +1,21 @@
-"""Delivery through an SMTP relay: one connection per chunk, one MIME message per recipient.
+"""Delivery through an SMTP relay: a few connections per chunk, one MIME message per recipient.
 
-The provider runs outside the pipeline's transactions and sends one message at a time: it takes the next
-message from the outbox only after yielding the result of the last, so the pipeline has recorded every ``250``
-before the next message goes out and a crash leaves at most the one message in flight in doubt. Every message
-carries a ``Message-ID`` derived from its idempotency key; a message in doubt is resent with the same one,
-which lets a receiver drop the duplicate (see ``delivery.pipeline``).
+The provider runs outside the pipeline's transactions. It sends over up to ``TIDINGS_SMTP_CONNECTIONS``
+connections (opened as the chunk needs them, reused for the whole chunk), each carrying one message at a time,
+from as many sending tasks; a task takes its next message from the outbox only after the result of its last was
+handed on, so the pipeline has recorded that ``250`` first. A crash therefore leaves at most one message per
+connection in doubt (with one connection, the one message in flight). Every message carries a ``Message-ID``
+derived from its idempotency key; a message in doubt is resent with the same one, which lets a receiver drop
+the duplicate (see ``delivery.pipeline``).
 
 Failures are results, never exceptions: a recipient, sender or content refused with a 5xx reply fails that one
 message for good; a 4xx reply is transient (the pipeline retries later); a connection that cannot be opened or
-is lost fails every message not yet sent as transient.
+is lost fails every message of the chunk not yet sent as transient.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -22,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from aiosmtplib import SMTP, SMTPException, SMTPRecipientsRefused, SMTPResponseException
 
 from tidings.delivery.mime import Email, Mailbox, address, sender_mailbox
-from tidings.delivery.providers import Channel, OutboundEmail, Outbox, SendResult
+from tidings.delivery.providers import Channel, OutboundEmail, Outbox, SendResult, in_parallel
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
@@ -34,11 +37,10 @@ class _ConnectionLost(Exception):
 
 
 class SmtpProvider:
-    """Sends each chunk over one SMTP connection to ``TIDINGS_SMTP_HOST:TIDINGS_SMTP_PORT``."""
+    """Sends each chunk over up to ``TIDINGS_SMTP_CONNECTIONS`` connections to ``TIDINGS_SMTP_HOST:PORT``."""
 
     name = "smtp"
     channel: Channel = "email"
-    concurrency = 1
     transactional = False
 
     def __init__(self, settings: Settings) -> None:
@@ -47,15 +49,26 @@ class SmtpProvider:
         self.username = settings.smtp_username or None
         self.password = settings.smtp_password
         self.starttls = settings.smtp_starttls
+        self.concurrency = settings.smtp_connections
         self.tracker = Tracker.from_settings(settings)
         host = urlsplit(settings.public_url).hostname or "tidings.invalid"
         self.message_id_domain = f"[{host}]" if ":" in host else host
 
     async def send(self, outbox: Outbox[OutboundEmail]) -> AsyncIterator[SendResult]:
-        first = await outbox.next()
-        if first is None:  # nothing to send: no connection
-            return
-        client = SMTP(
+        sessions = _Sessions(self)
+
+        async def send_one(message: OutboundEmail) -> SendResult:
+            return await sessions.send(message, outbox.now)
+
+        try:
+            async for result in in_parallel(outbox, self.concurrency, send_one):
+                yield result
+        finally:
+            await sessions.close()
+
+    def client(self) -> SMTP:
+        """A new, unconnected client for the relay."""
+        return SMTP(
             hostname=self.host,
             port=self.port,
             username=self.username,
@@ -63,30 +76,6 @@ class SmtpProvider:
             start_tls=self.starttls,
             timeout=TIMEOUT_SECONDS,
         )
-        try:
-            await client.connect()
-        except Exception as error:  # refused, timed out, TLS or AUTH failure: nothing was sent, retry later
-            client.close()
-            reason = f"cannot connect to {self.host}:{self.port}: {_describe(error)}"
-            yield SendResult(first.message_id, False, error=reason, transient=True)
-            async for rest in outbox:
-                yield SendResult(rest.message_id, False, error=reason, transient=True)
-            return
-        try:
-            message: OutboundEmail | None = first
-            while message is not None:
-                try:
-                    result = await self._send_one(client, message, outbox.now)
-                except _ConnectionLost as lost:
-                    reason = f"connection to {self.host}:{self.port} lost: {lost}"
-                    yield SendResult(message.message_id, False, error=reason, transient=True)
-                    async for rest in outbox:
-                        yield SendResult(rest.message_id, False, error=reason, transient=True)
-                    return
-                yield result
-                message = await outbox.next()
-        finally:
-            await _close(client)
 
     # -- the SMTP session --------------------------------------------------------------------------------------
 
@@ -143,6 +132,53 @@ class SmtpProvider:
             text=html_to_text(message.body_html),
             html=message.body_html,
         )
+
+
+class _Sessions:
+    """The SMTP sessions of one chunk: opened as messages need them (at most one per sending task), each carrying
+    one message at a time. A session that cannot be opened or is lost breaks the chunk: every message after it
+    fails as transient at once, with the reason, and is retried later."""
+
+    def __init__(self, provider: SmtpProvider) -> None:
+        self.provider = provider
+        self.idle: list[SMTP] = []
+        self.opened: list[SMTP] = []
+        self.broken: str | None = None
+
+    async def send(self, message: OutboundEmail, now: datetime) -> SendResult:
+        client = await self._session()
+        if client is None:
+            return SendResult(message.message_id, False, error=self.broken, transient=True)
+        try:
+            result = await self.provider._send_one(client, message, now)
+        except _ConnectionLost as lost:
+            self.broken = self.broken or f"connection to {self._where} lost: {lost}"
+            client.close()
+            return SendResult(message.message_id, False, error=self.broken, transient=True)
+        self.idle.append(client)
+        return result
+
+    async def _session(self) -> SMTP | None:
+        if self.broken is not None:
+            return None
+        if self.idle:
+            return self.idle.pop()
+        client = self.provider.client()
+        self.opened.append(client)
+        try:
+            await client.connect()
+        except Exception as error:  # refused, timed out, TLS or AUTH failure: nothing was sent, retry later
+            client.close()
+            self.broken = self.broken or f"cannot connect to {self._where}: {_describe(error)}"
+            return None
+        return client
+
+    @property
+    def _where(self) -> str:
+        return f"{self.provider.host}:{self.provider.port}"
+
+    async def close(self) -> None:
+        await asyncio.gather(*(_close(client) for client in self.opened))
 
 
 def _refusal(message: OutboundEmail, code: int, reply: str) -> SendResult:
