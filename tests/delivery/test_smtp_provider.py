@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.delivery.conftest import RecordingHandler, ServerFactory, SmtpServer, authenticator
 from tidings.delivery.providers import OutboundEmail, SendResult, send_all
-from tidings.delivery.smtp import SmtpProvider, html_to_text
+from tidings.delivery.smtp import SmtpProvider
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 
@@ -218,9 +218,3 @@ def test_works_from_a_thread_and_from_inside_a_running_loop(smtp_server: SmtpSer
 
 def test_an_empty_chunk_opens_no_connection() -> None:
     assert send_all(SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=1)), [], NOW) == []
-
-
-def test_html_to_text() -> None:
-    assert html_to_text("<p>a\n  b</p><p>c<br/>d</p><script>x()</script>") == "a b\n\nc\nd\n"
-    assert html_to_text('<a href="mailto:x@y.z">x@y.z</a> <a href="#top">top</a>') == "x@y.z top\n"
-    assert html_to_text("") == "\n"

@@ -42,6 +42,7 @@ from sqlalchemy import Connection
 from tidings.actions.send_push import SendPushConfig
 from tidings.actions.send_sms import SendSmsConfig
 from tidings.delivery.channels import Route
+from tidings.delivery.handover import Handover
 from tidings.delivery.providers import (
     Channel,
     Outbound,
@@ -226,7 +227,7 @@ class Delivery:
                 self._record(conn, by_id, leases, [*results, *failures], now, route.provider.name)
                 return len(ids), len(ids) == limit
             self._record(conn, by_id, leases, failures, now, route.provider.name)
-        run_sync(self._stream(route, prepared, leases, now))
+        run_sync(self._stream(route, prepared, lease, now))
         return len(ids), len(ids) == limit
 
     async def _collect(self, route: Route, prepared: Sequence[Prepared], now: datetime, conn: Connection) -> Any:
@@ -237,63 +238,44 @@ class Delivery:
         outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, conn, take)
         return [result async for result in route.provider.send(outbox)]
 
-    async def _stream(
-        self, route: Route, prepared: Sequence[Prepared], leases: dict[int, datetime], now: datetime
-    ) -> None:
-        """Hand the chunk to a provider that works outside our transactions: mark each message ``sending`` (a few
-        ahead, ``concurrency`` at a time) before it is handed over, and record results as they come, in the
-        same commit as the next hand-over — or at once when nothing is left to hand over, so that a result never
-        waits for the slowest message of the chunk."""
+    async def _stream(self, route: Route, prepared: Sequence[Prepared], claimed: datetime, now: datetime) -> None:
+        """Hand the chunk to a provider that works outside our transactions: each message is recorded ``sending``
+        before it is handed over, and each result before its task is handed the next message (``Handover``
+        group-commits both)."""
         by_id = {p.message_id: p for p in prepared}
-        order = [p.message_id for p in prepared]
-        position = {message_id: index for index, message_id in enumerate(order)}
-        ahead = max(1, route.provider.concurrency)
-        sending: set[int] = set()
-        lost: set[int] = set()  # taken over by another worker meanwhile: never handed over by us
-        answered: set[int] = set()
-        pending: list[SendResult] = []
+        leases = {p.message_id: claimed for p in prepared}  # each renewed when it is handed over
+        fate: dict[int, bool] = {}  # True: handed over (sending) by us; False: taken over by another worker
 
-        def flush(conn: Connection) -> None:
-            if pending:
-                self._record(conn, by_id, leases, pending, now, route.provider.name)
-                answered.update(result.message_id for result in pending)
-                pending.clear()
+        def record(conn: Connection, results: Sequence[SendResult]) -> None:
+            self._record(conn, by_id, leases, results, now, route.provider.name)
 
-        async def take(message: Outbound) -> bool:
-            await route.rate_limit.acquire()
-            message_id = message.message_id
-            with conn.begin():
-                flush(conn)
-                if message_id not in sending and message_id not in lost:
-                    start = position[message_id]
-                    group = [i for i in order[start : start + ahead] if i not in sending and i not in lost]
-                    lease = self.wall.now() + self.policy.lease
-                    claimed = leases[message_id]
-                    marked = set(
-                        conn.execute(MARK_SENDING, {"ids": group, "claimed": claimed, "lease_until": lease}).scalars()
-                    )
-                    for other in group:
-                        if other in marked:
-                            sending.add(other)
-                            leases[other] = lease
-                        else:
-                            lost.add(other)
-            return message_id in sending
+        def mark(conn: Connection, ids: Sequence[int]) -> set[int]:
+            lease = self.wall.now() + self.policy.lease
+            ours = set(conn.execute(MARK_SENDING, {"ids": ids, "claimed": claimed, "lease_until": lease}).scalars())
+            for message_id in ids:
+                fate[message_id] = message_id in ours
+                if message_id in ours:
+                    leases[message_id] = lease
+            return ours
 
-        outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, None, take)
-        with self.db.engine.connect() as conn:  # one connection for the chunk: a hand-over is one short transaction
-            try:
-                async for result in route.provider.send(outbox):
-                    pending.append(result)
-                    if outbox.drained:  # no hand-over is left to record it with: record it now
-                        with conn.begin():
-                            flush(conn)
-            finally:
-                with conn.begin():
-                    flush(conn)
-                    untouched = [i for i in order if i not in sending and i not in lost and i not in answered]
-                    if untouched:
-                        conn.execute(message_sql.release(untouched, claimed=leases[untouched[0]]))
+        def release(conn: Connection) -> None:
+            untouched = [p.message_id for p in prepared if p.message_id not in fate]
+            if untouched:
+                conn.execute(message_sql.release(untouched, claimed=claimed))
+
+        async with Handover(self.db.engine, record=record, mark=mark, release=release) as handover:
+
+            async def take(message: Outbound) -> bool:
+                if route.rate_limit.rate:  # results do not wait for the pace of the next hand-over
+                    await handover.record()
+                await route.rate_limit.acquire()
+                return await handover.take(message.message_id)
+
+            outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, None, take)
+            async for result in route.provider.send(outbox):
+                handover.answered(result)
+                if outbox.drained:  # no hand-over is left to record it with: record it now
+                    await handover.record()
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(

@@ -115,7 +115,6 @@ class Outbox(Generic[M]):
         self._messages = messages
         self._take = take
         self._next = 0
-        self._lock = asyncio.Lock()
 
     @property
     def drained(self) -> bool:
@@ -133,13 +132,12 @@ class Outbox(Generic[M]):
         return self
 
     async def __anext__(self) -> M:
-        async with self._lock:
-            while self._next < len(self._messages):
-                message = self._messages[self._next]
-                self._next += 1
-                if await self._take(message):
-                    return message
-            raise StopAsyncIteration
+        while self._next < len(self._messages):  # tasks of one event loop: nothing runs between test and step
+            message = self._messages[self._next]
+            self._next += 1
+            if await self._take(message):  # other tasks take the next messages meanwhile
+                return message
+        raise StopAsyncIteration
 
 
 class ChannelProvider(Protocol[M]):

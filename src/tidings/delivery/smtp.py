@@ -16,15 +16,14 @@ is lost fails every message of the chunk not yet sent as transient.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 from aiosmtplib import SMTP, SMTPException, SMTPRecipientsRefused, SMTPResponseException
 
 from tidings.delivery.mime import Email, Mailbox, address, sender_mailbox
+from tidings.delivery.plain_text import html_to_text
 from tidings.delivery.providers import Channel, OutboundEmail, Outbox, SendResult, in_parallel
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
@@ -199,105 +198,3 @@ async def _close(client: SMTP) -> None:
         pass
     finally:
         client.close()
-
-
-# -- a plain-text alternative ----------------------------------------------------------------------------------
-
-_BLOCKS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "thead",
-        "tfoot",
-        "tr",
-        "ul",
-    }
-)
-_HIDDEN = frozenset({"head", "script", "style", "template", "title"})
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.pre = 0
-        self.links: list[tuple[str | None, int]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag == "li":
-            self.parts.append("\n- ")
-        elif tag in ("td", "th"):
-            self.parts.append(" ")
-        elif tag == "img" and attributes.get("alt"):
-            self.parts.append(f" {attributes['alt']} ")
-        elif tag == "a":
-            self.links.append((attributes.get("href"), len(self.parts)))
-        if tag in _BLOCKS:
-            self.parts.append("\n\n")
-        if tag == "pre":
-            self.pre += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag in _HIDDEN:
-            self.hidden -= 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag == "a" and self.links:
-            href, start = self.links.pop()
-            text = "".join(self.parts[start:]).strip()
-            if href and not href.startswith(("#", "javascript:")) and href.removeprefix("mailto:") != text:
-                self.parts.append(f" ({href})" if text else href)
-        if tag in _BLOCKS:
-            self.parts.append("\n\n")
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self.hidden:
-            return
-        self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
-
-
-def html_to_text(body_html: str) -> str:
-    """A readable plain-text rendering of an HTML body: paragraphs, line breaks, list items, link targets."""
-    parser = _TextExtractor()
-    parser.feed(body_html)
-    parser.close()
-    lines = [line.strip(" \t") for line in "".join(parser.parts).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
