@@ -28,7 +28,12 @@ class Settings(BaseSettings):
         default="direct", description="How chunks run: in this process (`direct`) or through DBOS queues (`dbos`)."
     )
     chunk_size: int = Field(default=10_000, ge=1, le=100_000, description="Customers advanced per unit of work.")
-    delivery_chunk_size: int = Field(default=500, ge=1, le=10_000)
+    delivery_chunk_size: int = Field(
+        default=2_000,
+        ge=1,
+        le=10_000,
+        description="Messages claimed, rendered and recorded together (fewer for a rate-limited provider).",
+    )
     tick_seconds: float = Field(default=1.0, gt=0, description="Idle pause of the scheduler loop.")
     lease_seconds: float = Field(
         default=60.0, gt=0, description="A claimed chunk left unfinished this long is reclaimed."
