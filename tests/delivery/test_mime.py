@@ -95,13 +95,16 @@ def test_an_internationalised_address_needs_smtputf8_and_goes_out_as_utf8() -> N
         ("  Ann <ann@example.com> ", Mailbox("Ann", "ann@example.com")),
         ('"Smith, Ann" <ann@example.com>', Mailbox("Smith, Ann", "ann@example.com")),
         ('"ann smith"@example.com', Mailbox("", '"ann smith"@example.com')),
+        ("Анна <анна@пример.рф>", Mailbox("Анна", "анна@пример.рф")),
     ],
 )
 def test_mailboxes(text: str, expected: Mailbox) -> None:
     assert mailbox(text) == expected
 
 
-@pytest.mark.parametrize("text", ["not an address", "ann@", "@example.com", "Broken <no at sign>", ""])
+@pytest.mark.parametrize(
+    "text", ["not an address", "ann@", "@example.com", "Broken <no at sign>", "", "анна @пример.рф", "анна@пример"]
+)
 def test_a_malformed_address_is_refused_by_name(text: str) -> None:
     with pytest.raises(InvalidAddress) as refused:
         mailbox(text)

@@ -218,3 +218,21 @@ def test_works_from_a_thread_and_from_inside_a_running_loop(smtp_server: SmtpSer
 
 def test_an_empty_chunk_opens_no_connection() -> None:
     assert send_all(SmtpProvider(Settings(smtp_host="127.0.0.1", smtp_port=1)), [], NOW) == []
+
+
+def test_an_internationalised_address_goes_out_with_smtputf8_where_the_relay_offers_it(
+    smtp_server_factory: ServerFactory,
+) -> None:
+    with_utf8 = smtp_server_factory(enable_SMTPUTF8=True)
+    without = smtp_server_factory(enable_SMTPUTF8=False)
+    batch = [outbound(1, "анна@пример.рф"), outbound(2)]
+
+    accepted = send_all(provider(with_utf8), batch, NOW)
+    refused = send_all(provider(without), batch, NOW)
+
+    assert [r.ok for r in accepted] == [True, True]
+    assert [r.rcpt_tos for r in with_utf8.received] == [["анна@пример.рф"], ["user2@example.com"]]
+    assert str(with_utf8.received[0].message["To"]) == "анна@пример.рф"
+    assert [(r.ok, r.transient) for r in refused] == [(False, False), (True, False)]
+    assert refused[0].error is not None and "SMTPUTF8" in refused[0].error
+    assert [r.rcpt_tos for r in without.received] == [["user2@example.com"]]  # the session went on

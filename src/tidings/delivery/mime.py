@@ -33,6 +33,8 @@ from tidings.errors import InvalidInput
 #: The usual address: an ASCII dot-atom on both sides. Anything else goes through the strict RFC 5322 parser.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: An internationalised address (RFC 6531): UTF-8 on both sides, no spaces or specials; sent with SMTPUTF8.
+_UTF8_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\"]+\.[^\s@<>()\[\],;:\\\".]+")
 _NAME_AND_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
@@ -124,7 +126,7 @@ def address(addr_spec: str) -> str:
     """``addr_spec`` stripped, if it is a ``local@domain`` address; raises ``InvalidAddress`` otherwise (the
     lenient parser behind SMTP commands would turn ``a b`` into ``a``)."""
     addr_spec = addr_spec.strip()
-    if _PLAIN_ADDRESS.fullmatch(addr_spec):
+    if _PLAIN_ADDRESS.fullmatch(addr_spec) or (not addr_spec.isascii() and _UTF8_ADDRESS.fullmatch(addr_spec)):
         return addr_spec
     try:
         parsed = Address(addr_spec=addr_spec)
