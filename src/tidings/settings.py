@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_connections: int = Field(
-        default=4, ge=1, le=64, description="SMTP connections per worker, each carrying one message at a time."
+        default=32,
+        ge=1,
+        le=256,
+        description="SMTP connections per worker, each carrying one message at a time (and at most one message in "
+        "doubt after a crash); 32 stays under Postfix's default limit of 50 connections per client.",
     )
     email_rate_limit: float = Field(default=0, ge=0, description="E-mails per second per worker; 0 = unlimited.")
 
