@@ -61,6 +61,7 @@ def test_e15_a_ten_percent_control_group_receives_nothing_and_the_table_compares
     rows = [order(f"m{c}", by_id[c], now, total=50) for c in main[:300]]
     rows += [order(f"m{c}-2", by_id[c], now + DAY, total=30) for c in main[:50]]
     rows += [order(f"n{c}", by_id[c], now, total=99) for c in main[400:420]]  # bought without opening: no credit
+    rows += [order(f"y{c}", by_id[c], now + 12 * DAY, total=70) for c in main[420:425]]  # after the window
     rows += [order(f"k{c}", by_id[c], now, total=40) for c in control[:20]]  # control, inside the window
     rows += [order(f"x{c}", by_id[c], now + 12 * DAY, total=40) for c in control[20:25]]  # after the window
     rows += [order(f"z{c}", by_id[c], now, total=40, status="cancelled") for c in control[25:30]]
@@ -76,17 +77,18 @@ def test_e15_a_ten_percent_control_group_receives_nothing_and_the_table_compares
     }
     table = body["control_group"]
     n1, n2 = len(main), len(control)
+    # the table measures both groups alike: every purchase within the window after entry, credited or not
     assert table["main"] == {
         "customers": n1,
         "sent": n1,
         "delivered": 400,
-        "buyers": 300,
-        "conversion": 300 / n1,
-        "receipts": 350,
-        "receipts_per_buyer": 350 / 300,
-        "revenue": 16_500.0,
-        "average_receipt": round(16_500 / 350, 2),
-        "revenue_per_buyer": 55.0,
+        "buyers": 320,
+        "conversion": 320 / n1,
+        "receipts": 370,
+        "receipts_per_buyer": 370 / 320,
+        "revenue": 18_480.0,
+        "average_receipt": round(18_480 / 370, 2),
+        "revenue_per_buyer": 57.75,
     }
     assert table["control"] == {
         "customers": n2,
@@ -102,8 +104,8 @@ def test_e15_a_ten_percent_control_group_receives_nothing_and_the_table_compares
     }
     anticipated = round(n1 * (20 / n2) * 40.0, 2)  # E15: main size × control conversion × control average receipt
     assert table["anticipated_revenue"] == anticipated
-    assert table["additional_revenue"] == round(16_500 - anticipated, 2)
-    p1, p2 = 300 / n1, 20 / n2
+    assert table["additional_revenue"] == round(18_480 - anticipated, 2)
+    p1, p2 = 320 / n1, 20 / n2
     spread = 1.959964 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     assert table["conversion_difference"] == p1 - p2
     assert table["conversion_difference_ci95"]["low"] == (p1 - p2) - spread
@@ -132,6 +134,28 @@ def test_anticipated_revenue_follows_control_buyers_who_buy_again(services: Serv
     # main customers × conversion × receipts per buyer × average receipt = main customers × revenue per customer
     assert table["anticipated_revenue"] == round(main * (10 / len(control)) * 2 * 15, 2)
     assert table["additional_revenue"] == -table["anticipated_revenue"]
+
+
+def test_a_campaign_that_changes_nothing_shows_no_uplift(services: Services, client: httpx.Client) -> None:
+    """Every customer buys the same, whether sent the e-mail or not, and nobody opens it: the two groups must look
+    alike (counting only the main group's credited orders would show it losing every sale)."""
+    ids = add_customers(services, *({"external_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(200)))
+    document = campaign(
+        node("cg", "control_group", percent=50), email_node("e1"), edges=[("trigger", "cg"), ("cg", "e1")]
+    )
+    campaign_id = start(services, document)
+    services.campaigns.enroll(campaign_id, list(ids), None)
+    advance(services, minutes=1)
+    now = services.clock.now()
+    post_orders(client, *(order(f"o-{external}", external, now + DAY, total=25) for external in ids))
+
+    body = report(client, campaign_id)
+    table = body["control_group"]
+    assert body["orders"]["orders"] == 0  # nothing is credited to an e-mail nobody opened
+    assert table["main"]["conversion"] == table["control"]["conversion"] == 1.0
+    assert table["main"]["revenue"] == 25.0 * table["main"]["customers"]
+    assert table["conversion_difference"] == 0
+    assert table["additional_revenue"] == 0
 
 
 def test_only_customers_who_reached_the_split_are_compared(services: Services, client: httpx.Client) -> None:

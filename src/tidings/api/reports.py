@@ -4,11 +4,13 @@ A/B tests with every decision they made. Every figure is a SQL aggregate (``tidi
 
 The control-group table compares the entries that passed a control-group node (D1): the flagged ones are the
 *control* group, the others the *main* group (without a control-group node in the current document: every entry,
-split by the flag). Both groups are measured over the campaign's attribution window:
-
-* main group — orders credited to the campaign's messages by last-touch attribution (spec 5.8);
-* control group — its customers receive nothing, so an order counts when it is placed within the attribution
-  window after the control entry (``entered_at ≤ placed_at ≤ entered_at + attribution_days``).
+split by the flag). Both groups are measured alike, as the spec asks ("the same purchase metrics"): an order
+counts for a group when it is placed within the attribution window after one of the group's entries
+(``entered_at ≤ placed_at ≤ entered_at + attribution_days``). Only then does the difference between the groups
+estimate what the communication changed: counting the main group's orders credited to its messages (last touch,
+spec 5.8) would compare a part of its purchases — those of customers who opened — with all of the control
+group's, and show a loss where there was no effect. The orders credited by last touch are the report's
+``orders`` block (the campaign's orders and revenue).
 
 Anticipated revenue is what the main group would have earned buying like the control group: main customers ×
 control conversion × control receipts per buyer × control average receipt (with one receipt per buyer, the
@@ -65,9 +67,9 @@ class GroupFigures(BaseModel):
     customers: int = Field(description="Customers in the group.")
     sent: int = Field(description="Customers sent a message of the campaign (the control group is sent nothing).")
     delivered: int = Field(description="Customers with a message delivered.")
-    buyers: int = Field(description="Customers who bought (see the report's definition per group).")
+    buyers: int = Field(description="Customers who bought within the attribution window after entering.")
     conversion: float | None = Field(description="buyers ÷ customers; null for an empty group.")
-    receipts: int = Field(description="Orders and receipts counted for the group.")
+    receipts: int = Field(description="Their orders and receipts within that window.")
     receipts_per_buyer: float | None = Field(description="receipts ÷ buyers (receipts per purchasing customer).")
     revenue: float = Field(description="Total of those receipts.")
     average_receipt: float | None = Field(description="revenue ÷ receipts.")
@@ -189,12 +191,12 @@ def _group(customers: int, sent: int, delivered: int, buyers: int, receipts: int
 def _control_group(conn: Connection, campaign_id: int, document: CampaignDocument, days: int) -> ControlGroupResults:
     control_nodes = [node.id for node in document.nodes if node.type == ControlGroup.type]
     members = report_sql.report_members(campaign_id, control_nodes)
-    rows = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members))}
+    reached = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members))}
+    bought = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_purchases(members, days=days))}
     figures = {}
     for flag in (False, True):
-        customers, sent, delivered, buyers, receipts, revenue = rows.get(flag, (0, 0, 0, 0, 0, 0))
-        if flag:  # the control group is sent nothing: its purchases are the orders within the window after entry
-            buyers, receipts, revenue = conn.execute(report_sql.control_purchases(members, days=days)).one()
+        customers, sent, delivered = reached.get(flag, (0, 0, 0))
+        buyers, receipts, revenue = bought.get(flag, (0, 0, 0))
         figures[flag] = _group(int(customers), int(sent), int(delivered), int(buyers), int(receipts), Decimal(revenue))
     return compare(figures[False], figures[True])
 

@@ -187,9 +187,8 @@ def report_members(campaign_id: int, control_nodes: Sequence[str]) -> Subquery:
 
 
 def group_figures(campaign_id: int, members: Subquery) -> Select[Any]:
-    """Per group: (is_control, customers, customers sent a message, customers with a message delivered, buyers,
-    orders, revenue), the last three from the orders credited to the campaign's messages. One pass over the
-    members: messages and credited orders are first summed per entry, then per customer, then per group (no
+    """Per group: (is_control, customers, customers sent a message, customers with a message delivered). One pass
+    over the members: messages are first counted per entry, then per customer, then per group (no
     ``count(DISTINCT …)``, whose sorts are what made this slow)."""
     reached = (
         select(
@@ -201,30 +200,14 @@ def group_figures(campaign_id: int, members: Subquery) -> Select[Any]:
         .group_by(messages.c.entry_id)
         .subquery("reached")
     )
-    credited = (
-        select(
-            attributions.c.entry_id,
-            func.count().label("receipts"),
-            func.sum(attributions.c.revenue).label("revenue"),
-        )
-        .where(attributions.c.campaign_id == campaign_id)
-        .group_by(attributions.c.entry_id)
-        .subquery("credited")
-    )
     per_customer = (
         select(
             members.c.is_control,
             members.c.customer_id,
             func.max(reached.c.sent).label("sent"),
             func.max(reached.c.delivered).label("delivered"),
-            func.sum(credited.c.receipts).label("receipts"),
-            func.sum(credited.c.revenue).label("revenue"),
         )
-        .select_from(
-            members.outerjoin(reached, reached.c.entry_id == members.c.entry_id).outerjoin(
-                credited, credited.c.entry_id == members.c.entry_id
-            )
-        )
+        .select_from(members.outerjoin(reached, reached.c.entry_id == members.c.entry_id))
         .group_by(members.c.is_control, members.c.customer_id)
         .subquery("per_customer")
     )
@@ -234,21 +217,17 @@ def group_figures(campaign_id: int, members: Subquery) -> Select[Any]:
         func.count(),
         func.count(case((c.sent > 0, 1))),
         func.count(case((c.delivered > 0, 1))),
-        func.count(case((c.receipts > 0, 1))),
-        func.coalesce(func.sum(c.receipts), 0),
-        func.coalesce(func.sum(c.revenue), 0),
     ).group_by(c.is_control)
 
 
-def control_purchases(members: Subquery, *, days: int) -> Select[Any]:
-    """(buyers, orders, revenue) of the control group: its customers receive nothing, so an order counts for the
-    campaign when it is placed within the attribution window after a control entry (``entered_at ≤ placed_at ≤
-    entered_at + days``); an order inside two such windows counts once."""
+def group_purchases(members: Subquery, *, days: int) -> Select[Any]:
+    """Per group: (is_control, buyers, orders, revenue) — the purchases placed within the attribution window
+    after an entry of the group (``entered_at ≤ placed_at ≤ entered_at + days``), the same measure for both
+    groups; an order inside two windows of one group counts once."""
     bought = (
-        select(orders.c.id, orders.c.customer_id, orders.c.total)
+        select(members.c.is_control, orders.c.id, orders.c.customer_id, orders.c.total)
         .join_from(members, orders, orders.c.customer_id == members.c.customer_id)
         .where(
-            members.c.is_control.is_(True),
             is_purchase(),
             orders.c.placed_at >= members.c.entered_at,
             orders.c.placed_at <= members.c.entered_at + literal(days * DAY_MICROS, BigInteger),
@@ -256,7 +235,12 @@ def control_purchases(members: Subquery, *, days: int) -> Select[Any]:
         .distinct()
         .subquery("bought")
     )
-    return select(func.count(bought.c.customer_id.distinct()), func.count(), func.coalesce(func.sum(bought.c.total), 0))
+    return select(
+        bought.c.is_control,
+        func.count(bought.c.customer_id.distinct()),
+        func.count(),
+        func.coalesce(func.sum(bought.c.total), 0),
+    ).group_by(bought.c.is_control)
 
 
 def campaign_orders(campaign_id: int) -> Select[Any]:
