@@ -46,6 +46,7 @@ from tidings.delivery.providers import OutboundEmail
 from tidings.delivery.smtp import SmtpProvider
 from tidings.delivery.templates import MessageRef, TemplateContext, build_contexts
 from tidings.engine.clock import ManualClock
+from tidings.engine.worker import settle
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import messages as message_sql
@@ -167,6 +168,7 @@ def measure_render(services: Services, sample: int) -> dict[str, float]:
     with services.db.engine.connect() as conn:
         ids = list(conn.execute(select(messages.c.id).order_by(messages.c.id).limit(sample)).scalars())
     inputs = rendering_inputs(services, ids)
+    settle()  # as in a worker
     delivery = services.delivery
     row, config, account, context = inputs[0]
     delivery._render(row, config, account, [], context)  # parse once, as a long-running worker has
@@ -194,7 +196,8 @@ def measure_render(services: Services, sample: int) -> dict[str, float]:
 
 
 def deliver_all(services: Services, expected: int, progress: Progress, label: str) -> float:
-    """Run the pipeline until nothing is due; returns the wall seconds."""
+    """Run the pipeline until nothing is due, as a worker does (``settle`` first); returns the wall seconds."""
+    settle()
     started = time.perf_counter()
     done = 0
     while True:
@@ -209,6 +212,7 @@ def _sandbox_worker(url: str, chunk_size: int) -> None:
     """One more worker process for ``--workers``: deliver until nothing is due."""
     settings = Settings(database_url=url, clock="manual", delivery_chunk_size=chunk_size)
     services = Services.build(settings, clock=ManualClock(NOW))
+    settle()
     try:
         while services.delivery(NOW):
             pass
