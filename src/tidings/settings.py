@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -43,7 +44,13 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS (port 587).")
+    smtp_implicit_tls: bool = Field(default=False, description="TLS from the first byte (SMTPS, port 465).")
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="A PEM file of the certificate authorities to trust for the relay's certificate (a relay with "
+        "a private CA); the system's are trusted otherwise.",
+    )
     smtp_connections: int = Field(
         default=32,
         ge=1,
@@ -172,6 +179,17 @@ class Settings(BaseSettings):
                 for name in fields:
                     if not getattr(self, name):
                         raise ValueError(f"TIDINGS_{choice.upper()}={value} needs TIDINGS_{name.upper()}")
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_tls(self) -> Settings:
+        if self.smtp_starttls and self.smtp_implicit_tls:
+            raise ValueError(
+                "TIDINGS_SMTP_STARTTLS and TIDINGS_SMTP_IMPLICIT_TLS exclude each other: STARTTLS upgrades a plain "
+                "connection (port 587), implicit TLS starts encrypted (port 465); set the one your relay speaks"
+            )
+        if self.smtp_ca_file is not None and not Path(self.smtp_ca_file).is_file():
+            raise ValueError(f"TIDINGS_SMTP_CA_FILE={self.smtp_ca_file!r} is not a file")
         return self
 
     @field_validator("loyalty_auth_header")

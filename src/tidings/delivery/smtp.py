@@ -9,7 +9,8 @@ derived from its idempotency key; a message in doubt is resent with the same one
 the duplicate (see ``delivery.pipeline``).
 
 Failures are results, never exceptions: a recipient, sender or content refused with a 5xx reply fails that one
-message for good; a 4xx reply is transient (the pipeline retries later); a connection that cannot be opened or
+message for good; a 4xx reply is transient (the pipeline retries later), and so is 530 (the relay wants STARTTLS
+or a login first: a configuration to fix, not a message to give up on); a connection that cannot be opened or
 is lost fails every message of the chunk not yet sent as transient.
 """
 
@@ -49,6 +50,8 @@ class SmtpProvider:
         self.username = settings.smtp_username or None
         self.password = settings.smtp_password
         self.starttls = settings.smtp_starttls
+        self.implicit_tls = settings.smtp_implicit_tls
+        self.ca_file = settings.smtp_ca_file
         self.concurrency = settings.smtp_connections
         self.tracker = Tracker.from_settings(settings)
         host = urlsplit(settings.public_url).hostname or "tidings.invalid"
@@ -74,6 +77,8 @@ class SmtpProvider:
             username=self.username,
             password=self.password,
             start_tls=self.starttls,
+            use_tls=self.implicit_tls,
+            cert_bundle=self.ca_file,
             timeout=TIMEOUT_SECONDS,
         )
 
@@ -197,8 +202,17 @@ class _Sessions:
         await asyncio.gather(*(_close(client) for client in self.opened))
 
 
+#: 530: the relay wants STARTTLS or authentication first — our configuration, not the message, so it is retried
+#: (after the settings are fixed) instead of failing the whole campaign for good.
+_SESSION_REFUSED = 530
+
+
 def _refusal(message: OutboundEmail, code: int, reply: str) -> SendResult:
-    return SendResult(message.message_id, False, error=f"{code} {reply}".strip(), transient=not 500 <= code < 600)
+    error = f"{code} {reply}".strip()
+    if code == _SESSION_REFUSED:
+        error += " (check TIDINGS_SMTP_STARTTLS, TIDINGS_SMTP_USERNAME and TIDINGS_SMTP_PASSWORD)"
+        return SendResult(message.message_id, False, error=error, transient=True)
+    return SendResult(message.message_id, False, error=error, transient=not 500 <= code < 600)
 
 
 def _describe(error: BaseException) -> str:
