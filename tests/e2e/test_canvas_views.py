@@ -154,7 +154,9 @@ def test_an_ab_test_has_one_output_per_variant_and_follows_its_form(page: Page, 
     expect(source_handles(page, "ab1")).to_have_count(2)
 
 
-def test_lines_out_of_check_email_status_show_and_change_their_criterion(page: Page, api: httpx.Client) -> None:
+def test_lines_out_of_check_email_status_show_their_criterion_and_it_is_edited_on_the_line(
+    page: Page, api: httpx.Client
+) -> None:
     document = {
         "name": "Did they read it?",
         "trigger": TRIGGER,
@@ -184,36 +186,51 @@ def test_lines_out_of_check_email_status_show_and_change_their_criterion(page: P
     campaign = create_campaign(api, document)
     open_editor(page, campaign)
 
-    # one output per e-mail status; each line names the status it takes
+    # one output per e-mail status; each line names the status it takes, in words
     assert handle_ids(page, "chk") == ["undelivered", "delivered_not_read", "read_no_click", "read_clicked"]
     clicked, undelivered = edge(page, "chk:read_clicked->e2"), edge(page, "chk:undelivered->e3")
-    expect(clicked.locator(".react-flow__edge-text")).to_have_text("read_clicked")
-    expect(undelivered.locator(".react-flow__edge-text")).to_have_text("undelivered")
+    expect(clicked.locator(".react-flow__edge-text")).to_have_text("read, clicked")
+    expect(undelivered.locator(".react-flow__edge-text")).to_have_text("not delivered")
     expect(clicked.locator(".react-flow__edge-text")).to_be_visible()
     expect(edge(page, "w1:out->chk").locator(".react-flow__edge-text")).to_have_count(0)  # plain lines: no label
 
-    # the criterion is the output the line leaves from: to change it, the line is drawn again from another one
+    # the criterion is edited on the line: its right-click menu lists the statuses, the current one ticked
     x, y = edge_point(page, "chk:undelivered->e3")
     page.mouse.click(x, y, button="right")
-    context_menu(page, "Delete connection")
+    menu = page.locator(".context-menu").get_by_role("menuitem")
+    expect(menu).to_have_text(
+        [
+            "✓ When not delivered",
+            "When delivered, not read",
+            "When read, no click",
+            "When read, clicked",
+            "Delete connection",
+        ]
+    )
+    context_menu(page, "When delivered, not read")
     expect(undelivered).to_have_count(0)
-    connect(page, "chk", "delivered_not_read", "e3")
     changed = edge(page, "chk:delivered_not_read->e3")
-    expect(changed).to_have_count(1)
-    expect(changed.locator(".react-flow__edge-text")).to_have_text("delivered_not_read")
+    expect(changed.locator(".react-flow__edge-text")).to_have_text("delivered, not read")
     expect(edges(page)).to_have_count(5)
+
+    # drawing a line from another output is the other way: the line takes that output's status
+    x, y = edge_point(page, "chk:read_clicked->e2")
+    page.mouse.click(x, y, button="right")
+    context_menu(page, "Delete connection")
+    connect(page, "chk", "read_no_click", "e2")
+    expect(edge(page, "chk:read_no_click->e2").locator(".react-flow__edge-text")).to_have_text("read, no click")
     save(page)
 
     saved = {(e["source"], e["target"]): e for e in document_of(api, campaign)["edges"]}
     assert saved[("chk", "e3")]["criteria"] == "delivered_not_read"
     assert saved[("chk", "e3")].get("source_port") in (None, "delivered_not_read")
-    assert saved[("chk", "e2")]["criteria"] == "read_clicked"
+    assert saved[("chk", "e2")]["criteria"] == "read_no_click"
     assert saved[("w1", "chk")].get("criteria") is None
 
     page.reload()
     open_editor(page, campaign)
     expect(edge(page, "chk:delivered_not_read->e3").locator(".react-flow__edge-text")).to_have_text(
-        "delivered_not_read"
+        "delivered, not read"
     )
 
 

@@ -13,6 +13,7 @@ import {
   type OnConnect,
 } from "@xyflow/react";
 import { toCanvas, type CanvasEdge, type CanvasNode } from "../model/graph";
+import { portTitle } from "../model/meta";
 import { connect, connectionProblem } from "../model/ops";
 import { useApp } from "../lib/context";
 import { useEditor, useEditorStore } from "./context";
@@ -43,7 +44,8 @@ export function Canvas() {
       canvas.edges.map((edge) => {
         const count = stats[edge.source]?.ports[edge.data!.port];
         const named = edge.data!.port !== "out";
-        const label = [named ? edge.data!.port : null, count !== undefined ? String(count) : null].filter(Boolean).join(" · ");
+        const title = named ? portTitle(edge.data!.port) : null;
+        const label = [title, count !== undefined ? String(count) : null].filter(Boolean).join(" · ");
         return label ? { ...edge, label, labelShowBg: true } : edge;
       }),
     [canvas, stats],

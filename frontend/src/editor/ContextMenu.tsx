@@ -1,11 +1,16 @@
-/** Right-click menus: a node's Edit / Copy / Delete (the trigger: Edit), a connection's Delete. */
+/** Right-click menus: a node's Edit / Copy / Delete (the trigger: Edit); a connection's Delete and, on a line out of
+ * Check email status, the status it stands for. */
 import { useEffect } from "react";
+import { portTitle } from "../model/meta";
+import { criteriaOf, setCriterion } from "../model/ops";
 import { useEditor, useEditorStore } from "./context";
 
 export function ContextMenu() {
   const store = useEditorStore();
   const menu = useEditor((state) => state.menu);
-  const triggerId = useEditor((state) => state.history.present.trigger.id);
+  const doc = useEditor((state) => state.history.present);
+  const meta = useEditor((state) => state.meta);
+  const triggerId = doc.trigger.id;
 
   useEffect(() => {
     if (!menu) return;
@@ -15,9 +20,18 @@ export function ContextMenu() {
   }, [menu, store]);
   if (!menu) return null;
 
+  const criteria = menu.kind === "edge" ? criteriaOf(doc, meta, menu.id) : null;
   const items: [string, () => void][] =
     menu.kind === "edge"
-      ? [["Delete connection", () => store.getState().remove([], [menu.id])]]
+      ? [
+          ...(criteria?.choices ?? []).map(
+            (choice): [string, () => void] => [
+              `${choice === criteria?.current ? "✓ " : ""}When ${portTitle(choice)}`,
+              () => (store.getState().apply((current) => setCriterion(current, meta, menu.id, choice)), store.getState().openMenu(null)),
+            ],
+          ),
+          ["Delete connection", () => store.getState().remove([], [menu.id])],
+        ]
       : [
           [menu.id === triggerId ? "Edit trigger" : "Edit", () => store.getState().edit(menu.id)],
           ...(menu.id === triggerId

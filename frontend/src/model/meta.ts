@@ -116,6 +116,21 @@ export function variantPort(index: number): string {
   return `variant-${index + 1}`;
 }
 
+/** How an output is named on the canvas: the statuses of Check email status in words, variants by number. */
+const PORT_TITLES: Record<string, string> = {
+  yes: "yes",
+  no: "no",
+  undelivered: "not delivered",
+  delivered_not_read: "delivered, not read",
+  read_no_click: "read, no click",
+  read_clicked: "read, clicked",
+};
+
+export function portTitle(port: string): string {
+  const variant = /^variant-(\d+)$/.exec(port);
+  return variant ? `variant ${variant[1]}` : (PORT_TITLES[port] ?? port);
+}
+
 function variantCount(config: Config): number | null {
   const variants: Json | undefined = config.variants;
   if (Array.isArray(variants)) return Math.max(variants.length, 1);

@@ -124,6 +124,28 @@ export function connect(doc: CampaignDoc, meta: EditorMeta, connection: Connecti
   return { ...doc, edges: [...doc.edges, edge] };
 }
 
+/** Whether a canvas edge leaves a node whose edges carry a criterion (its outputs are the statuses to choose). */
+export function criteriaOf(doc: CampaignDoc, meta: EditorMeta, edgeId: string): { current: string; choices: string[] } | null {
+  const index = edgeIds(doc, meta).indexOf(edgeId);
+  if (index < 0) return null;
+  const source = findNode(doc, doc.edges[index].source);
+  if (!source || source === doc.trigger || !CRITERIA_EDGES.has(source.type)) return null;
+  return { current: edgePorts(doc, meta)[index], choices: portsOf(meta, source, false) };
+}
+
+/** The same line, leaving its criteria node on another status (spec 2.18: criteria are edited on the edge). */
+export function setCriterion(doc: CampaignDoc, meta: EditorMeta, edgeId: string, criterion: string): CampaignDoc {
+  const criteria = criteriaOf(doc, meta, edgeId);
+  if (!criteria || criteria.current === criterion || !criteria.choices.includes(criterion)) return doc;
+  const index = edgeIds(doc, meta).indexOf(edgeId);
+  const edge = doc.edges[index];
+  const others = { ...doc, edges: doc.edges.filter((_, other) => other !== index) };
+  if (connectionProblem(others, meta, { source: edge.source, target: edge.target, sourceHandle: criterion }) !== null)
+    return doc;
+  const changed: DocEdge = { ...edge, source_port: criterion, criteria: criterion };
+  return { ...doc, edges: doc.edges.map((other, at) => (at === index ? changed : other)) };
+}
+
 /** Replace a node's title and settings (and, for the trigger, its type). */
 export function updateNode(doc: CampaignDoc, meta: EditorMeta, id: string, next: DocNode): CampaignDoc {
   if (id === doc.trigger.id) return { ...doc, trigger: { ...next, id } };
