@@ -162,3 +162,21 @@ def test_merged_branches_report_a_customer_once_per_entry(services: Services) ->
     outcomes = sorted((row[1], str(row[3])) for row in trace(services, ids["ann"]) if row[0] == "m1")
     assert outcomes == [("dropped", "already_sent"), ("dropped", "already_sent"), ("performed", "None")]
     assert unbalanced_counters(services, campaign_id) == {}
+
+
+def test_a_note_is_not_tracked(services: Services) -> None:
+    """The manager's opens and clicks are not the customer's: no pixel, no tracked links (and, over SMTP, no
+    unsubscribe headers: ``test_smtp_provider``)."""
+    mia = add_user(services, "mia@example.com")
+    ids = add_customers(services, {"external_id": "vip", "first_name": "Vera"})
+    body = '<p>{{ customer.external_id }} left a cart: <a href="https://crm.example/c/1">open in the CRM</a></p>'
+    campaign_id = start(services, chain(user=mia, body_html=body))
+    services.campaigns.enroll(campaign_id, list(ids), None)
+    advance(services, minutes=1)
+
+    with services.db.engine.connect() as conn:
+        [(stored, status)] = conn.execute(select(messages.c.body, messages.c.status)).all()
+        [received] = conn.execute(select(mailbox.c.body_html)).scalars().all()
+    expected = '<p>vip left a cart: <a href="https://crm.example/c/1">open in the CRM</a></p>'
+    assert received == stored == expected  # the link as written, no open pixel
+    assert status == "sent"

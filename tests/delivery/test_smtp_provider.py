@@ -236,3 +236,12 @@ def test_an_internationalised_address_goes_out_with_smtputf8_where_the_relay_off
     assert [(r.ok, r.transient) for r in refused] == [(False, False), (True, False)]
     assert refused[0].error is not None and "SMTPUTF8" in refused[0].error
     assert [r.rcpt_tos for r in without.received] == [["user2@example.com"]]  # the session went on
+
+
+def test_a_note_to_a_user_carries_no_unsubscribe_headers(smtp_server: SmtpServer) -> None:
+    results = send_all(provider(smtp_server), [outbound(1, internal=True), outbound(2)], NOW)
+
+    assert [r.ok for r in results] == [True, True]
+    note, customer_mail = (received.raw for received in smtp_server.received)
+    assert b"List-Unsubscribe" not in note
+    assert b"List-Unsubscribe: <mailto:" in customer_mail and b"List-Unsubscribe-Post:" in customer_mail

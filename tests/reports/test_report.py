@@ -14,7 +14,7 @@ from tests.api.helpers import error_of
 from tests.engine.helpers import add_customers, advance, campaign, email_node, filter_node, start
 from tests.reports.helpers import order, post_orders
 from tidings.services import Services
-from tidings.store.tables import messages
+from tidings.store.tables import messages, users
 from tidings.store.tracking import TrackingEvent, record_events
 
 DAY = timedelta(days=1)
@@ -241,3 +241,46 @@ def test_the_report_shows_each_a_b_test_and_its_decisions(services: Services, cl
 
 def test_an_unknown_campaign_has_no_report(client: httpx.Client) -> None:
     assert error_of(client.get("/campaigns/999/report"), 404)["code"] == "not_found"
+
+
+def test_the_campaign_list_carries_each_campaign_s_credited_orders_and_revenue(
+    services: Services, client: httpx.Client
+) -> None:
+    ids = add_customers(services, *({"external_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(5)))
+    credited = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
+    quiet = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]) | {"name": "Quiet"})
+    services.campaigns.enroll(credited, ["c0", "c1", "c2"], None)
+    advance(services, minutes=1)
+    open_mail(services, [ids["c0"], ids["c1"]])
+    advance(services, hours=1)
+    now = services.clock.now()
+    post_orders(
+        client,
+        order("o1", "c0", now, total=12.5),
+        order("o2", "c1", now, total=20),
+        order("o3", "c2", now, total=99),  # never opened: not credited
+        order("o4", "c3", now, total=99),  # not in the campaign
+    )
+
+    listed = {item["id"]: item for item in client.get("/campaigns").json()["items"]}
+    assert (listed[credited]["orders"], listed[credited]["revenue"]) == (2, 32.5)
+    assert (listed[quiet]["orders"], listed[quiet]["revenue"]) == (0, 0.0)
+
+
+def test_notes_to_managers_do_not_count_as_customers_reached(services: Services, client: httpx.Client) -> None:
+    add_customers(services, *({"external_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(3)))
+    with services.db.engine.begin() as conn:
+        now = services.clock.now()
+        conn.execute(users.insert().values(email="mia@example.com", name="Mia", role="manager", created_at=now))
+    note = node("m1", "notify_manager", subject="Call {{ customer.external_id }}", body_html="<p>Call</p>")
+    document = campaign(note, email_node("e1"), edges=[("trigger", "m1"), ("m1", "e1")])
+    campaign_id = start(services, document)
+    services.campaigns.enroll(campaign_id, ["c0"], None)
+    advance(services, minutes=1)
+    document_only_notes = campaign(note, edges=[("trigger", "m1")])
+    notes_only = start(services, document_only_notes | {"name": "Notes only"})
+    services.campaigns.enroll(notes_only, ["c1", "c2"], None)
+    advance(services, minutes=1)
+
+    assert report(client, campaign_id)["control_group"]["main"]["sent"] == 1  # the e-mail, not the note
+    assert report(client, notes_only)["control_group"]["main"]["sent"] == 0

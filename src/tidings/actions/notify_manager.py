@@ -53,6 +53,11 @@ class NotifyManagerConfig(BaseModel):
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = Field(default=None, description="Where the manager's replies go.")
 
+    #: An internal note: delivered without tracking (its opens and clicks are the manager's, not the customer's,
+    #: and must not count as the customer's engagement or credit orders) and without unsubscribe headers (the
+    #: customer's consent is not the manager's to withdraw).
+    internal_note: ClassVar[bool] = True
+
     @property
     def utm(self) -> None:
         """The delivery pipeline appends UTM parameters when a send asks; an internal note never does."""

@@ -40,8 +40,13 @@ class CampaignSummary(BaseModel):
     updated_at: datetime
 
 
+class CampaignListItem(CampaignSummary):
+    orders: int = Field(description="Orders and receipts credited to the campaign's messages (last touch).")
+    revenue: float = Field(description="Their total.")
+
+
 class CampaignList(BaseModel):
-    items: list[CampaignSummary]
+    items: list[CampaignListItem]
 
 
 class CampaignDetail(CampaignSummary):
@@ -122,7 +127,7 @@ def create(document: DocumentBody, services: ServicesDep) -> Created:
 
 @router.get("", summary="List campaigns")
 def list_campaigns(services: ServicesDep) -> CampaignList:
-    return CampaignList(items=[CampaignSummary(**row) for row in services.campaigns.list_all()])
+    return CampaignList(items=[CampaignListItem(**row) for row in services.campaigns.list_all()])
 
 
 @router.get("/{campaign_id}", summary="A campaign and its current document")

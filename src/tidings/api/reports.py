@@ -191,7 +191,10 @@ def _group(customers: int, sent: int, delivered: int, buyers: int, receipts: int
 def _control_group(conn: Connection, campaign_id: int, document: CampaignDocument, days: int) -> ControlGroupResults:
     control_nodes = [node.id for node in document.nodes if node.type == ControlGroup.type]
     members = report_sql.report_members(campaign_id, control_nodes)
-    reached = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members))}
+    notes = [node.id for node in document.nodes if getattr(type(node.config), "internal_note", False)]
+    reached = {
+        bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members, notes=notes))
+    }
     bought = {bool(row[0]): row[1:] for row in conn.execute(report_sql.group_purchases(members, days=days))}
     figures = {}
     for flag in (False, True):

@@ -5,7 +5,8 @@ header through its header registry, which cost about 3 ms of CPU per message —
 worker does together. This writer produces the same structure in a few dozen microseconds:
 
 * headers ``From``, ``To``, ``Reply-To`` (when set), ``Subject``, ``Date``, ``Message-ID``, ``MIME-Version``,
-  ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058 one-click), then ``Content-Type``;
+  ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058 one-click; not on an internal note), then
+  ``Content-Type``;
 * two parts, ``text/plain`` then ``text/html``, both UTF-8 in quoted-printable, so the message is 7-bit with
   lines of at most 76 characters whatever the HTML looks like;
 * a non-ASCII display name or subject becomes RFC 2047 encoded words; an ASCII subject longer than a line is
@@ -70,7 +71,7 @@ class Email:
     subject: str
     date: datetime
     message_id: str  # with its angle brackets
-    list_unsubscribe: str
+    list_unsubscribe: str | None  # None: no unsubscribe headers (an internal note)
     text: str
     html: str
 
@@ -93,10 +94,13 @@ class Email:
             f"Date: {_date(self.date)}",
             f"Message-ID: {self.message_id}",
             "MIME-Version: 1.0",
-            f"List-Unsubscribe: {self.list_unsubscribe}",
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            f'Content-Type: multipart/alternative; boundary="{boundary}"',
         ]
+        if self.list_unsubscribe is not None:
+            headers += [
+                f"List-Unsubscribe: {self.list_unsubscribe}",
+                "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            ]
+        headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
         head = "\r\n".join(headers).encode("utf-8" if utf8 else "ascii")
         return b"".join(
             (

@@ -335,9 +335,12 @@ class Delivery:
 
         channel = row["channel"]
         if channel == "email" and _sends_email(type(config)):
+            internal = bool(getattr(type(config), "internal_note", False))
             config = cast(EmailNode, config)
-            # what is sent, and stored on the message, is the tracked HTML
-            body = self.tracker.track(render(config.body_html), message_id, config.utm.query() if config.utm else None)
+            # what is sent, and stored on the message, is the tracked HTML (an internal note is not tracked)
+            body = render(config.body_html)
+            if not internal:
+                body = self.tracker.track(body, message_id, config.utm.query() if config.utm else None)
             name = config.sender_name or account.email_from_name
             address = config.sender_email or account.email_from
             return OutboundEmail(
@@ -348,6 +351,7 @@ class Delivery:
                 recipient=row["recipient"],
                 subject=render(config.subject),
                 body_html=body,
+                internal=internal,
             )
         if channel == "sms" and isinstance(config, SendSmsConfig):
             if (row["payload"] or {}).get("viber") is not None:

@@ -40,6 +40,7 @@ class OutboundEmail:
     recipient: str
     subject: str
     body_html: str
+    internal: bool = False  # a note to a user about a customer (Notify manager): no unsubscribe headers
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ class SmtpProvider:
         sender = sender_mailbox(message.sender)
         key = quote(message.idempotency_key, safe="")
         mailto = f"mailto:{quote(sender.addr_spec, safe='@')}?subject=unsubscribe%20{key}"
+        unsubscribe = f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>"
         return Email(
             sender=sender,
             recipient=Mailbox("", address(message.recipient)),
@@ -124,7 +125,7 @@ class SmtpProvider:
             subject=message.subject,
             date=now,
             message_id=f"<{message.idempotency_key}@{self.message_id_domain}>",
-            list_unsubscribe=f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>",
+            list_unsubscribe=None if message.internal else unsubscribe,
             text=html_to_text(message.body_html),
             html=message.body_html,
         )

@@ -7,6 +7,7 @@ node that disappeared releases its customers along its first surviving child or 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -28,6 +29,8 @@ from tidings.store.database import Database
 from tidings.store.tables import customers
 from tidings.triggers.base import listened_segment
 from tidings.triggers.registry import TRIGGERS
+
+CENT = Decimal("0.01")
 
 TRANSITIONS: dict[str, dict[str, str]] = {
     "activate": {"draft": "active", "paused": "active"},
@@ -66,8 +69,12 @@ class CampaignService:
         return _summary(row) | {"document": document.model_dump(mode="json", by_alias=True)}
 
     def list_all(self) -> list[dict[str, Any]]:
+        """Every campaign's summary, with the orders and revenue credited to it."""
         with self.db.engine.connect() as conn:
-            return [_summary(row) for row in conn.execute(campaign_sql.list_campaigns()).mappings()]
+            return [
+                _summary(row) | {"orders": int(row["orders"]), "revenue": float(Decimal(row["revenue"]).quantize(CENT))}
+                for row in conn.execute(campaign_sql.list_campaigns()).mappings()
+            ]
 
     # -- writing -------------------------------------------------------------------------------------
     def _parse(self, raw: Any) -> CampaignDocument:

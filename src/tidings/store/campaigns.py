@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, select, update
 
 from tidings.store.dialects import Dialect
-from tidings.store.tables import campaign_triggers, campaign_versions, campaigns, events, trigger_inbox
+from tidings.store.tables import attributions, campaign_triggers, campaign_versions, campaigns, events, trigger_inbox
 
 
 def insert_campaign(*, name: str, now: datetime) -> Insert:
@@ -33,7 +33,25 @@ def get_campaign(campaign_id: int, *, for_update: bool = False) -> Select[Any]:
 
 
 def list_campaigns() -> Select[Any]:
-    return select(campaigns).order_by(campaigns.c.id)
+    """Every campaign, oldest first, with ``orders`` and ``revenue``: the orders credited to it (spec 5.8)."""
+    credited = (
+        select(
+            attributions.c.campaign_id,
+            func.count().label("orders"),
+            func.sum(attributions.c.revenue).label("revenue"),
+        )
+        .group_by(attributions.c.campaign_id)
+        .subquery("credited")
+    )
+    return (
+        select(
+            campaigns,
+            func.coalesce(credited.c.orders, 0).label("orders"),
+            func.coalesce(credited.c.revenue, 0).label("revenue"),
+        )
+        .select_from(campaigns.outerjoin(credited, credited.c.campaign_id == campaigns.c.id))
+        .order_by(campaigns.c.id)
+    )
 
 
 def get_version(campaign_id: int, version: int) -> Select[Any]:
