@@ -14,7 +14,7 @@ from tidings.model.custom_fields import CustomFieldIn
 from tidings.store.bulk_import import RowError, count_customers, import_customers
 from tidings.store.custom_fields import insert_field
 from tidings.store.database import Database
-from tidings.store.tables import channel_subscriptions, customers
+from tidings.store.tables import channel_subscriptions, customers, loyalty_requests
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -280,6 +280,37 @@ def test_reimport_updates_customers_without_duplicates(db: Database, tmp_path: P
     assert customer(db, "c1")["city"] is None
     assert customer(db, "c1")["first_name"] == "Ann"
     assert count_customers(db) == 3
+
+
+def loyalty_syncs(db: Database) -> set[tuple[str, str, bool]]:
+    """(customer, channel, active) of every loyalty sync request recorded."""
+    query = select(customers.c.external_id, loyalty_requests.c.payload).join(
+        customers, customers.c.id == loyalty_requests.c.customer_id
+    )
+    with db.engine.connect() as conn:
+        rows = conn.execute(query.where(loyalty_requests.c.kind == "subscription")).all()
+    assert all(payload["type"] == "Mailings" for _, payload in rows)
+    return {(external_id, payload["channel"], payload["active"]) for external_id, payload in rows}
+
+
+def test_an_import_that_turns_a_channel_off_or_on_again_tells_the_loyalty_program(db: Database, tmp_path: Path) -> None:
+    """E22, the same on both databases (PostgreSQL merges a staged batch, SQLite goes through the upsert)."""
+    first = "external_id,subscribed_email,subscribed_sms\nann,yes,\nbob,no,\ncid,yes,yes\n"
+    import_customers(db, write(tmp_path, "first.csv", first), now=NOW)
+    assert loyalty_syncs(db) == {("bob", "email", False)}  # a new customer's channels start as subscribed
+
+    second = "external_id,subscribed_email,subscribed_sms\nann,no,\nbob,no,\ncid,,no\ndan,,no\neve,yes,yes\n"
+    import_customers(db, write(tmp_path, "second.csv", second), now=NOW + timedelta(days=1))
+    assert loyalty_syncs(db) == {
+        ("bob", "email", False),
+        ("ann", "email", False),  # turned off
+        ("cid", "sms", False),
+        ("dan", "sms", False),  # new, off from the start
+    }  # bob's N again, eve's Y on a new customer: no change, nothing recorded
+
+    third = "external_id,subscribed_email\nann,yes\n"
+    import_customers(db, write(tmp_path, "third.csv", third), now=NOW + timedelta(days=2))
+    assert ("ann", "email", True) in loyalty_syncs(db)  # on again
 
 
 def test_a_large_file_imports_in_batches_and_reports_progress(db: Database, tmp_path: Path) -> None:

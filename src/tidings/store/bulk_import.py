@@ -17,7 +17,8 @@ bad row is reported with its file line and field, and the good rows are kept. Ea
 Writing: on PostgreSQL each batch is COPYed into a TEMP staging table and merged into ``customers`` and
 ``channel_subscriptions`` with ``INSERT … SELECT … ON CONFLICT (external_id) DO UPDATE``; on SQLite each batch
 goes through ``upsert_customers`` (``executemany``). Both give the same result, including "a field left out
-keeps its stored value": rows are written in groups that give the same fields, as ``upsert_customers`` does.
+keeps its stored value" (rows are written in groups that give the same fields, as ``upsert_customers`` does) and
+the loyalty sync request of every consent that turns a channel off or on again (E22).
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Update,
+    and_,
     cast,
     func,
     literal,
     select,
     union_all,
+    update,
 )
 
 from tidings.model.conditions import FieldType
@@ -73,7 +77,8 @@ from tidings.store.file_import import (
     row_errors,
     run_import,
 )
-from tidings.store.tables import channel_subscriptions, customers
+from tidings.store.subscriptions import DEFAULT_CHANNEL_STATUS, NO_CAMPAIGN, SYNC_KIND, SYNC_TYPE
+from tidings.store.tables import channel_subscriptions, customers, loyalty_requests
 from tidings.store.types import Timestamp, to_micros
 
 __all__ = ["ImportReport", "RowError", "count_customers", "import_customers"]
@@ -254,12 +259,13 @@ staging = Table(
     Column("given", Integer, nullable=False),  # bit i set: PROFILE_FIELDS[i] was given
     *(Column(name, _STAGED_TYPES.get(name, Text)) for name in PROFILE_FIELDS),
     *(Column(f"sub_{channel}", String(1)) for channel in CHANNELS),  # Y | N | NULL (not given)
+    Column("customer_id", BigInteger),  # the existing customer, found before the merge (not COPYed)
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
 #: Built only when a batch mixes several sets of given fields, so each merge reads just its own rows.
 STAGING_INDEX = f"CREATE INDEX ON {staging.name} (given)"
-_STAGING_COLUMNS = [column.name for column in staging.columns]
+_STAGING_COLUMNS = [column.name for column in staging.columns if column.name != "customer_id"]
 
 
 def upsert_staged(dialect: Dialect, given: Sequence[str], mask: int, channels: Sequence[str], now: datetime) -> Insert:
@@ -291,6 +297,69 @@ def upsert_staged(dialect: Dialect, given: Sequence[str], mask: int, channels: S
     )
 
 
+def find_staged_customers() -> Update:
+    """Before the merge: each staged row's existing customer (null for a customer the batch creates)."""
+    return update(staging).values(customer_id=customers.c.id).where(customers.c.external_id == staging.c.external_id)
+
+
+def lock_staged_customers() -> Select[Any]:
+    """The existing customers of the batch, locked in id order, so that their consents are judged against the
+    status the merge replaces (as ``subscriptions.lock_customers`` does for the API)."""
+    existing = select(staging.c.customer_id).where(staging.c.customer_id.is_not(None))
+    return select(customers.c.id).where(customers.c.id.in_(existing)).order_by(customers.c.id).with_for_update()
+
+
+def staged_consent_syncs(channels: Sequence[str], now: datetime, *, existing: bool) -> Insert:
+    """The loyalty sync requests (spec 5.2, E22) of the staged consents that change a channel's effective status,
+    as ``subscriptions.set_channels`` records them for the API: for existing customers, judged before the merge
+    against the stored status (``Y`` where none is stored); for the customers the batch creates, after the merge,
+    each ``N`` (a new customer's channels start as ``Y``)."""
+    changes = []
+    for channel in channels:
+        given = staging.c[f"sub_{channel}"]
+        if existing:
+            stored = and_(
+                channel_subscriptions.c.customer_id == staging.c.customer_id, channel_subscriptions.c.channel == channel
+            )
+            change = (
+                select(
+                    staging.c.customer_id.label("customer_id"), literal(channel).label("channel"), given.label("status")
+                )
+                .select_from(staging.outerjoin(channel_subscriptions, stored))
+                .where(
+                    staging.c.customer_id.is_not(None),
+                    given.is_not(None),
+                    func.coalesce(channel_subscriptions.c.status, DEFAULT_CHANNEL_STATUS) != given,
+                )
+            )
+        else:
+            change = (
+                select(customers.c.id.label("customer_id"), literal(channel).label("channel"), given.label("status"))
+                .join_from(staging, customers, customers.c.external_id == staging.c.external_id)
+                .where(staging.c.customer_id.is_(None), given != DEFAULT_CHANNEL_STATUS)
+            )
+        changes.append(change)
+    changed = union_all(*changes).subquery("changed")
+    payload = func.jsonb_build_object(
+        literal("type"),
+        literal(SYNC_TYPE),
+        literal("channel"),
+        changed.c.channel,
+        literal("active"),
+        changed.c.status == "Y",
+    )
+    rows = select(
+        literal(SYNC_KIND),
+        literal(NO_CAMPAIGN),
+        changed.c.customer_id,
+        payload,
+        literal("pending"),
+        literal(now, Timestamp()),
+    )
+    columns = ["kind", "campaign_id", "customer_id", "payload", "status", "created_at"]
+    return loyalty_requests.insert().from_select(columns, rows)
+
+
 class _StagedWriter:
     """PostgreSQL: COPY the batch into a TEMP table, then merge it with ``INSERT … SELECT … ON CONFLICT``."""
 
@@ -305,15 +374,22 @@ class _StagedWriter:
             record, mask = _staged_record(row)
             channels_by_mask.setdefault(mask, set()).update(row.subscriptions or ())
             records.append(record)
+        consented = [channel for channel in CHANNELS if any(channel in given for given in channels_by_mask.values())]
         with self.db.engine.begin() as conn:
             staging.create(conn)
             self.db.dialect.bulk_load(conn, staging, _STAGING_COLUMNS, records)
             if len(channels_by_mask) > 1:
                 conn.exec_driver_sql(STAGING_INDEX)
+            if consented:
+                conn.execute(find_staged_customers())
+                conn.execute(lock_staged_customers()).all()
+                conn.execute(staged_consent_syncs(consented, self.now, existing=True))
             for mask, channels in sorted(channels_by_mask.items()):
                 given = [name for bit, name in enumerate(PROFILE_FIELDS) if mask & (1 << bit)]
                 ordered = [channel for channel in CHANNELS if channel in channels]
                 conn.execute(upsert_staged(self.db.dialect, given, mask, ordered, self.now))
+            if consented:
+                conn.execute(staged_consent_syncs(consented, self.now, existing=False))
         return []
 
 
