@@ -44,7 +44,8 @@ from sqlalchemy import func, literal, select, text
 from bench.common import Progress, checkpoint, fresh_database, peak_rss_mb, process_cpu_seconds
 from tidings.delivery.providers import OutboundEmail
 from tidings.delivery.smtp import SmtpProvider
-from tidings.delivery.templates import MessageRef, TemplateContext, build_contexts
+from tidings.delivery.template_variables import MessageRef, build_contexts
+from tidings.delivery.templates import TemplateContext
 from tidings.engine.clock import ManualClock
 from tidings.engine.worker import settle
 from tidings.services import Services

@@ -16,18 +16,16 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.engine.helpers import add_customers, advance, campaign, email_node, post_events, set_timezone, start
+from tidings.delivery.template_variables import MessageRef, build_contexts, order_variables
 from tidings.delivery.templates import (
     Limits,
-    MessageRef,
     TemplateContext,
     TemplateError,
     TemplateLimitExceeded,
     TemplateRenderError,
     Templates,
     TemplateSyntaxError,
-    build_contexts,
     check_syntax,
-    order_variables,
 )
 from tidings.errors import DocumentInvalid
 from tidings.model.campaign import CampaignDocument

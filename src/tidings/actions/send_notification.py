@@ -26,7 +26,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Table, exists, not_, or_, select
 
-from tidings.delivery.templates import MessageRef, TemplateError, build_contexts, default_templates
+from tidings.delivery.template_variables import MessageRef, build_contexts
+from tidings.delivery.templates import TemplateError, default_templates
 from tidings.engine.contracts import (
     CONTROL_GROUP,
     AccountSettings,

@@ -54,7 +54,8 @@ from tidings.delivery.providers import (
     SendResult,
     run_sync,
 )
-from tidings.delivery.templates import MessageRef, TemplateContext, TemplateError, build_contexts, default_templates
+from tidings.delivery.template_variables import MessageRef, build_contexts
+from tidings.delivery.templates import TemplateContext, TemplateError, default_templates
 from tidings.delivery.tracking import Tracker
 from tidings.delivery.windows import Window, zone_of
 from tidings.engine.clock import SystemClock
