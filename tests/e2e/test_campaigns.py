@@ -65,6 +65,38 @@ def test_campaign_list_create_search_only_active_duplicate_archive(page: Page, a
     expect(rows.first).to_contain_text("Spring active")
 
 
+def test_the_list_shows_the_orders_and_revenue_credited_to_each_campaign(
+    page: Page, api: httpx.Client, app_url: str
+) -> None:
+    customer = {"external_id": "list-buyer", "email": "list-buyer@example.com"}
+    assert api.post("/customers", json={"customers": [customer]}).status_code == 200
+    document = {
+        "name": "Credited sale",
+        "trigger": {"id": "trigger", "type": "api_enrollment", "config": {}},
+        "nodes": [{"id": "e1", "type": "send_email", "config": {"subject": "Sale", "body_html": "<p>Sale</p>"}}],
+        "edges": [{"source": "trigger", "target": "e1"}],
+    }
+    campaign = create_campaign(api, document)
+    assert api.post(f"/campaigns/{campaign}/activate").status_code == 200
+    assert api.post(f"/campaigns/{campaign}/enroll", json={"customers": ["list-buyer"]}).status_code == 200
+    assert api.post("/clock/advance", json={"by": "PT1M"}).status_code == 200
+    [mail] = api.get("/mailbox", params={"recipient": "list-buyer@example.com"}).json()["items"]
+    pixel = re.search(r'src="[^"]*(/t/o/[^"]+)"', mail["body_html"])
+    assert pixel is not None
+    assert httpx.get(f"{app_url}{pixel.group(1)}", trust_env=False).status_code == 200  # the e-mail is opened
+    now = api.get("/clock").json()["now"]
+    line = {"sku": "SKU-LIST", "quantity": 1, "price": 1234.5}
+    receipt = {"external_id": "list-1", "kind": "receipt", "customer": "list-buyer", "placed_at": now, "lines": [line]}
+    assert api.post("/orders", json={"orders": [receipt]}).status_code == 200
+
+    page.goto("/ui/#/campaigns")
+    page.get_by_label("Search by name").fill("Credited sale")
+    row = page.locator(f'[data-campaign="{campaign}"]')
+    expect(row.locator('[data-column="orders"]')).to_have_text("1")
+    expect(row.locator('[data-column="revenue"]')).to_have_text("1,234.50")
+    expect(page.locator("thead th")).to_contain_text(["Status", "Name", "Orders", "Revenue", "Created", "Updated"])
+
+
 def test_save_and_reload_show_the_same_graph(page: Page, api: httpx.Client) -> None:
     campaign = create_campaign(api, fixture_document("branched"))
     open_editor(page, campaign)

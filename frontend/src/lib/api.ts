@@ -58,6 +58,12 @@ export interface CampaignSummary {
   updated_at: string;
 }
 
+export interface CampaignListItem extends CampaignSummary {
+  /** Orders credited to the campaign's messages (last touch) and their total. */
+  orders: number;
+  revenue: number;
+}
+
 export interface CampaignDetail extends CampaignSummary {
   document: CampaignDoc;
 }
@@ -81,7 +87,7 @@ export const api = {
   catalog: () => get<Catalog>("/ui/catalog.json"),
   openapi: () => get<{ paths: Record<string, unknown> }>("openapi.json"),
   settings: () => get<AccountSettings>("settings"),
-  campaigns: () => get<{ items: CampaignSummary[] }>("campaigns").then((page) => page.items),
+  campaigns: () => get<{ items: CampaignListItem[] }>("campaigns").then((page) => page.items),
   campaign: (id: number) => get<CampaignDetail>(`campaigns/${id}`),
   create: (doc: CampaignDoc) => post<{ id: number; version: number; status: string }>("campaigns", doc),
   save: (id: number, doc: CampaignDoc, dryRun = false) =>

@@ -1,13 +1,14 @@
-/** Campaigns: status, name, created, updated; search by name, "only active"; create, duplicate, archive. */
+/** Campaigns: status, name, orders and revenue credited to them, created, updated; search by name, "only active";
+ * create, duplicate, archive. */
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { api, ApiError, type CampaignSummary } from "../lib/api";
+import { api, ApiError, type CampaignListItem, type CampaignSummary } from "../lib/api";
 import { formatTime, useApp } from "../lib/context";
 import { navigate } from "../lib/router";
 import { newDocument } from "../model/ops";
 
 export function CampaignList() {
   const { meta, account } = useApp();
-  const [items, setItems] = useState<CampaignSummary[] | null>(null);
+  const [items, setItems] = useState<CampaignListItem[] | null>(null);
   const [search, setSearch] = useState("");
   const [onlyActive, setOnlyActive] = useState(false);
   const [showArchived, setShowArchived] = useState(false);
@@ -97,6 +98,8 @@ export function CampaignList() {
           <tr>
             <th>Status</th>
             <th>Name</th>
+            <th className="number">Orders</th>
+            <th className="number">Revenue</th>
             <th>Created</th>
             <th>Updated</th>
             <th />
@@ -111,6 +114,12 @@ export function CampaignList() {
               <td>
                 <a href={`#/campaigns/${item.id}`}>{item.name}</a>
               </td>
+              <td className="number" data-column="orders">
+                {item.orders.toLocaleString("en")}
+              </td>
+              <td className="number" data-column="revenue">
+                {item.revenue.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}
+              </td>
               <td>{formatTime(item.created_at, account?.timezone)}</td>
               <td>{formatTime(item.updated_at, account?.timezone)}</td>
               <td className="row-actions">
@@ -123,7 +132,7 @@ export function CampaignList() {
           ))}
           {items && shown.length === 0 && (
             <tr>
-              <td colSpan={5} className="empty">
+              <td colSpan={7} className="empty">
                 No campaigns{search || onlyActive ? " match" : " yet"}.
               </td>
             </tr>
