@@ -1,12 +1,13 @@
 /** The form of one node (double-click, or right-click → Edit): its title and settings, generated from the
  * node type's JSON Schema; for the trigger, its type too. Problems from the last save are shown at the field
- * they name. Apply is one undo step. */
+ * they name. Apply is one undo step. A node with templates previews them, as typed, for a chosen customer. */
 import { useMemo, useState } from "react";
 import { clone, findNode, type DocNode } from "../model/doc";
 import { defaultConfig } from "../model/meta";
 import { changeTriggerType, updateNode } from "../model/ops";
 import { useApp } from "../lib/context";
 import { FormCtx, type FormEnv } from "../forms/FormContext";
+import { PreviewPanel } from "../forms/PreviewPanel";
 import { ObjectFields } from "../forms/SchemaForm";
 import { useEditor, useEditorStore } from "./context";
 
@@ -15,6 +16,7 @@ export function NodeEditor({ id }: { id: string }) {
   const store = useEditorStore();
   const doc = useEditor((state) => state.history.present);
   const problems = useEditor((state) => state.problems);
+  const campaignId = useEditor((state) => state.campaignId);
   const original = findNode(doc, id);
   const [draft, setDraft] = useState<DocNode | null>(() => (original ? clone(original) : null));
   const isTrigger = doc.trigger.id === id;
@@ -115,6 +117,7 @@ export function NodeEditor({ id }: { id: string }) {
           </div>
         </form>
       </FormCtx.Provider>
+      {type && <PreviewPanel root={meta.root} schema={type.config} type={draft.type} config={draft.config} campaignId={campaignId} />}
     </aside>
   );
 }

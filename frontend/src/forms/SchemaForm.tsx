@@ -1,11 +1,11 @@
 /** A form generated from a JSON Schema: one field per property, chosen by type and format, with purpose-built
  * widgets where a plain input would be poor (conditions, durations, dates and times in the account time zone,
- * long templates, lists of choices). */
+ * templates (settings marked ``x-template``), lists of choices). */
 import type { Json } from "../model/doc";
 import { defaultFor, deref, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { errorsAt, useForm } from "./FormContext";
-import { AnyValueInput, DateTimeInput, DurationInput, ReferencePicker, TimeInput } from "./widgets";
+import { AnyValueInput, DateTimeInput, DurationInput, ReferencePicker, TemplateInput, TimeInput } from "./widgets";
 
 type Obj = { [key: string]: Json };
 
@@ -178,6 +178,9 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
         return <DateTimeInput path={path} value={text} nullable={nullable} onChange={onChange} />;
       case "duration":
         return <DurationInput path={path} value={typeof value === "string" ? value : null} nullable={nullable} onChange={onChange} />;
+    }
+    if (inner["x-template"] === true) {
+      return <TemplateInput id={id} path={path} name={name} value={text} maxLength={inner.maxLength} nullable={nullable} onChange={onChange} />;
     }
     if (LONG_TEXT.test(name) || (inner.maxLength === undefined && (inner.minLength ?? 0) > 0 && /body/.test(name))) {
       return <textarea id={id} name={path} rows={name.includes("html") ? 6 : 3} value={text} onChange={(e) => onChange(e.target.value || empty)} />;

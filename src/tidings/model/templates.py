@@ -6,13 +6,16 @@ A document error then names the node, the field and the line: ``node 'e1', field
 The check runs when a document is saved or validated (``parse_document``, which validates with a context).
 A stored version is loaded without it: a campaign saved before a rule existed keeps running, and a template of
 it that cannot render fails its messages one by one with the template error instead.
+
+The JSON Schema marks such a field ``"x-template": true`` (on the string itself, so also inside the ``anyOf`` of an
+optional one): the editor shows it as a template, with a preview for a chosen customer.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from tidings.delivery.templates import check_syntax
 
@@ -26,4 +29,7 @@ def _checked(source: str, info: ValidationInfo) -> str:
     return source
 
 
-TemplateText = Annotated[str, AfterValidator(_checked)]
+#: Marks a template in the JSON Schema; validation is unchanged.
+TEMPLATE_MARKER = "x-template"
+
+TemplateText = Annotated[str, AfterValidator(_checked), Field(json_schema_extra={TEMPLATE_MARKER: True})]
