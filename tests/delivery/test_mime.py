@@ -115,3 +115,22 @@ def test_quoted_names_escape_quotes_and_backslashes() -> None:
     message = parsed(email(sender=Mailbox('Ann "the shop" \\ Co.', "a@b.example")).to_bytes())
     assert message["From"].addresses[0].display_name == 'Ann "the shop" \\ Co.'
     assert address(" a@b.example ") == "a@b.example"
+
+
+def test_a_line_break_in_a_name_cannot_start_a_header() -> None:
+    sender = mailbox("Evil\rBcc: victim@example.org\n <shop@acme.example>")
+    raw = email(sender=sender, reply_to=Mailbox("Help\r\nX-Injected: 1", "help@acme.example")).to_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\r" not in head.replace(b"\r\n", b"") and b"\n" not in head.replace(b"\r\n", b"")
+    message = parsed(raw)
+    assert "Bcc" not in message and "X-Injected" not in message
+    assert message["From"].addresses[0].addr_spec == "shop@acme.example"
+
+
+def test_a_subject_with_a_word_longer_than_a_line_or_a_literal_encoded_word() -> None:
+    url = "https://shop.example/" + "x" * 1_200
+    for subject in (f"See {url} now", "Literally =?utf-8?q?caf=C3=A9?= here"):
+        raw = email(subject=subject).to_bytes()
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+        assert str(parsed(raw)["Subject"]) == subject

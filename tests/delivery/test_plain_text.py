@@ -31,6 +31,8 @@ from tidings.delivery.plain_text import html_to_text
         ("<div><p>one</p></div>\n\n\n<p>two</p>", "one\n\ntwo\n"),
         ("<p>unclosed <!-- comment", "unclosed\n"),
         ("<a href='https://a.example' href='https://b.example'>first href</a>", "first href (https://a.example)\n"),
+        ("<html><head><meta charset=utf-8><title>Sale<body><p>Hello", "Hello\n"),  # head and title left open
+        ('Prices <20 "EUR" and <b>bold</b> <x"<x"', 'Prices <20 "EUR" and bold <x"<x"\n'),  # stray '<' is text
     ],
 )
 def test_html_to_text(html: str, text: str) -> None:

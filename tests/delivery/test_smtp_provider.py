@@ -245,3 +245,21 @@ def test_a_note_to_a_user_carries_no_unsubscribe_headers(smtp_server: SmtpServer
     note, customer_mail = (received.raw for received in smtp_server.received)
     assert b"List-Unsubscribe" not in note
     assert b"List-Unsubscribe: <mailto:" in customer_mail and b"List-Unsubscribe-Post:" in customer_mail
+
+
+def test_an_address_refused_after_mail_leaves_no_envelope_behind(smtp_server: SmtpServer) -> None:
+    batch = [outbound(1), outbound(2, "a@[<x>]"), outbound(3)]
+    results = send_all(provider(smtp_server), batch, NOW)
+
+    assert [(r.ok, r.transient) for r in results] == [(True, False), (False, False), (True, False)]
+    assert [r.rcpt_tos for r in smtp_server.received] == [["user1@example.com"], ["user3@example.com"]]
+
+
+def test_a_relay_that_closes_the_connection_after_a_reply_gets_a_new_one(smtp_server_factory: ServerFactory) -> None:
+    server = smtp_server_factory(RecordingHandler(replies={"busy@example.com": "421 4.3.2 closing, come back"}))
+    batch = [outbound(1), outbound(2, "busy@example.com"), outbound(3), outbound(4)]
+    results = send_all(provider(server), batch, NOW)
+
+    assert [(r.ok, r.transient) for r in results] == [(True, False), (False, True), (True, False), (True, False)]
+    assert [r.rcpt_tos[0] for r in server.received] == ["user1@example.com", "user3@example.com", "user4@example.com"]
+    assert len({r.peer for r in server.received}) == 2  # the rest of the chunk went over a new session

@@ -35,8 +35,11 @@ from tidings.errors import InvalidInput
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 #: An internationalised address (RFC 6531): UTF-8 on both sides, no spaces or specials; sent with SMTPUTF8.
-_UTF8_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\"]+\.[^\s@<>()\[\],;:\\\".]+")
-_NAME_AND_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*")
+_UTF8_ADDRESS = re.compile(
+    r"[^\s\x00-\x1f\x7f@<>()\[\],;:\\\"]+@[^\s\x00-\x1f\x7f@<>()\[\],;:\\\"]+\.[^\s\x00-\x1f\x7f@<>()\[\],;:\\\".]+"
+)
+_NAME_AND_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _MAX_HEADER_LINE = 78
@@ -114,10 +117,11 @@ class Email:
 
 
 def mailbox(text: str) -> Mailbox:
-    """``Name <address>`` (the name may hold commas or quotes) or a bare address; raises ``InvalidAddress``."""
+    """``Name <address>`` (the name may hold commas or quotes) or a bare address; raises ``InvalidAddress``.
+    Control characters in the name become spaces: a line break there would start a header of its own."""
     match = _NAME_AND_ADDRESS.fullmatch(text)
     if match:
-        return Mailbox(match.group(1).strip('"'), address(match.group(2)))
+        return Mailbox(_CONTROLS.sub(" ", match.group(1)).strip().strip('"'), address(match.group(2)))
     return Mailbox("", address(text))
 
 
@@ -147,12 +151,16 @@ def one_line(subject: str) -> str:
 
 
 def _subject_header(subject: str) -> str:
-    line = f"Subject: {one_line(subject)}"
-    if line.isascii() and len(line) <= _MAX_HEADER_LINE:
+    """Plain when it is short ASCII; folded at its spaces when only its length is the trouble; else encoded
+    words, which also split a word too long for a line and keep a literal ``=?`` from being decoded."""
+    value = _CONTROLS.sub(" ", one_line(subject))
+    line = f"Subject: {value}"
+    plain = value.isascii() and "=?" not in value
+    if plain and len(line) <= _MAX_HEADER_LINE:
         return line
-    value = one_line(subject)
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    return "Subject: " + Header(value, charset, header_name="Subject").encode(linesep="\r\n")
+    if plain and max(map(len, value.split(" "))) < _MAX_HEADER_LINE - len("Subject: "):
+        return "Subject: " + Header(value, "us-ascii", header_name="Subject").encode(linesep="\r\n")
+    return "Subject: " + Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
 @functools.lru_cache(maxsize=64)  # a chunk's messages share their date
@@ -163,6 +171,7 @@ def _date(at: datetime) -> str:
 @functools.lru_cache(maxsize=1024)
 def _display_name(name: str) -> str:
     """A display name as a header phrase: atoms as they are, other ASCII quoted, non-ASCII as encoded words."""
+    name = _CONTROLS.sub(" ", name)
     if not name.isascii():
         return Header(name, "utf-8").encode(linesep="\r\n")
     if _ATOMS.fullmatch(name):

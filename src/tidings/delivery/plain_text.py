@@ -12,12 +12,17 @@ from __future__ import annotations
 import re
 from html import unescape
 
+# A tag must close within 1,000 characters (checked by one bounded look ahead), and its parts are possessive and
+# atomic, so no alternative overlaps another: a stray '<' or quote in the text — customer data reaches it unescaped
+# — costs at most that look ahead, never a backtracking search over the rest of the text. A longer "tag" is text.
+_CLOSES = r"(?=[^>]{0,1000}+>)"
+_ATTRIBUTES = r"((?>[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)"
 _TOKENS = re.compile(
-    r"<!--.*?(?:-->|\Z)"  # a comment
-    r"|<(script|style)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?(?:</\1\s*>|\Z)"  # raw text, never shown
-    r"|<(/?)([A-Za-z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"  # a start or end tag
-    r"|<[!?][^>]*>"  # a doctype or processing instruction
-    r"|([^<]+|<)",  # text
+    r"<!--.*?(?:-->|\Z)"  # a comment (an unclosed one hides the rest: one pass)
+    r"|<" + _CLOSES + r"(script|style)\b" + _ATTRIBUTES[1:-1] + r">.*?(?:</\1\s*>|\Z)"  # raw text, never shown
+    r"|<" + _CLOSES + r"(/?)([A-Za-z][^\s/>\"'<]*+)" + _ATTRIBUTES + r">"  # a start or end tag
+    r"|<[!?][^>]{0,1000}+>"  # a doctype or processing instruction
+    r"|([^<]++|<)",  # text
     re.DOTALL | re.IGNORECASE,
 )
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=+\s*('[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""")
@@ -95,6 +100,8 @@ def html_to_text(body_html: str) -> str:
                 parts.append("\n\n")
             continue
         attributes = match.group(4)
+        if tag == "body":  # an unclosed <head> or <title> ends where the body starts
+            hidden = 0
         if tag in _HIDDEN:
             hidden += 0 if attributes.rstrip().endswith("/") else 1
         elif tag == "br":

@@ -141,13 +141,14 @@ async def _transaction(client: SMTP, email: Email, payload: bytes) -> None:
     options = ["SMTPUTF8"] if utf8 else []
     if client.supports_extension("size"):
         options.append(f"SIZE={len(payload)}")
+    await client.mail(email.sender.addr_spec, options=options, encoding=encoding)
     try:
-        await client.mail(email.sender.addr_spec, options=options, encoding=encoding)
         await client.rcpt(email.recipient.addr_spec, encoding=encoding)
         await client.data(payload)
-    except SMTPResponseException:
-        with contextlib.suppress(ConnectionError, SMTPResponseException):  # a dead session: the next send says so
-            await client.rset()
+    except Exception:  # a refusal, or an address aiosmtplib will not put on a command line: clear the envelope
+        if client.is_connected:
+            with contextlib.suppress(SMTPException, OSError):  # a dead session: the next send says so
+                await client.rset()
         raise
 
 
@@ -172,7 +173,10 @@ class _Sessions:
             self.broken = self.broken or f"connection to {self._where} lost: {lost}"
             client.close()
             return SendResult(message.message_id, False, error=self.broken, transient=True)
-        self.idle.append(client)
+        if client.is_connected:
+            self.idle.append(client)
+        else:  # the relay closed it after answering (421, or a limit of messages per connection): open another
+            client.close()
         return result
 
     async def _session(self) -> SMTP | None:
