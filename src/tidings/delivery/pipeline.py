@@ -31,6 +31,7 @@ half a lease.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -250,14 +251,10 @@ class Delivery:
         def record(conn: Connection, results: Sequence[SendResult]) -> None:
             self._record(conn, by_id, leases, results, now, route.provider.name)
 
-        def mark(conn: Connection, ids: Sequence[int]) -> set[int]:
+        def mark(conn: Connection, ids: Sequence[int]) -> dict[int, datetime]:
             lease = self.wall.now() + self.policy.lease
-            ours = set(conn.execute(MARK_SENDING, {"ids": ids, "claimed": claimed, "lease_until": lease}).scalars())
-            for message_id in ids:
-                fate[message_id] = message_id in ours
-                if message_id in ours:
-                    leases[message_id] = lease
-            return ours
+            ours = conn.execute(MARK_SENDING, {"ids": ids, "claimed": claimed, "lease_until": lease}).scalars()
+            return dict.fromkeys(ours, lease)
 
         def release(conn: Connection) -> None:
             untouched = [p.message_id for p in prepared if p.message_id not in fate]
@@ -270,13 +267,18 @@ class Delivery:
                 if route.rate_limit.rate:  # results do not wait for the pace of the next hand-over
                     await handover.record()
                 await route.rate_limit.acquire()
-                return await handover.take(message.message_id)
+                lease = await handover.take(message.message_id)  # committed: only now is its fate known
+                fate[message.message_id] = lease is not None
+                if lease is not None:
+                    leases[message.message_id] = lease
+                return lease is not None
 
             outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, None, take)
-            async for result in route.provider.send(outbox):
-                handover.answered(result)
-                if outbox.drained:  # no hand-over is left to record it with: record it now
-                    await handover.record()
+            async with contextlib.aclosing(route.provider.send(outbox)) as results:  # its tasks end before ours
+                async for result in results:
+                    handover.answered(result)
+                    if outbox.drained:  # no hand-over is left to record it with: record it now
+                        await handover.record()
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(

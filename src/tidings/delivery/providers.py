@@ -16,7 +16,7 @@ whole chunk commits or rolls back with the statuses, so a crash can neither lose
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,17 +150,17 @@ class ChannelProvider(Protocol[M]):
     concurrency: int
     transactional: bool
 
-    def send(self, outbox: Outbox[M]) -> AsyncIterator[SendResult]:
-        """Send the messages taken from ``outbox``, yielding one result per message taken, as soon as it is known,
-        and taking no more than ``concurrency`` messages ahead of the results yielded. A failure of one message
-        is a result, never an exception; a provider that cannot go on yields a transient failure for each
-        message left in the outbox."""
+    def send(self, outbox: Outbox[M]) -> AsyncGenerator[SendResult, None]:
+        """Send the messages taken from ``outbox`` (an async generator: closing it early stops the sending),
+        yielding one result per message taken, as soon as it is known, and taking no more than ``concurrency``
+        messages ahead of the results yielded. A failure of one message is a result, never an exception; a provider
+        that cannot go on yields a transient failure for each message left in the outbox."""
         ...
 
 
 async def in_parallel(
     outbox: Outbox[M], concurrency: int, send_one: Callable[[M], Awaitable[SendResult]]
-) -> AsyncIterator[SendResult]:
+) -> AsyncGenerator[SendResult, None]:
     """Run ``send_one`` on up to ``concurrency`` messages at once, keeping the ``ChannelProvider.send`` promise:
     a task takes its next message only after its last result was handed on. ``send_one`` should turn every
     failure into a result; an exception escaping it becomes a transient failure (the outcome is unknown, so
@@ -241,7 +241,7 @@ class SandboxProvider:
     def __init__(self, channel: Channel) -> None:
         self.channel: Channel = channel
 
-    async def send(self, outbox: Outbox[Any]) -> AsyncIterator[SendResult]:
+    async def send(self, outbox: Outbox[Any]) -> AsyncGenerator[SendResult, None]:
         batch = [message async for message in outbox]
         emails = [message for message in batch if isinstance(message, OutboundEmail)]
         if emails:

@@ -17,7 +17,7 @@ accepted: transient if any failure was transient (all tokens are tried again lat
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -69,7 +69,7 @@ class FcmProvider:
             data["link"] = message.link
         return {"message": {"token": token, "notification": notification, "data": data}}
 
-    async def send(self, outbox: Outbox[OutboundPush]) -> AsyncIterator[SendResult]:
+    async def send(self, outbox: Outbox[OutboundPush]) -> AsyncGenerator[SendResult, None]:
         async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as client:
 
             async def send_one(message: OutboundPush) -> SendResult:

@@ -14,7 +14,7 @@ operator time to fix them); any other status a permanent failure. A timeout or a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -120,7 +120,7 @@ class HttpSmsProvider:
         values = {"to": message.recipient, "text": message.text, "sender": message.sender}
         return fill(self.template, values | {"key": message.idempotency_key})
 
-    async def send(self, outbox: Outbox[OutboundSms]) -> AsyncIterator[SendResult]:
+    async def send(self, outbox: Outbox[OutboundSms]) -> AsyncGenerator[SendResult, None]:
         async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as client:
 
             async def send_one(message: OutboundSms) -> SendResult:

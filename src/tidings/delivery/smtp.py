@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -57,7 +57,7 @@ class SmtpProvider:
         host = urlsplit(settings.public_url).hostname or "tidings.invalid"
         self.message_id_domain = f"[{host}]" if ":" in host else host
 
-    async def send(self, outbox: Outbox[OutboundEmail]) -> AsyncIterator[SendResult]:
+    async def send(self, outbox: Outbox[OutboundEmail]) -> AsyncGenerator[SendResult, None]:
         sessions = _Sessions(self)
 
         async def send_one(message: OutboundEmail) -> SendResult:

@@ -13,7 +13,7 @@ Viber user") is what makes a Viber → SMS cascade send the SMS instead.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -45,7 +45,7 @@ class ViberProvider:
             body["button"] = {"text": message.button_text, "url": message.button_url}
         return body | {"reference": message.idempotency_key}
 
-    async def send(self, outbox: Outbox[OutboundViber]) -> AsyncIterator[SendResult]:
+    async def send(self, outbox: Outbox[OutboundViber]) -> AsyncGenerator[SendResult, None]:
         async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as client:
 
             async def send_one(message: OutboundViber) -> SendResult:
