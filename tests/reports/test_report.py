@@ -284,3 +284,7 @@ def test_notes_to_managers_do_not_count_as_customers_reached(services: Services,
 
     assert report(client, campaign_id)["control_group"]["main"]["sent"] == 1  # the e-mail, not the note
     assert report(client, notes_only)["control_group"]["main"]["sent"] == 0
+
+    # the note node removed in a later version: its notes still never reached anyone
+    services.campaigns.update(notes_only, campaign(email_node("e1"), edges=[("trigger", "e1")]) | {"name": "E"})
+    assert report(client, notes_only)["control_group"]["main"]["sent"] == 0

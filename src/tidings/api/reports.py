@@ -39,6 +39,7 @@ from tidings.api.deps import CampaignIdPath, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.errors import NotFound
 from tidings.model.campaign import CampaignDocument
+from tidings.services import Services
 from tidings.store import ab_tests as ab_sql
 from tidings.store import attribution as report_sql
 from tidings.store import campaigns as campaign_sql
@@ -151,7 +152,7 @@ def report(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignReport
             campaign_id=campaign_id,
             attribution_days=days,
             orders=_orders(conn, campaign_id),
-            control_group=_control_group(conn, campaign_id, document, days),
+            control_group=_control_group(conn, campaign_id, document, days, _note_nodes(services, conn, row)),
             ab_tests=_ab_tests(conn, campaign_id, document),
         )
 
@@ -188,10 +189,21 @@ def _group(customers: int, sent: int, delivered: int, buyers: int, receipts: int
     )
 
 
-def _control_group(conn: Connection, campaign_id: int, document: CampaignDocument, days: int) -> ControlGroupResults:
+def _note_nodes(services: Services, conn: Connection, campaign: Any) -> list[str]:
+    """Nodes that send internal notes (Notify manager) in any version of the campaign: their messages, even from
+    a node since removed, never reached the customer."""
+    notes: set[str] = set()
+    for version in range(1, int(campaign["current_version"]) + 1):
+        document = services.documents.get(conn, int(campaign["id"]), version)
+        notes.update(node.id for node in document.nodes if getattr(type(node.config), "internal_note", False))
+    return sorted(notes)
+
+
+def _control_group(
+    conn: Connection, campaign_id: int, document: CampaignDocument, days: int, notes: list[str]
+) -> ControlGroupResults:
     control_nodes = [node.id for node in document.nodes if node.type == ControlGroup.type]
     members = report_sql.report_members(campaign_id, control_nodes)
-    notes = [node.id for node in document.nodes if getattr(type(node.config), "internal_note", False)]
     reached = {
         bool(row[0]): row[1:] for row in conn.execute(report_sql.group_figures(campaign_id, members, notes=notes))
     }
