@@ -493,3 +493,15 @@ def subscription(services: Services, customer_id: int) -> str | None:
     )
     with services.db.engine.connect() as conn:
         return conn.execute(query).scalar_one_or_none()
+
+
+def test_stray_markup_in_customer_data_is_left_as_it_is() -> None:
+    """Text a customer typed may hold '<a ', quotes or an unclosed comment: nothing of it is taken for a link
+    (an unclosed comment or script hides the rest, as it does in a browser)."""
+    link = '<a href="https://shop.example/">shop</a>'
+    stray = 'Notes: <a <a href="x <a title=">"'
+    tracked = TRACKER.track(f"<p>{stray} {link}</p>", 5)
+    assert tracked.startswith(f'<p>{stray} <a href="{TRACKER.click_url(5, "https://shop.example/")}">shop</a>')
+
+    hidden = TRACKER.track(f"{link}<!-- unclosed {link}", 5)
+    assert hidden.count(f"{PUBLIC}/t/c/") == 1 and f"<!-- unclosed {link}<img src=" in hidden

@@ -54,10 +54,13 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9_-]{22}")  # 16 bytes, unpadded
 _MAX_ID = 2**63 - 1
 _ANCHOR_CACHE_SIZE = 10_000
 
-# The HTML we look at: comments and script/style blocks (skipped whole, so a link inside them is not touched)
-# and <a> start tags, whose quoted attribute values may hold '>'.
+# The HTML we look at: comments and script/style blocks (skipped whole, so a link inside them is not touched; left
+# unclosed, they run to the end, as in a browser) and <a> start tags, whose quoted attribute values may hold '>'.
+# An <a> tag must close within 4,000 characters (one bounded look ahead) and its parts are possessive, so stray
+# '<a ' or quotes in customer data cost a bounded scan each, never a search over the rest of the body.
 _MARKUP = re.compile(  # one literal '<' first, so the engine skips plain text fast
-    r"<(?:!--.*?-->|(script|style)\b.*?</\1\s*>|a(?=[\s>/])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)",
+    r"<(?:!--.*?(?:-->|\Z)|(script|style)\b.*?(?:</\1\s*>|\Z)"
+    r"|a(?=[\s>/])(?=[^>]{0,4000}+>)(?>[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>)",
     re.IGNORECASE | re.DOTALL,
 )
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:(\s*=\s*)("[^"]*"|'[^']*'|[^\s"'=<>`]*))?""")
