@@ -2,7 +2,7 @@
  * templates (marked ``x-template`` in the JSON Schema), the requests that render them, and the answers read back
  * in the node's own field names. An e-mail is one request (subject and body); every other template is one
  * request of its own, as the endpoint takes one text per message for those channels. */
-import { API, ApiError } from "../lib/api";
+import { ApiError, request } from "../lib/api";
 import type { Config, Json } from "../model/doc";
 import { splitNullable, type JsonSchema } from "../model/schema";
 
@@ -128,21 +128,9 @@ export function combine(requests: PreviewRequest[], answers: PromiseSettledResul
   return result;
 }
 
-/** POST the request; a refusal throws the API's error as ``ApiError`` (as ``lib/api`` does). */
-export async function fetchPreview(body: PreviewBody, signal?: AbortSignal): Promise<PreviewAnswer> {
-  const response = await fetch(`${API}/templates/preview`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  });
-  const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : null;
-  if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? "http_error", error?.message ?? response.statusText, error?.details);
-  }
-  return parsed as PreviewAnswer;
+/** POST the request; a refusal throws the API's error as ``ApiError``. */
+export function fetchPreview(body: PreviewBody, signal?: AbortSignal): Promise<PreviewAnswer> {
+  return request<PreviewAnswer>("POST", "templates/preview", body, signal);
 }
 
 /** Render every request of a node; each fails or succeeds on its own. */
