@@ -20,7 +20,7 @@ from tests.loyalty.conftest import MAX_ATTEMPTS, RETRY_BASE, TIMEOUT
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty
 from tidings.engine.clock import ManualClock
 from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
-from tidings.services import Services
+from tidings.services import Services, loyalty_adapter
 from tidings.settings import Settings
 from tidings.store.tables import customers, loyalty_requests, points_ledger
 
@@ -248,10 +248,12 @@ def test_two_workers_at_once_send_each_request_once(http_services: Services, loy
     ids = add_customers(services, *({"external_id": f"c{i}"} for i in range(40)))
     for customer_id in ids.values():
         add_bonus_request(services, customer_id, 1)
+    # timeouts are not what this test is about: on a loaded machine the fake can take longer than TIMEOUT
+    patient = loyalty_adapter(services.settings.model_copy(update={"loyalty_timeout_seconds": 30.0}), services.db)
     processors = [
         LoyaltyProcessor(
             services.db,
-            services.loyalty.adapter,
+            patient,
             retry=RetryPolicy(MAX_ATTEMPTS, RETRY_BASE, 3600),
             chunk_size=5,
             lease_seconds=60,
@@ -274,6 +276,7 @@ def test_two_workers_at_once_send_each_request_once(http_services: Services, loy
         thread.start()
     for thread in threads:
         thread.join()
+    patient.close()
     assert failures == []
     assert sum(handled) == 40
     assert len(loyalty_server.seen) == 40 and len({seen.key for seen in loyalty_server.seen}) == 40
