@@ -14,11 +14,11 @@ Viber message of a cascade, which becomes its SMS (in place: one message per ent
 Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
 records it whole. Any other provider runs between transactions, and the pipeline records each message as
 ``sending`` before handing it over and records each result before its task is handed the next message (group-
-committed by ``delivery.handover``; ``store.messages`` explains the states). A worker killed at any moment therefore leaves in doubt only the
-messages its provider held at that moment — one per SMTP connection (``TIDINGS_SMTP_CONNECTIONS``), which carries
-one message at a time; up to ``concurrency`` for an HTTP provider. After the lease those are queued again and
-resent under the same idempotency key: the same SMTP ``Message-ID``, the same ``Idempotency-Key`` header.
-Everything else is either recorded or was never handed over.
+committed by ``delivery.handover``; ``store.messages`` explains the states). A worker killed at any moment
+therefore leaves in doubt only the messages its provider held at that moment — one per SMTP connection
+(``TIDINGS_SMTP_CONNECTIONS``), which carries one message at a time; up to ``concurrency`` for an HTTP provider.
+After the lease those are queued again and resent under the same idempotency key: the same SMTP ``Message-ID``, the
+same ``Idempotency-Key`` header. Everything else is either recorded or was never handed over.
 
 The limit, stated plainly: a message in doubt is resent. If the provider had in fact accepted it in the
 instant before the worker died (the SMTP server committed it and its ``250`` was never read), the recipient
