@@ -31,6 +31,7 @@ run: install ## serve API + worker on http://127.0.0.1:8000 with SQLite and demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

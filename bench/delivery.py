@@ -42,12 +42,12 @@ from aiosmtplib import SMTP
 from sqlalchemy import func, literal, select, text
 
 from bench.common import Progress, checkpoint, fresh_database, peak_rss_mb, process_cpu_seconds
+from tidings.core.clock import ManualClock
 from tidings.delivery.providers import OutboundEmail
 from tidings.delivery.smtp import SmtpProvider
-from tidings.delivery.template_variables import MessageRef, build_contexts
-from tidings.delivery.templates import TemplateContext
-from tidings.engine.clock import ManualClock
 from tidings.engine.worker import settle
+from tidings.rendering.templates import TemplateContext
+from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import messages as message_sql

@@ -54,8 +54,8 @@ from bench.common import (
     table_writes,
 )
 from tidings.actions.send_email import valid_email
+from tidings.core.clock import ManualClock
 from tidings.engine.advance import advance_chunk
-from tidings.engine.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import journeys

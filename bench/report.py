@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from bench.common import Progress, StatementTimer, engine_source, fresh_database, load_customers, peak_rss_mb
 from tidings.actions.control_group import bucket
 from tidings.api.reports import report
-from tidings.model.validation import parse_document
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import campaigns as campaign_sql

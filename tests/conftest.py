@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import create_template, drop_database, postgres_clone
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.database import Database

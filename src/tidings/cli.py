@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tidings.errors import TidingsError
+from tidings.core.errors import TidingsError
 from tidings.settings import Settings
 
 if TYPE_CHECKING:
@@ -176,10 +176,11 @@ def _load_json(path: Path) -> Any:
 @campaign_app.command("validate")
 def campaign_validate(file: Path) -> None:
     """Check a campaign document; print every problem with its node and field."""
-    from tidings.model.validation import parse_document
+    from tidings.document.validation import parse_document
+    from tidings.rendering.templates import check_syntax
 
     try:
-        document = parse_document(_load_json(file))
+        document = parse_document(_load_json(file), check_template=check_syntax)
     except TidingsError as error:
         console.print(f"[red]{error.message}[/red]")
         for problem in error.details or []:
@@ -305,7 +306,7 @@ def audiences_import(
 ) -> None:
     """Import audience members from CSV: one column of external ids (with --audience), else external_id;audience
     pairs, creating audiences by name as needed. Unknown customers are reported by line."""
-    from tidings.engine.clock import SystemClock
+    from tidings.core.clock import SystemClock
     from tidings.segments.audiences import AudienceService
     from tidings.store.database import Database
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tidings.core.clock import Clock, ManualClock, SystemClock
 from tidings.delivery.channels import build_routes
 from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.tracking import Tracker
+from tidings.document.cache import DocumentCache
 from tidings.engine.campaigns import CampaignService
-from tidings.engine.clock import Clock, ManualClock, SystemClock
-from tidings.engine.documents import DocumentCache
 from tidings.engine.manual_clock import ClockAdvancer, default_next_due
 from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler

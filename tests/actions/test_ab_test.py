@@ -25,11 +25,11 @@ from tests.engine.helpers import (
     unbalanced_counters,
     where_is,
 )
+from tidings.core.clock import ManualClock
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.engine.advance import advance_chunk
-from tidings.engine.clock import ManualClock
-from tidings.errors import DocumentInvalid
 from tidings.model.orders import OrderIn, OrderLineIn
-from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.attribution import attribute_stored

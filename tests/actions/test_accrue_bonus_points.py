@@ -26,8 +26,8 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.segments.segments import SegmentService
 from tidings.services import Services
 from tidings.store.tables import customers, loyalty_requests, points_ledger

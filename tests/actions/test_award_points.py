@@ -27,9 +27,9 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.engine.advance import advance_chunk
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import customers, journey_state, points_ledger
 

@@ -23,8 +23,8 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import messages
 from tidings.store.tracking import Event, TrackingEvent, record_events

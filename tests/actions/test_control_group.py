@@ -23,8 +23,8 @@ from tests.engine.helpers import (
     where_is,
 )
 from tidings.actions.control_group import BUCKETS, bucket
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import messages
 

@@ -28,9 +28,9 @@ from tests.engine.helpers import (
     where_is,
 )
 from tidings.actions.limit_participants import period_key
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.engine.advance import advance_chunk
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import journey_state, limit_counters
 

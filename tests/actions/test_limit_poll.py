@@ -20,8 +20,8 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.store import polls as poll_sql
 from tidings.store.tables import customers, poll_invitations, polls

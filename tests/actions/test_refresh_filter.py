@@ -21,8 +21,8 @@ from tests.engine.helpers import (
     unbalanced_counters,
     wait_node,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import orders
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tidings.actions.registry import ACTIONS
-from tidings.model.campaign import CampaignDocument
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS
 
 NEW = ["refresh_filter", "select_from_segment", "audience_action", "control_group", "limit_participants"]
 

@@ -22,7 +22,7 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
-from tidings.errors import DocumentInvalid
+from tidings.core.errors import DocumentInvalid
 from tidings.services import Services
 from tidings.store.tables import segment_members
 

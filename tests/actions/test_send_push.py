@@ -19,8 +19,8 @@ from tests.engine.helpers import (
     subscribe_category,
     trace,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 from tidings.store.account import save_account
 from tidings.store.tables import messages, push_tokens

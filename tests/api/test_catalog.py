@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import error_of
-from tidings.errors import ImportInvalid
+from tidings.core.errors import ImportInvalid
 from tidings.services import Services
 from tidings.store.catalog_data import CATEGORIES, PRODUCTS, STORES
 from tidings.store.catalog_import import import_catalog

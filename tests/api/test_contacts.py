@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from tests.api.helpers import add_customers, error_of
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.store.tables import customers, push_tokens
 

@@ -5,10 +5,10 @@ from typing import Any
 import httpx
 
 from tests.api.conftest import serve
-from tidings.actions.registry import ACTIONS
 from tidings.api.app import create_app
-from tidings.engine.clock import ManualClock
-from tidings.model.campaign import CampaignDocument
+from tidings.core.clock import ManualClock
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS
 from tidings.settings import Settings
 
 

@@ -18,7 +18,7 @@ from tests.api.conftest import serve
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, provider_settings
 from tests.engine.helpers import add_customers, advance, campaign, email_node, start
 from tidings.api.app import create_app
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import messages as message_sql

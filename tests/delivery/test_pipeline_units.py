@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tidings.core.windows import Window, zone_of
 from tidings.delivery.pipeline import Policy
 from tidings.delivery.providers import OutboundSms, Outbox, SendResult, in_parallel
 from tidings.delivery.rate_limit import RateLimit
-from tidings.delivery.windows import Window, zone_of
 from tidings.settings import Settings
 
 

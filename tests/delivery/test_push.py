@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.actions.helpers import node
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, fcm_unregistered, provider_settings
 from tests.engine.helpers import add_customers, advance, campaign, start, trace
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.tables import messages, push_tokens

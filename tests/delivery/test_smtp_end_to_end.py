@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.delivery.conftest import SmtpServer
 from tests.engine.helpers import add_customers, advance, campaign, email_node, mailbox_count, start
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.tables import messages

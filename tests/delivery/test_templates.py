@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.engine.helpers import add_customers, advance, campaign, email_node, post_events, set_timezone, start
-from tidings.delivery.template_variables import MessageRef, build_contexts, order_variables
-from tidings.delivery.templates import (
+from tidings.core.errors import DocumentInvalid
+from tidings.document.campaign import CampaignDocument
+from tidings.document.validation import parse_document
+from tidings.rendering.templates import (
     Limits,
     TemplateContext,
     TemplateError,
@@ -27,9 +29,7 @@ from tidings.delivery.templates import (
     TemplateSyntaxError,
     check_syntax,
 )
-from tidings.errors import DocumentInvalid
-from tidings.model.campaign import CampaignDocument
-from tidings.model.validation import parse_document
+from tidings.rendering.variables import MessageRef, build_contexts, order_variables
 from tidings.services import Services
 from tidings.store.tables import messages, order_lines, orders, products, stores
 

@@ -20,8 +20,8 @@ from tests.api.conftest import serve
 from tests.delivery.conftest import SmtpServer
 from tests.engine.helpers import add_customers, advance, campaign, message_count, start, trace
 from tidings.api.app import create_app
+from tidings.core.clock import ManualClock
 from tidings.delivery.tracking import Tracker, _Hmac, with_utm
-from tidings.engine.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import DEVELOPMENT_SECRET_KEY, Settings
 from tidings.store.tables import channel_subscriptions, loyalty_requests, messages

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from tests.actions.helpers import node
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, provider_settings
 from tests.engine.helpers import add_customers, advance, advance_to, campaign, counters, start, trace
+from tidings.core.clock import ManualClock
 from tidings.delivery.providers import OutboundViber, send_all
 from tidings.delivery.viber import ViberProvider
-from tidings.engine.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.tables import messages

@@ -16,7 +16,7 @@ from tests.api.conftest import serve
 from tests.conftest import START
 from tidings.api.app import create_app
 from tidings.api.ui import UI_DIST
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.database import Database

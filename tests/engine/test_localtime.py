@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tidings.engine.localtime import local_instant, resolve_local
+from tidings.core.localtime import local_instant, resolve_local
 
 RIGA = ZoneInfo("Europe/Riga")
 

@@ -22,7 +22,7 @@ from tests.engine.helpers import (
     unbalanced_counters,
     wait_node,
 )
-from tidings.errors import InvalidTransition
+from tidings.core.errors import InvalidTransition
 from tidings.services import Services
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty, fake_loyalty
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 

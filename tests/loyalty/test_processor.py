@@ -18,7 +18,7 @@ from tests.conftest import START
 from tests.engine.helpers import add_customers, advance, campaign, start
 from tests.loyalty.conftest import MAX_ATTEMPTS, RETRY_BASE, TIMEOUT
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
 from tidings.services import Services, loyalty_adapter
 from tidings.settings import Settings

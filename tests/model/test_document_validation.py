@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tidings.errors import DocumentInvalid
-from tidings.model.validation import parse_document
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.services import Services
 
 TRIGGER = {"id": "trigger", "type": "api_enrollment", "config": {}}
@@ -288,8 +288,8 @@ def test_the_service_refuses_an_invalid_document_and_keeps_the_old_version(servi
 
 
 def test_an_unknown_mailing_category_is_refused_when_a_catalog_is_given() -> None:
+    from tidings.document.validation import parse_document
     from tidings.model.catalog import Catalog
-    from tidings.model.validation import parse_document
 
     document = {
         "name": "Categories",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.conftest import START
 from tests.engine.helpers import add_customers
 from tests.reports.helpers import credited, make_campaign, message, order, post_orders
-from tidings.model.campaign import CampaignSettings
+from tidings.document.campaign import CampaignSettings
 from tidings.services import Services
 from tidings.store.attribution import DEFAULT_ATTRIBUTION_DAYS
 from tidings.store.order_import import import_orders

@@ -27,10 +27,10 @@ from tidings.model.conditions import (
     Not,
     OrdersCondition,
     Period,
+    PropertyCondition,
     SegmentCondition,
     SubscriptionCondition,
 )
-from tidings.triggers.event_occurred import PropertyCondition
 
 Truth = bool | None
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from tidings.errors import DocumentInvalid
+from tidings.core.errors import DocumentInvalid
+from tidings.document.validation import parse_document
 from tidings.model.catalog import Catalog
-from tidings.model.validation import parse_document
 from tidings.services import Services
 from tidings.store.tables import audiences, custom_fields, segments
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tests.engine.helpers import add_customers, advance
 from tests.segments_service.helpers import audience_of, audience_service
 from tidings.cli import app
-from tidings.errors import Conflict, InvalidInput, NotFound
+from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.segments.audiences import LineError
 from tidings.services import Services
 

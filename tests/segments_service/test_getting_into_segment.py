@@ -24,7 +24,7 @@ from tests.engine.helpers import (
     wait_node,
 )
 from tests.segments_service.helpers import city_is, inbox, segment_service
-from tidings.errors import Conflict, DocumentInvalid
+from tidings.core.errors import Conflict, DocumentInvalid
 from tidings.services import Services
 from tidings.store.tables import campaign_triggers, segments
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 
 from tests.engine.helpers import add_customers, advance, advance_to, set_points
 from tests.segments_service.helpers import city_is, members, segment_service
-from tidings.errors import ConditionInvalid, NotFound
+from tidings.core.errors import ConditionInvalid, NotFound
 from tidings.segments.compiler import ConditionCompiler
 from tidings.segments.segments import CONDITION
 from tidings.services import Services

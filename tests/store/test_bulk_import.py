@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tidings.errors import ImportInvalid
+from tidings.core.errors import ImportInvalid
 from tidings.model.custom_fields import CustomFieldIn
 from tidings.store.bulk_import import RowError, count_customers, import_customers
 from tidings.store.custom_fields import insert_field

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tidings.errors import ImportInvalid
+from tidings.core.errors import ImportInvalid
 from tidings.model.catalog_data import CategoryIn, ProductIn, StoreIn
 from tidings.model.customers import CustomerIn
 from tidings.store.catalog_data import CATEGORIES, PRODUCTS, STORES

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from tests.databases import postgres_clone
 from tests.delivery.conftest import EphemeralController
-from tidings.engine.clock import SystemClock
+from tidings.core.clock import SystemClock
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
 from tidings.settings import Settings

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.databases import drop_database, postgres_clone
-from tidings.engine.clock import SystemClock
+from tidings.core.clock import SystemClock
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
 from tidings.settings import Settings

@@ -30,18 +30,17 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import Connection
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.dialect import Dialect
+from tidings.core.graph import Graph
 from tidings.store import ab_tests as ab_sql
 from tidings.store.attribution import attribute_customers
-from tidings.store.dialects import Dialect
-
-if TYPE_CHECKING:
-    from tidings.model.campaign import CampaignDocument
 
 MAX_VARIANTS = 16  # the editor draws at most this many outputs
 #: Drop reason of a customer whose entry's winning variant no longer exists (the document lost variants).
@@ -116,7 +115,7 @@ def lock(conn: Connection, dialect: Dialect, campaign_id: int, node_id: str) -> 
     return TestState(*row)
 
 
-def downstream(document: CampaignDocument, node_id: str) -> list[str]:
+def downstream(document: Graph, node_id: str) -> list[str]:
     """Every node reachable from ``node_id`` (not itself): where the messages of its branches are sent."""
     children: dict[str, list[str]] = {}
     for edge in document.edges:
@@ -137,7 +136,7 @@ def settle(
     campaign_id: int,
     node_id: str,
     config: AbTestConfig,
-    document: CampaignDocument,
+    document: Graph,
     state: TestState,
     now: datetime,
 ) -> TestState:
@@ -160,7 +159,7 @@ def decide(
     campaign_id: int,
     node_id: str,
     config: AbTestConfig,
-    document: CampaignDocument,
+    document: Graph,
     state: TestState,
     now: datetime,
 ) -> TestState:
@@ -265,7 +264,7 @@ class AbTest:
             campaign_id=campaign_id,
             node_id=node_id,
             config=config,
-            document=ctx.document,
+            document=ctx.graph,
             state=state,
             now=ctx.now,
         )
@@ -309,7 +308,7 @@ class AbTest:
                 campaign_id=batch.campaign_id,
                 node_id=batch.node_id,
                 config=config,
-                document=ctx.document,
+                document=ctx.graph,
                 state=state,
                 now=ctx.now,
             )

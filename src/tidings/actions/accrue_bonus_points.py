@@ -23,8 +23,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, exists, or_
 
-from tidings.engine.contracts import CONTROL_GROUP, AccountSettings, Batch, Context, Routing, in_control_group
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.store import loyalty as loyalty_sql
+from tidings.store.journey_rows import in_control_group
 from tidings.store.tables import journey_state, journey_trace
 
 ALREADY_ACCRUED = "already_accrued"

@@ -14,9 +14,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from tidings.engine.contracts import CONTROL_GROUP, AccountSettings, Batch, Context, Routing, in_control_group
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store import audience_effects
+from tidings.store.journey_rows import in_control_group
 
 AUDIENCE_MISSING = "audience_missing"
 

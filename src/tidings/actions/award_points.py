@@ -19,16 +19,10 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, exists, or_
 
-from tidings.engine.contracts import (
-    CONTROL_GROUP,
-    AccountSettings,
-    Batch,
-    Context,
-    Routing,
-    customer_matches,
-    in_control_group,
-)
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.store import points
+from tidings.store.journey_rows import customer_matches, in_control_group
 from tidings.store.tables import journey_state, journey_trace
 
 ALREADY_AWARDED = "already_awarded"

@@ -27,17 +27,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, exists
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, UpstreamReference
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing, UpstreamReference
+from tidings.core.graph import Graph
 from tidings.segments.conditions_activity import message_moment
 from tidings.store.tables import journey_state, messages
-
-if TYPE_CHECKING:
-    from tidings.model.campaign import CampaignDocument
 
 EmailStatus = Literal["undelivered", "delivered_not_read", "read_no_click", "read_clicked"]
 #: The statuses, lowest first; each is an output port of the node, named by an edge's ``criteria``.
@@ -57,17 +56,16 @@ class CheckEmailStatusConfig(BaseModel):
     )
 
 
-def nearest_upstream_emails(document: CampaignDocument, node_id: str) -> list[str]:
+def nearest_upstream_emails(document: Graph, node_id: str) -> list[str]:
     """The Send email nodes nearest upstream of ``node_id`` (fewest edges back), sorted; more than one means
     the default is ambiguous, none means there is no e-mail to check."""
     parents: dict[str, set[str]] = defaultdict(set)
     for edge in document.edges:
         parents[edge.target].add(edge.source)
-    types = {node.id: node.type for node in document.nodes}
     seen = {node_id}
     level = parents[node_id]
     while level:
-        found = sorted(parent for parent in level if types.get(parent) == SEND_EMAIL)
+        found = sorted(parent for parent in level if _type_of(document, parent) == SEND_EMAIL)
         if found:
             return found
         seen |= level
@@ -75,7 +73,14 @@ def nearest_upstream_emails(document: CampaignDocument, node_id: str) -> list[st
     return []
 
 
-def email_node_of(document: CampaignDocument, node_id: str, config: CheckEmailStatusConfig) -> str:
+def _type_of(graph: Graph, node_id: str) -> str | None:
+    try:
+        return graph.node(node_id).type
+    except KeyError:  # an edge to an unknown node, which validation reports on its own
+        return None
+
+
+def email_node_of(document: Graph, node_id: str, config: CheckEmailStatusConfig) -> str:
     """The Send email node whose message this node checks."""
     if config.email_node is not None:
         return config.email_node
@@ -117,17 +122,35 @@ class CheckEmailStatus:
     def due_on_arrival(self, config: CheckEmailStatusConfig, now: datetime, account: AccountSettings) -> datetime:
         return now
 
+    def edge_criteria(self) -> Sequence[str]:
+        return EMAIL_STATUSES
+
+    def graph_problems(self, node_id: str, config: CheckEmailStatusConfig, graph: Graph) -> Sequence[tuple[str, str]]:
+        if config.email_node is not None:
+            return ()  # checked as an upstream reference
+        nearest = nearest_upstream_emails(graph, node_id)
+        if not nearest:
+            return [("config.email_node", "no send_email node lies upstream; add one before this node")]
+        if len(nearest) > 1:
+            return [
+                (
+                    "config.email_node",
+                    f"send_email nodes {', '.join(map(repr, nearest))} are equally near upstream; name one",
+                )
+            ]
+        return ()
+
     def upstream_references(self, config: CheckEmailStatusConfig) -> Sequence[UpstreamReference]:
         if config.email_node is None:
             return ()  # the nearest one: validation checks that there is exactly one
         return (UpstreamReference("email_node", config.email_node, SEND_EMAIL),)
 
     def execute(self, batch: Batch, config: CheckEmailStatusConfig, ctx: Context) -> Routing:
-        predicates = status_predicates(email_node_of(ctx.document, batch.node_id, config))
+        predicates = status_predicates(email_node_of(ctx.graph, batch.node_id, config))
         routing = Routing()
         for status in reversed(EMAIL_STATUSES):  # highest first: the first that holds is the customer's status
             where = predicates.get(status)  # undelivered: whoever is left
-            if ctx.document.targets(batch.node_id, status):
+            if ctx.graph.targets(batch.node_id, status):
                 routing.to(status, where)
             else:
                 routing.drop(NO_MATCHING_CRITERIA, where)

@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import ColumnElement, Update, exists, select, true, update
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store.tables import audience_members, entries, journey_state
 
@@ -76,7 +77,7 @@ def bucket(customer_id: Any, campaign_id: int) -> Any:
 
 def mark_control(batch: Batch, config: ControlGroupConfig) -> Update | None:
     """Flag the entries of this chunk's customers who fall in the control group (never unflag one)."""
-    in_chunk = select(journey_state.c.entry_id).where(batch.member()).scalar_subquery()
+    in_chunk = select(journey_state.c.entry_id).where(batch.member).scalar_subquery()
     if config.method == "audience":
         chosen: ColumnElement[bool] = exists().where(
             audience_members.c.audience_id == config.audience, audience_members.c.customer_id == entries.c.customer_id

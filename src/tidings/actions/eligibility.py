@@ -22,11 +22,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from sqlalchemy import ColumnElement, Executable, and_, case, exists, func, literal, not_, or_
 
-from tidings.delivery.windows import Window, openings_by_zone
-from tidings.engine.contracts import CONTROL_GROUP, Batch, Context, Routing, customer_matches, in_control_group
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.windows import Window, openings_by_zone
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import messages as message_sql
+from tidings.store.journey_rows import customer_matches, in_control_group
 from tidings.store.tables import customers, journey_state, journey_trace, messages, push_tokens
 from tidings.store.types import Timestamp
 
@@ -178,14 +179,14 @@ def queue_messages(
     send_after: ColumnElement[Any] = literal(now, Timestamp())
     expires_at: ColumnElement[Any] = literal(now + delta if delta else None, Timestamp())
     if windowed:
-        zones = list(ctx.conn.execute(message_sql.zones_of_batch(batch.member())).scalars())
+        zones = list(ctx.conn.execute(message_sql.zones_of_batch(batch.member)).scalars())
         window = Window.of(ctx.account)
-        send_after = openings_by_zone(zones, window, ctx.account, now, timedelta())
+        send_after = openings_by_zone(customers.c.timezone, Timestamp(), zones, window, ctx.account, now, timedelta())
         if delta is not None:
-            expires_at = openings_by_zone(zones, window, ctx.account, now, delta)
+            expires_at = openings_by_zone(customers.c.timezone, Timestamp(), zones, window, ctx.account, now, delta)
     return message_sql.queue_from_batch(
         ctx.dialect,
-        batch.member(),
+        batch.member,
         channel=channel,
         recipient=recipient,
         send_after=send_after,

@@ -8,9 +8,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, customer_matches
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.model.conditions import AllOf, Condition
 from tidings.segments.compiler import ConditionCompiler
+from tidings.store.journey_rows import customer_matches
 
 
 class FilterConfig(BaseModel):

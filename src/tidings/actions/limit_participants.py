@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.store import limits
 
 Period = Literal["campaign", "day", "week", "month"]

@@ -21,16 +21,10 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tidings.engine.contracts import (
-    CONTROL_GROUP,
-    AccountSettings,
-    Batch,
-    Context,
-    Routing,
-    customer_matches,
-    in_control_group,
-)
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.store import polls as poll_sql
+from tidings.store.journey_rows import customer_matches, in_control_group
 
 POLL_MISSING = "poll_missing"
 POLL_LIMIT_REACHED = "poll_limit_reached"

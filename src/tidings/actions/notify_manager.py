@@ -25,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, literal, select
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated, once_per_entry
-from tidings.engine.contracts import CONTROL_GROUP, AccountSettings, Batch, Context, Routing, in_control_group
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.templates import TemplateText
+from tidings.store.journey_rows import in_control_group
 from tidings.store.tables import customers, journey_state, messages, users
 
 NO_MANAGER = "no_manager"
@@ -115,7 +117,7 @@ class NotifyManager:
             literal("queued"),
             literal(ctx.now, messages.c.send_after.type),
             literal(ctx.now, messages.c.created_at.type),
-        ).where(batch.member(), journey_state.c.outcome == "port:out")
+        ).where(batch.member, journey_state.c.outcome == "port:out")
         insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
         columns = [
             "campaign_id",

@@ -13,7 +13,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.actions.filter_customers import FilterConfig, FilterCustomers
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, UpstreamReference
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing, UpstreamReference
 
 
 class RefreshFilterConfig(BaseModel):
@@ -42,7 +43,7 @@ class RefreshFilter:
         return (UpstreamReference("filter", config.filter, FilterCustomers.type),)
 
     def execute(self, batch: Batch, config: RefreshFilterConfig, ctx: Context) -> Routing:
-        referenced = ctx.document.node(config.filter).config
+        referenced = ctx.graph.node(config.filter).config
         if not isinstance(referenced, FilterConfig):  # validation refuses such a document; never route on a guess
             raise TypeError(f"refresh_filter {batch.node_id!r}: node {config.filter!r} is not a filter_customers node")
         return _FILTER.execute(batch, referenced, ctx)  # the very same evaluation as the filter itself

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.actions.eligibility import Audience, queue_messages
 from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers

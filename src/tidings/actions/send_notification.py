@@ -26,22 +26,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Table, exists, not_, or_, select
 
-from tidings.delivery.template_variables import MessageRef, build_contexts
-from tidings.delivery.templates import TemplateError, default_templates
-from tidings.engine.contracts import (
-    CONTROL_GROUP,
-    AccountSettings,
-    Batch,
-    Context,
-    Routing,
-    customer_matches,
-    in_control_group,
-)
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.model.templates import TemplateText
+from tidings.rendering.templates import TemplateError, default_templates
+from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import notifications as notification_sql
+from tidings.store.journey_rows import customer_matches, in_control_group
 from tidings.store.tables import journey_state, journey_trace, notifications
 
 ALREADY_SENT = "already_sent"
@@ -164,7 +158,7 @@ def render_performed(
     Each row of the result carries its ``campaign_id``, ``entry_id``, ``node_id`` and ``customer_id``."""
     query = select(
         journey_state.c.id, journey_state.c.campaign_id, journey_state.c.entry_id, journey_state.c.customer_id
-    ).where(batch.member(), performed)
+    ).where(batch.member, performed)
     refs = [MessageRef(row.id, row.customer_id, row.campaign_id, row.entry_id) for row in ctx.conn.execute(query)]
     contexts = build_contexts(ctx.conn, refs, now=ctx.now, unsubscribe_url=lambda _: "")
     templates = default_templates()

@@ -13,7 +13,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidings.actions.eligibility import Audience, Lifetime, queue_messages
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
 

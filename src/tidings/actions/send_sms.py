@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import case, literal, null
 
 from tidings.actions.eligibility import Audience, Lifetime, SubscriptionChannel, queue_messages
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 from tidings.model.templates import TemplateText
 from tidings.store.messages import CASCADE
 from tidings.store.tables import customers

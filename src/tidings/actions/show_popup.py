@@ -33,10 +33,12 @@ from tidings.actions.send_notification import (
     render_performed,
     unsubscribed,
 )
-from tidings.engine.contracts import CONTROL_GROUP, AccountSettings, Batch, Context, Routing, in_control_group
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.templates import TemplateText
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import popups as popup_sql
+from tidings.store.journey_rows import in_control_group
 from tidings.store.tables import journey_state, popups
 
 COLOUR = r"^#[0-9A-Fa-f]{6}$"

@@ -8,7 +8,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
 
 
 class WaitConfig(BaseModel):

@@ -9,8 +9,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing
-from tidings.engine.localtime import local_instant
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.localtime import local_instant
 
 
 class WaitUntilDateConfig(BaseModel):

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL
-from tidings.engine.contracts import AccountSettings
-from tidings.errors import InvalidInput
+from tidings.core.account import AccountSettings
+from tidings.core.errors import InvalidInput
 from tidings.store.account import load_account, save_account
 
 router = APIRouter(prefix="/settings", tags=["settings"], route_class=StrictJsonRoute)

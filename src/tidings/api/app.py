@@ -35,7 +35,7 @@ from tidings.api import (
     users,
 )
 from tidings.api.errors import install_error_handlers
-from tidings.engine.clock import Clock
+from tidings.core.clock import Clock
 from tidings.services import Services
 from tidings.settings import Settings
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import InvalidInput, TidingsError
+from tidings.core.errors import InvalidInput, TidingsError
 from tidings.segments.audiences import AudienceService, ImportReport
 from tidings.services import Services
 

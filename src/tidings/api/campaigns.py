@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from tidings.api.deps import CampaignIdPath, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL, nul_path
-from tidings.errors import DocumentInvalid, InvalidInput, NotFound
-from tidings.model.campaign import CampaignDocument
+from tidings.core.errors import DocumentInvalid, InvalidInput, NotFound
+from tidings.document.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 

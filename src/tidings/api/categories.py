@@ -15,7 +15,7 @@ from sqlalchemy import Connection, RowMapping
 
 from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import Conflict, NotFound
+from tidings.core.errors import Conflict, NotFound
 from tidings.model.subscriptions import CATEGORY_CODE, CategoryIn, CategoryPatch, mentions_category
 from tidings.store import subscriptions as sub_sql
 

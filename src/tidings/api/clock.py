@@ -9,8 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from tidings.api.deps import ClockLockDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.engine.clock import ManualClock
-from tidings.errors import Conflict, InvalidInput
+from tidings.core.clock import ManualClock
+from tidings.core.errors import Conflict, InvalidInput
 
 router = APIRouter(prefix="/clock", tags=["clock"], route_class=StrictJsonRoute)
 

@@ -18,7 +18,7 @@ from sqlalchemy import RowMapping
 from tidings.api.customers import find_customer
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
 from tidings.model.subscriptions import Platform, PushContactIn
 from tidings.store import push_tokens as token_sql
 

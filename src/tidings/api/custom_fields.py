@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import Conflict, NotFound
+from tidings.core.errors import Conflict, NotFound
 from tidings.model.conditions import FieldType
 from tidings.model.custom_fields import CODE_PATTERN, CustomFieldIn
 from tidings.store import custom_fields as field_sql

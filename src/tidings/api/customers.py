@@ -12,7 +12,7 @@ from sqlalchemy import Connection, RowMapping
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
 from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CustomerIn
 from tidings.store import campaigns as campaign_sql

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tidings.errors import TidingsError
+from tidings.core.errors import TidingsError
 
 log = logging.getLogger("tidings.api")
 

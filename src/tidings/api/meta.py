@@ -10,7 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.model.campaign import CampaignDocument
+from tidings.document.campaign import CampaignDocument
 from tidings.model.conditions import Condition
 
 router = APIRouter(tags=["meta"], route_class=StrictJsonRoute)

@@ -13,7 +13,7 @@ from sqlalchemy import RowMapping
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
 from tidings.store import notifications as notification_sql
 
 router = APIRouter(tags=["notifications"], route_class=StrictJsonRoute)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
 from tidings.store import loyalty as loyalty_sql
 from tidings.store import points as points_sql
 from tidings.store.customers import get_by_external

@@ -26,8 +26,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
+from tidings.core.errors import Conflict, NotFound
 from tidings.delivery.poll_links import PollLink, PollLinks, poll_code
-from tidings.errors import Conflict, NotFound
 from tidings.services import Services
 from tidings.store import polls as poll_sql
 from tidings.store.customers import get_by_external

@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
 from tidings.store import popups as popup_sql
 
 router = APIRouter(prefix="/popups", tags=["popups"], route_class=StrictJsonRoute)

@@ -37,8 +37,8 @@ from tidings.actions.ab_test import port as variant_port
 from tidings.actions.control_group import ControlGroup
 from tidings.api.deps import CampaignIdPath, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import NotFound
-from tidings.model.campaign import CampaignDocument
+from tidings.core.errors import NotFound
+from tidings.document.campaign import CampaignDocument
 from tidings.services import Services
 from tidings.store import ab_tests as ab_sql
 from tidings.store import attribution as report_sql

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tidings.api.errors import describe_errors, field_path
-from tidings.errors import InvalidInput
+from tidings.core.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 

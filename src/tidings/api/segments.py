@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StringConstra
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL, nul_path
-from tidings.errors import ConditionInvalid
+from tidings.core.errors import ConditionInvalid
 from tidings.model.conditions import Condition
 from tidings.segments.segments import SegmentService
 from tidings.services import Services

@@ -24,7 +24,7 @@ from tidings.api.customers import find_customer
 from tidings.api.deps import ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
-from tidings.errors import InvalidInput
+from tidings.core.errors import InvalidInput
 from tidings.model.customers import Channel
 from tidings.model.subscriptions import (
     CategoryStatus,

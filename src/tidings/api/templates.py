@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.delivery.template_variables import preview_context
-from tidings.delivery.templates import TemplateError, default_templates
+from tidings.rendering.templates import TemplateError, default_templates
+from tidings.rendering.variables import preview_context
 
 router = APIRouter(tags=["templates"], route_class=StrictJsonRoute)
 

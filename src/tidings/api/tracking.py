@@ -30,8 +30,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
 from tidings.api.deps import MAX_ID, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import RowProblem, check_rows
+from tidings.core.errors import NotFound
 from tidings.delivery.tracking import Kind, Tracker, Verified
-from tidings.errors import NotFound
 from tidings.services import Services
 from tidings.store.tracking import Event, TrackingEvent, messages_of_provider, record_events
 

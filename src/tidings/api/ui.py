@@ -20,12 +20,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from tidings.actions.registry import ACTIONS
 from tidings.api.deps import ServicesDep
-from tidings.model.campaign import CampaignDocument
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.conditions import CUSTOMER_FIELDS, OPERATORS
 from tidings.store.catalog import load_catalog
-from tidings.triggers.registry import TRIGGERS
 
 UI_DIST = Path(__file__).resolve().parent.parent / "ui_dist"
 #: Custom fields are named ``attributes.<code>`` in conditions.

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, RowMapping
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.errors import Conflict, InvalidInput, NotFound
+from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.model.subscriptions import ManagerIn, Role, UserIn
 from tidings.store import users as user_sql
 

@@ -29,7 +29,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.utils import format_datetime
 
-from tidings.errors import InvalidInput
+from tidings.core.errors import InvalidInput
 
 #: The usual address: an ASCII dot-atom on both sides. Anything else goes through the strict RFC 5322 parser.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"

@@ -42,6 +42,9 @@ from sqlalchemy import Connection
 
 from tidings.actions.send_push import SendPushConfig
 from tidings.actions.send_sms import SendSmsConfig
+from tidings.core.account import AccountSettings
+from tidings.core.clock import SystemClock
+from tidings.core.windows import Window, zone_of
 from tidings.delivery.channels import Route
 from tidings.delivery.handover import Handover
 from tidings.delivery.providers import (
@@ -55,13 +58,10 @@ from tidings.delivery.providers import (
     SendResult,
     run_sync,
 )
-from tidings.delivery.template_variables import MessageRef, build_contexts
-from tidings.delivery.templates import TemplateContext, TemplateError, default_templates
 from tidings.delivery.tracking import Tracker
-from tidings.delivery.windows import Window, zone_of
-from tidings.engine.clock import SystemClock
-from tidings.engine.contracts import AccountSettings
-from tidings.engine.documents import DocumentCache
+from tidings.document.cache import DocumentCache
+from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
+from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.settings import Settings
 from tidings.store import messages as message_sql
 from tidings.store import push_tokens as token_sql

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tidings.actions.ab_test import AbTest, AbTestConfig, lock, settle
-from tidings.engine.documents import DocumentCache
+from tidings.document.cache import DocumentCache
 from tidings.store import ab_tests as ab_sql
 from tidings.store.database import Database
 

@@ -11,15 +11,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from tidings.actions.registry import ACTIONS
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import Batch, Context, Routing, parse_outcome
+from tidings.document.cache import DocumentCache
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
-from tidings.engine.contracts import AccountSettings, Batch, Context, Routing, parse_outcome
 from tidings.engine.counters import CounterDelta
-from tidings.engine.documents import DocumentCache
-from tidings.model.campaign import CampaignDocument
 from tidings.store import journeys
 from tidings.store.account import load_account
 from tidings.store.database import Database
+from tidings.store.journey_rows import chunk_member
 
 
 class UnroutedRows(RuntimeError):
@@ -43,8 +45,15 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
         node = document.node(node_id)
         action = ACTIONS[node.type]
         account = load_account(conn)
-        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, document=document)
-        batch = Batch(claim_id=claim_id, campaign_id=campaign_id, version=version, node_id=node_id, size=size)
+        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, graph=document)
+        batch = Batch(
+            claim_id=claim_id,
+            campaign_id=campaign_id,
+            version=version,
+            node_id=node_id,
+            size=size,
+            member=chunk_member(claim_id),
+        )
         routing: Routing = action.execute(batch, node.config, ctx)
 
         for rule in routing.rules:

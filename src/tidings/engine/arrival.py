@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tidings.actions.registry import ACTIONS
-from tidings.engine.contracts import AccountSettings
-from tidings.model.campaign import CampaignDocument
+from tidings.core.account import AccountSettings
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS
 
 
 def due_on_arrival(document: CampaignDocument, node_id: str, now: datetime, account: AccountSettings) -> datetime:

@@ -12,14 +12,17 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from tidings.core.clock import Clock
+from tidings.core.errors import InvalidInput, InvalidTransition, NotFound
+from tidings.core.triggers import listened_segment
+from tidings.document.cache import DocumentCache
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import TRIGGERS
+from tidings.document.validation import parse_document
 from tidings.engine.arrival import due_on_arrival
-from tidings.engine.clock import Clock
 from tidings.engine.counters import CounterDelta
-from tidings.engine.documents import DocumentCache
 from tidings.engine.triggering import enroll_by_api, first_fire_at
-from tidings.errors import InvalidInput, InvalidTransition, NotFound
-from tidings.model.campaign import CampaignDocument
-from tidings.model.validation import parse_document
+from tidings.rendering.templates import check_syntax
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store import segments as segment_sql
@@ -27,8 +30,6 @@ from tidings.store.account import load_account
 from tidings.store.catalog import load_catalog
 from tidings.store.database import Database
 from tidings.store.tables import customers
-from tidings.triggers.base import listened_segment
-from tidings.triggers.registry import TRIGGERS
 
 CENT = Decimal("0.01")
 
@@ -79,7 +80,7 @@ class CampaignService:
     # -- writing -------------------------------------------------------------------------------------
     def _parse(self, raw: Any) -> CampaignDocument:
         with self.db.engine.connect() as conn:
-            return parse_document(raw, load_catalog(conn))
+            return parse_document(raw, load_catalog(conn), check_syntax)
 
     def create(self, raw: Any) -> dict[str, Any]:
         document = self._parse(raw)

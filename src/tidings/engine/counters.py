@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import Connection
 
+from tidings.core.dialect import Dialect
 from tidings.store import journeys
-from tidings.store.dialects import Dialect
 
 SHARDS = 8
 

@@ -19,9 +19,9 @@ from dbos import DBOS, SetWorkflowID
 from sqlalchemy.engine import make_url
 
 from tidings import __version__
+from tidings.core.clock import Clock
+from tidings.document.cache import DocumentCache
 from tidings.engine.advance import advance_chunk
-from tidings.engine.clock import Clock
-from tidings.engine.documents import DocumentCache
 from tidings.store.database import Database
 
 QUEUE_NAME = "tidings-chunks"

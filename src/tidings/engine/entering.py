@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Select
 
-from tidings.actions.registry import ACTIONS
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import ClosesAdmission
+from tidings.core.dialect import Dialect
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
-from tidings.engine.contracts import AccountSettings, ClosesAdmission
 from tidings.engine.counters import CounterDelta
-from tidings.model.campaign import CampaignDocument
 from tidings.store import journeys, limits
-from tidings.store.dialects import Dialect
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from tidings.engine.clock import ManualClock
+from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import Scheduler, TickReport
 from tidings.store import ab_tests as ab_sql
 from tidings.store import campaigns as campaign_sql

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from tidings.core.clock import Clock
+from tidings.document.cache import DocumentCache
 from tidings.engine.advance import advance_chunk
-from tidings.engine.clock import Clock
-from tidings.engine.documents import DocumentCache
 from tidings.store.database import Database
 
 

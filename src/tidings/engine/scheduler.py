@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
+from tidings.core.clock import Clock, SystemClock
+from tidings.document.cache import DocumentCache
 from tidings.engine.ab_decisions import settle_due
-from tidings.engine.clock import Clock, SystemClock
-from tidings.engine.documents import DocumentCache
 from tidings.engine.runtime import Runtime
 from tidings.engine.triggering import fire_event_triggers, fire_schedules
 from tidings.segments.segments import recompute_due

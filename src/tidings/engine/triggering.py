@@ -8,17 +8,17 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, cast, func, literal, null, select
 
-from tidings.actions.registry import ACTIONS
-from tidings.engine.contracts import AccountSettings, NarrowsWholeBase
-from tidings.engine.documents import DocumentCache
+from tidings.core.account import AccountSettings
+from tidings.core.contracts import NarrowsWholeBase
+from tidings.document.cache import DocumentCache
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.engine.entering import enter_customers
-from tidings.model.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 from tidings.store import segments as segment_sql
 from tidings.store.database import Database
 from tidings.store.tables import campaigns, customers, events, trigger_inbox
 from tidings.store.types import Json
-from tidings.triggers.registry import TRIGGERS
 
 _JUST_BEFORE = timedelta(microseconds=1)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from tidings.engine.localtime import local_instant
+from tidings.core.dialect import Dialect
+from tidings.core.localtime import local_instant
 from tidings.loyalty.adapter import LoyaltyCall, LoyaltyResult
 from tidings.store import points
 from tidings.store.account import load_account
-from tidings.store.dialects import Dialect
 from tidings.store.tables import customers
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.engine.clock import Clock, SystemClock
+from tidings.core.clock import Clock, SystemClock
 from tidings.loyalty.adapter import LoyaltyAdapter, LoyaltyCall, LoyaltyResult, idempotency_key
 from tidings.store import loyalty as loyalty_sql
 from tidings.store.database import Database

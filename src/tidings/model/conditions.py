@@ -35,10 +35,38 @@ from pydantic import (
     model_validator,
 )
 
-from tidings.triggers.event_occurred import PropertyCondition
-
 if TYPE_CHECKING:
     from tidings.model.catalog import Catalog
+
+PropertyOp = Literal["equals", "not_equals", "gt", "gte", "lt", "lte", "contains", "in", "exists", "not_exists"]
+
+
+# A test on one property of an event; its SQL is ``segments.event_properties`` (no docstring: it would become
+# the JSON Schema's description).
+class PropertyCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    property: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Event property code (no hyphens).")
+    op: PropertyOp = "equals"
+    value: str | float | bool | list[str | float] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> PropertyCondition:
+        if self.op in ("exists", "not_exists"):
+            if self.value is not None:
+                raise ValueError(f"operator {self.op!r} takes no value")
+        elif self.op == "in":
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError("operator 'in' needs a non-empty list value")
+        elif self.op in ("gt", "gte", "lt", "lte"):
+            if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+                raise ValueError(f"operator {self.op!r} needs a number value")
+        elif self.op == "contains":
+            if not isinstance(self.value, str):
+                raise ValueError("operator 'contains' needs a text value")
+        elif self.value is None or isinstance(self.value, list):
+            raise ValueError(f"operator {self.op!r} needs a single value")
+        return self
+
 
 FieldType = Literal["text", "number", "date", "datetime", "boolean"]
 

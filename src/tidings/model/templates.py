@@ -3,7 +3,9 @@
 A document error then names the node, the field and the line: ``node 'e1', field 'config.body_html': line 3:
 'if' is never closed; add {% endif %}``.
 
-The check runs when a document is saved or validated (``parse_document``, which validates with a context).
+The check runs when a document is saved or validated: ``parse_document`` puts the renderer's syntax check
+(``delivery.templates.check_syntax``, handed in by the caller) into the validation context under
+``TEMPLATE_CHECK``, so the vocabulary needs no renderer of its own.
 A stored version is loaded without it: a campaign saved before a rule existed keeps running, and a template of
 it that cannot render fails its messages one by one with the template error instead.
 
@@ -13,17 +15,23 @@ optional one): the editor shows it as a template, with a preview for a chosen cu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from tidings.delivery.templates import check_syntax
+#: A syntax check: the error for a template that cannot render (its ``str`` names the line), else None.
+TemplateCheck = Callable[[str], Exception | None]
+
+#: The validation-context key under which the syntax check is handed in.
+TEMPLATE_CHECK = "check_template"
 
 
 def _checked(source: str, info: ValidationInfo) -> str:
-    if not isinstance(info.context, dict):
+    check = info.context.get(TEMPLATE_CHECK) if isinstance(info.context, dict) else None
+    if check is None:
         return source
-    error = check_syntax(source)
+    error = check(source)
     if error is not None:
         raise ValueError(str(error))
     return source

@@ -28,8 +28,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from tidings.engine.clock import Clock
-from tidings.errors import Conflict, InvalidInput, NotFound
+from tidings.core.clock import Clock
+from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.store import audiences as audience_sql
 from tidings.store.database import Database
 

@@ -50,6 +50,7 @@ from tidings.model.conditions import (
     SegmentCondition,
 )
 from tidings.segments.conditions_fields import NUMBER_OPS
+from tidings.segments.event_properties import property_holds
 from tidings.store.tables import (
     audience_members,
     customers,
@@ -172,7 +173,7 @@ def compile_event(compiler: ConditionCompiler, cond: EventCondition) -> ColumnEl
         events.c.customer_id == customers.c.id,
         events.c.name == spec.name,
         compiler.within(events.c.occurred_at, spec.period),
-        *(prop.compile() for prop in spec.properties),
+        *(property_holds(prop) for prop in spec.properties),
     ]
     rows = select(literal(1)).select_from(events).where(*where)
     if cond.op == "at_least":

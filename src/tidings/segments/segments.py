@@ -30,9 +30,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
-from tidings.engine.clock import Clock
-from tidings.engine.contracts import AccountSettings
-from tidings.errors import ConditionInvalid, Conflict, NotFound
+from tidings.core.account import AccountSettings
+from tidings.core.clock import Clock
+from tidings.core.errors import ConditionInvalid, Conflict, NotFound
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS, Condition
 from tidings.segments.compiler import ConditionCompiler

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from tidings.engine.contracts import AccountSettings
+from tidings.core.account import AccountSettings
 from tidings.store.tables import account_settings
 
 _FIELDS = ("timezone", "delivery_window_start", "delivery_window_end", "email_from", "email_from_name")

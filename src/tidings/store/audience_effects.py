@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, delete, literal, select
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import audience_members, audiences, journey_state, loyalty_requests
 from tidings.store.types import Json
 

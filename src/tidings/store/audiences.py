@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, literal, select, update
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import audience_members, audiences, customers
 
 am = audience_members

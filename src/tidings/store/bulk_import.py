@@ -51,13 +51,13 @@ from sqlalchemy import (
     update,
 )
 
+from tidings.core.dialect import Dialect
 from tidings.model.conditions import FieldType
 from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CHANNELS, CustomerIn
 from tidings.store.custom_fields import declared_types
 from tidings.store.customers import PROFILE_FIELDS, upsert_customers
 from tidings.store.database import Database
-from tidings.store.dialects import Dialect
 from tidings.store.file_import import (
     CsvRecord,
     FieldOf,

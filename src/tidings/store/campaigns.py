@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, select, update
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import attributions, campaign_triggers, campaign_versions, campaigns, events, trigger_inbox
 
 

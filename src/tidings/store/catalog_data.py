@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import Column, Connection, Select, Table, func, select
 
+from tidings.core.dialect import Dialect
 from tidings.model.catalog_data import CategoryIn, ProductIn, StoreIn
-from tidings.store.dialects import Dialect
 from tidings.store.tables import product_categories, products, stores
 
 M = TypeVar("M", bound=BaseModel)

@@ -7,9 +7,9 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Insert, Select, Update, func, select
 
+from tidings.core.dialect import Dialect
 from tidings.model.conditions import FieldType
 from tidings.model.custom_fields import CustomFieldIn
-from tidings.store.dialects import Dialect
 from tidings.store.tables import custom_fields
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select
 
+from tidings.core.dialect import Dialect
 from tidings.model.customers import CustomerIn
-from tidings.store.dialects import Dialect
 from tidings.store.subscriptions import lock_customers, set_channels
 from tidings.store.tables import channel_subscriptions, customers
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine
 
-from tidings.store.dialects import Dialect, dialect_for
+from tidings.core.dialect import Dialect
+from tidings.store.dialects import dialect_for
 
 
 @dataclass(frozen=True)

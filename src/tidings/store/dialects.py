@@ -1,9 +1,10 @@
-"""Every SQLite / PostgreSQL difference, behind one small interface. Nothing else asks which database it is."""
+"""The two implementations of ``core.dialect.Dialect``: every SQLite / PostgreSQL difference. Nothing else asks
+which database it is."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, event
 from sqlalchemy.dialects import postgresql as pg
@@ -11,32 +12,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.dml import Insert
 
-
-class Dialect(Protocol):
-    name: str
-    #: True where big writes are fastest through a staging table filled by ``bulk_load`` and merged with one
-    #: ``INSERT … SELECT``; False where an ``executemany`` of the statement itself is already the fast path.
-    stages_bulk_writes: bool
-
-    def prepare_engine(self, engine: Engine) -> None:
-        """Install connect-time settings (pragmas, transaction mode)."""
-
-    def lock_for_claim(self, query: Select[Any]) -> Select[Any]:
-        """Let concurrent claimers skip each other's rows."""
-
-    def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
-        """``INSERT … ON CONFLICT (…) DO NOTHING``."""
-
-    def insert_adding(self, table: Table, index_elements: Sequence[str], column: str) -> Insert:
-        """``INSERT … ON CONFLICT (…) DO UPDATE SET column = column + excluded.column``."""
-
-    def upsert(self, table: Table, index_elements: Sequence[str], update_columns: Sequence[str]) -> Insert:
-        """``INSERT … ON CONFLICT (…) DO UPDATE SET`` the given columns from the new row."""
-
-    def is_unique_violation(self, error: DBAPIError) -> bool: ...
-
-    def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        """Append rows to an (empty, staging) table as fast as the database allows."""
+from tidings.core.dialect import Dialect
 
 
 class SQLiteDialect:

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tidings.errors import ImportInvalid
+from tidings.core.errors import ImportInvalid
 
 M = TypeVar("M")
 K = TypeVar("K", bound=Hashable)

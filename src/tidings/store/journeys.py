@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import campaigns, entries, journey_state, journey_trace, node_counters
 
 js = journey_state

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, Select, Update, and_, exists, false, func, or_, select, update
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import campaigns, journey_state, limit_counters
 
 #: The period key of a limit that counts over the whole life of the campaign.

@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import campaigns, customers, journey_state, loyalty_requests
 from tidings.store.types import Json
 

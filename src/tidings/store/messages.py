@@ -37,7 +37,7 @@ from sqlalchemy import (
     case as sql_case,
 )
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import customers, journey_state, mailbox, messages, push_tokens
 from tidings.store.types import Json, Timestamp
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, Select, Update, func, literal, or_, select, update
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import journey_state, notifications
 
 #: What a notification holds besides where it came from.

@@ -38,9 +38,9 @@ from sqlalchemy import (
     select,
 )
 
+from tidings.core.dialect import Dialect
 from tidings.model.orders import OrderIn, OrderKind
 from tidings.store.catalog_data import Verdict, chunks, existing, product_categories_of
-from tidings.store.dialects import Dialect
 from tidings.store.tables import customers, order_lines, orders, product_categories, stores
 from tidings.store.types import to_micros
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import customers, journey_state, points_ledger
 
 js = journey_state

@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.events import NewEvent, insert_events
 from tidings.store.tables import customers, journey_state, poll_invitations, poll_responses, polls
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, Update, select, update
 
+from tidings.core.dialect import Dialect
 from tidings.model.subscriptions import PushContactIn
-from tidings.store.dialects import Dialect
 from tidings.store.tables import push_tokens
 
 

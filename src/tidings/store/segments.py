@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.tables import campaign_triggers, campaigns, customers, segment_members, segments, trigger_inbox
 from tidings.store.types import Json
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Select, Update, and_, bindparam, delete, func, select, update
 
+from tidings.core.dialect import Dialect
 from tidings.model.customers import CHANNELS
 from tidings.model.subscriptions import CategoryIn, SubscriptionChange
-from tidings.store.dialects import Dialect
 from tidings.store.tables import (
     campaign_versions,
     campaigns,

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, or_, select, update
 
-from tidings.store.dialects import Dialect
+from tidings.core.dialect import Dialect
 from tidings.store.subscriptions import lock_customers, set_channels
 from tidings.store.tables import messages
 from tidings.store.types import Timestamp

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, Update, func, select, update
 
+from tidings.core.dialect import Dialect
 from tidings.model.subscriptions import UserIn
-from tidings.store.dialects import Dialect
 from tidings.store.tables import customers, users
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings
+from tidings.core.account import AccountSettings
 
 
 class ApiEnrollmentConfig(BaseModel):

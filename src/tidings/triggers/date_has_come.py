@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings
-from tidings.engine.localtime import local_instant
+from tidings.core.account import AccountSettings
+from tidings.core.localtime import local_instant
 
 
 class DateHasComeConfig(BaseModel):

@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings
+from tidings.core.account import AccountSettings
 from tidings.model.catalog import catalog_of
 
 

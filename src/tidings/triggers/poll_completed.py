@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, exists
 
-from tidings.engine.contracts import AccountSettings
+from tidings.core.account import AccountSettings
 from tidings.store.polls import POLL_COMPLETED, code_of
 from tidings.store.tables import events, poll_responses
 

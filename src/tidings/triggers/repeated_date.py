@@ -10,8 +10,8 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings
-from tidings.engine.localtime import local_instant, resolve_local
+from tidings.core.account import AccountSettings
+from tidings.core.localtime import local_instant, resolve_local
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

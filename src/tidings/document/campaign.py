@@ -11,14 +11,21 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
 
-from tidings.actions.check_email_status import EmailStatus
-from tidings.actions.registry import ACTIONS
-from tidings.engine.contracts import PortsFollowEdgeOrder
-from tidings.triggers.registry import TRIGGERS
+from tidings.core.contracts import EdgesCarryCriteria, PortsFollowEdgeOrder
+from tidings.document.registry import ACTIONS, TRIGGERS
 
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 _STRICT = ConfigDict(extra="forbid")
+
+#: Every value an edge's ``criteria`` may take: the ports of the node types whose edges carry criteria.
+_CRITERIA = tuple(
+    dict.fromkeys(c for a in ACTIONS.values() if isinstance(a, EdgesCarryCriteria) for c in a.edge_criteria())
+)
+if TYPE_CHECKING:
+    EdgeCriteria = str
+else:
+    EdgeCriteria = Literal[_CRITERIA]
 
 
 class CampaignSettings(BaseModel):
@@ -51,7 +58,7 @@ class Edge(BaseModel):
     source: NodeId
     target: NodeId
     source_port: str | None = Field(default=None, description="Output port; omit for a node's default port.")
-    criteria: EmailStatus | None = Field(
+    criteria: EdgeCriteria | None = Field(
         default=None,
         exclude_if=lambda value: value is None,  # documents without it stay as they were
         description="Only on an edge leaving check_email_status, and required there: the e-mail status of the "

@@ -7,25 +7,27 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tidings.actions.check_email_status import EMAIL_STATUSES, CheckEmailStatus, nearest_upstream_emails
-from tidings.actions.registry import ACTIONS
-from tidings.engine.contracts import UpstreamReferences
-from tidings.errors import DocumentInvalid
-from tidings.model.campaign import CampaignDocument
+from tidings.core.contracts import ChecksGraph, EdgesCarryCriteria, UpstreamReferences
+from tidings.core.errors import DocumentInvalid
+from tidings.document.campaign import CampaignDocument
+from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS
-from tidings.triggers.registry import TRIGGERS
+from tidings.model.templates import TEMPLATE_CHECK, TemplateCheck
 
 _TAGS = set(CONDITION_TAGS.values())
 
 
-def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument:
+def parse_document(
+    raw: Any, catalog: Catalog | None = None, check_template: TemplateCheck | None = None
+) -> CampaignDocument:
     """Parse and check a document; raise ``DocumentInvalid`` listing every problem found.
 
-    With a ``catalog``, references to custom fields, segments and audiences are checked too.
+    With a ``catalog``, references to custom fields, segments and audiences are checked too; with
+    ``check_template``, every template field is checked to render.
     """
     try:
-        document = CampaignDocument.model_validate(raw, context={"catalog": catalog})
+        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: check_template})
     except ValidationError as error:
         problems = [_describe(raw, item) for item in error.errors(include_url=False)]
         raise DocumentInvalid(_summary(problems), details=problems) from None
@@ -191,17 +193,10 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         if node.id not in reachable:
             problem(node.id, None, "unreachable: no path leads here from the trigger")
     for node in document.nodes:
-        if node.type == CheckEmailStatus.type and node.config.email_node is None:
-            nearest = nearest_upstream_emails(document, node.id)
-            if not nearest:
-                problem(node.id, "config.email_node", "no send_email node lies upstream; add one before this node")
-            elif len(nearest) > 1:
-                problem(
-                    node.id,
-                    "config.email_node",
-                    f"send_email nodes {', '.join(map(repr, nearest))} are equally near upstream; name one",
-                )
         action = ACTIONS[node.type]
+        if isinstance(action, ChecksGraph):
+            for field, message in action.graph_problems(node.id, node.config, document):
+                problem(node.id, field, message)
         if not isinstance(action, UpstreamReferences):
             continue
         for ref in action.upstream_references(node.config):
@@ -220,13 +215,15 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
 
 def _criteria_problem(criteria: str | None, source_port: str | None, source_type: str | None) -> tuple[str, str] | None:
     """(field, message) when an edge's ``criteria`` does not fit its source: required on, and only on, edges
-    leaving check_email_status; a ``source_port`` there may only repeat it."""
-    if source_type != CheckEmailStatus.type:
+    leaving a node whose edges carry criteria (``EdgesCarryCriteria``); a ``source_port`` there may only repeat it."""
+    action = ACTIONS.get(source_type) if source_type is not None else None
+    if not isinstance(action, EdgesCarryCriteria):
         if criteria is None:
             return None
-        return "criteria", "criteria belong only on edges leaving a check_email_status node; remove it"
+        carriers = " or ".join(sorted(t for t, a in ACTIONS.items() if isinstance(a, EdgesCarryCriteria)))
+        return "criteria", f"criteria belong only on edges leaving a {carriers} node; remove it"
     if criteria is None:
-        return "criteria", f"an edge leaving check_email_status needs criteria: one of {', '.join(EMAIL_STATUSES)}"
+        return "criteria", f"an edge leaving {source_type} needs criteria: one of {', '.join(action.edge_criteria())}"
     if source_port is not None and source_port != criteria:
         return "source_port", f"port {source_port!r} differs from criteria {criteria!r}; omit source_port"
     return None

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol, cast
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
-from tidings.engine.contracts import AccountSettings
+from tidings.core.account import AccountSettings
 
 TriggerKind = Literal["api", "event", "schedule", "segment"]
 

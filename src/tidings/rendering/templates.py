@@ -37,7 +37,7 @@ every value, the source is bounded and there is no recursion. Measured cost: abo
 a typical e-mail without loops renders as fast as with python-liquid unguarded.
 
 Errors (``code``, all 422 when they reach the API)
-    TemplateError (template.invalid)                 [tidings.errors.InvalidInput]
+    TemplateError (template.invalid)                 [tidings.core.errors.InvalidInput]
     ├── TemplateSyntaxError (template.syntax)        the source cannot be parsed; refused at save time
     └── TemplateRenderError (template.render)        a filter failed on this customer's data
         └── TemplateLimitExceeded (template.limit_exceeded)
@@ -82,7 +82,7 @@ from liquid.token import Token
 from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 
-from tidings.errors import InvalidInput
+from tidings.core.errors import InvalidInput
 
 # -- errors ------------------------------------------------------------------------------------------------------
 

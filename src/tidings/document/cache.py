@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import Connection
 
-from tidings.errors import NotFound
-from tidings.model.campaign import CampaignDocument
+from tidings.core.errors import NotFound
+from tidings.document.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 
 

@@ -1,4 +1,4 @@
-"""Every action the engine can run, by node type. The campaign document's node union is built from this."""
+"""Every action and trigger the engine can run, by type. The campaign document's node unions are built from these."""
 
 from __future__ import annotations
 
@@ -21,7 +21,14 @@ from tidings.actions.send_sms import SendSms
 from tidings.actions.show_popup import ShowPopup
 from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
-from tidings.engine.contracts import Action
+from tidings.core.contracts import Action
+from tidings.core.triggers import Trigger
+from tidings.triggers.api_enrollment import ApiEnrollment
+from tidings.triggers.date_has_come import DateHasCome
+from tidings.triggers.event_occurred import EventOccurred
+from tidings.triggers.getting_into_segment import GettingIntoSegment
+from tidings.triggers.poll_completed import PollCompleted
+from tidings.triggers.repeated_date import RepeatedDate
 
 ACTIONS: dict[str, Action] = {
     action.type: action
@@ -45,5 +52,17 @@ ACTIONS: dict[str, Action] = {
         SendNotification(),
         ShowPopup(),
         NotifyManager(),
+    )
+}
+
+TRIGGERS: dict[str, Trigger] = {
+    trigger.type: trigger
+    for trigger in (
+        ApiEnrollment(),
+        EventOccurred(),
+        DateHasCome(),
+        RepeatedDate(),
+        GettingIntoSegment(),
+        PollCompleted(),
     )
 }

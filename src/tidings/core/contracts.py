@@ -10,7 +10,8 @@ and the node counts them as ``suppressed:<reason>`` — a control-group customer
 as if sent, though nothing reached them.
 
 Optional hooks let the engine ask an action about the graph around it, without knowing its type:
-``UpstreamReferences`` and ``PortsFollowEdgeOrder`` (read with the document's edges) and ``NarrowsWholeBase`` /
+``UpstreamReferences``, ``PortsFollowEdgeOrder``, ``EdgesCarryCriteria`` and ``ChecksGraph`` (read with the
+document's edges) and ``NarrowsWholeBase`` /
 ``ClosesAdmission`` (consulted when customers enter).
 """
 
@@ -20,25 +21,14 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Executable, Select, exists, select
+from sqlalchemy import ColumnElement, Connection, Executable, Select
 
-from tidings.store.dialects import Dialect
-from tidings.store.tables import customers, entries, journey_state
-
-if TYPE_CHECKING:
-    from tidings.model.campaign import CampaignDocument
-
-
-@dataclass(frozen=True)
-class AccountSettings:
-    timezone: str
-    delivery_window_start: int
-    delivery_window_end: int
-    email_from: str
-    email_from_name: str
+from tidings.core.account import AccountSettings
+from tidings.core.dialect import Dialect
+from tidings.core.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -50,39 +40,24 @@ class Batch:
     version: int
     node_id: str
     size: int
-
-    def member(self) -> ColumnElement[bool]:
-        """Predicate on ``journey_state`` selecting this batch's rows."""
-        return journey_state.c.claim_id == self.claim_id
-
-    def rows(self) -> Select[Any]:
-        return select(journey_state).where(self.member())
-
-
-def customer_matches(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Lift a predicate on ``customers`` to one on ``journey_state`` rows."""
-    return exists().where(customers.c.id == journey_state.c.customer_id, condition)
+    #: Predicate on ``journey_state`` selecting this batch's rows (built by the engine, which owns the table).
+    member: ColumnElement[bool] = field(compare=False, repr=False)
 
 
 #: Reason recorded when a customer-facing action is suppressed for a control-group customer (D1).
 CONTROL_GROUP = "control_group"
 
 
-def in_control_group() -> ColumnElement[bool]:
-    """Predicate on ``journey_state`` rows whose entry was put in the control group (D1)."""
-    return exists().where(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
-
-
 @dataclass(frozen=True)
 class Context:
-    """What an action may use: the open transaction, the time, the account settings, and the campaign document
-    of the batch's version (to resolve references to other nodes)."""
+    """What an action may use: the open transaction, the time, the account settings, and the graph of the
+    batch's campaign version (to resolve references to other nodes)."""
 
     conn: Connection
     dialect: Dialect
     now: datetime
     account: AccountSettings
-    document: CampaignDocument
+    graph: Graph
 
 
 RuleKind = Literal["port", "drop", "hold"]
@@ -194,6 +169,22 @@ class PortsFollowEdgeOrder(Protocol):
         """True when the node's edges are its ports in document order: the k-th edge leaving it leaves by its
         k-th port (an A/B test's variants, as the editor draws them). Such an edge may omit ``source_port``; one
         that names it must name its own."""
+        ...
+
+
+@runtime_checkable
+class EdgesCarryCriteria(Protocol):
+    def edge_criteria(self) -> Sequence[str]:
+        """The values an edge leaving this node may carry in ``criteria``; each edge must carry one, and it is
+        the edge's port (Check email status: the e-mail statuses)."""
+        ...
+
+
+@runtime_checkable
+class ChecksGraph(Protocol):
+    def graph_problems(self, node_id: str, config: Any, graph: Graph) -> Sequence[tuple[str, str]]:
+        """``(field, message)`` for each way the graph around this node makes it unable to run; a document with
+        one is refused when saved."""
         ...
 
 

@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
-from tidings.delivery.templates import TemplateContext
-from tidings.errors import NotFound
+from tidings.core.errors import NotFound
+from tidings.rendering.templates import TemplateContext
 from tidings.store.account import load_account
 from tidings.store.tables import campaigns, customers, entries, events, order_lines, orders, products, stores
 

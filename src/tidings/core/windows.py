@@ -4,7 +4,7 @@
 A message created outside the window gets ``send_after`` = the next opening. Openings are computed in Python
 per distinct time zone (a batch has few) and written by one ``CASE`` on the customer's time zone, so a chunk
 of any size is still a handful of statements. An opening that falls into a daylight-saving gap resolves to
-the next valid instant (``engine.localtime``).
+the next valid instant (``core.localtime``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, case, literal
+from sqlalchemy.types import TypeEngine
 
-from tidings.engine.contracts import AccountSettings
-from tidings.engine.localtime import local_instant
-from tidings.store.tables import customers
-from tidings.store.types import Timestamp
+from tidings.core.account import AccountSettings
+from tidings.core.localtime import local_instant
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -71,17 +70,23 @@ def zone_of(customer_zone: str | None, account_zone: str) -> str:
 
 
 def openings_by_zone(
-    zones: Iterable[str | None], window: Window, account: AccountSettings, instant: datetime, offset: timedelta
+    zone_column: ColumnElement[Any],
+    timestamp: TypeEngine[Any],
+    zones: Iterable[str | None],
+    window: Window,
+    account: AccountSettings,
+    instant: datetime,
+    offset: timedelta,
 ) -> ColumnElement[Any]:
-    """A SQL expression over ``customers``: the window's next opening at or after ``instant`` in each customer's
-    time zone, plus ``offset``. ``zones`` are the customers' distinct ``timezone`` values; any other value
-    (and NULL) reads the account's zone."""
+    """A SQL expression (of type ``timestamp``) over the customers' time-zone column: the window's next opening at
+    or after ``instant`` in each customer's time zone, plus ``offset``. ``zones`` are the customers' distinct time
+    zones; any other value (and NULL) reads the account's zone."""
     fallback = window.opening(instant, account.timezone) + offset
     whens = {
-        zone: literal(window.opening(instant, zone_of(zone, account.timezone)) + offset, Timestamp())
+        zone: literal(window.opening(instant, zone_of(zone, account.timezone)) + offset, timestamp)
         for zone in zones
         if zone is not None
     }
     if not whens:
-        return literal(fallback, Timestamp())
-    return case(whens, value=customers.c.timezone, else_=literal(fallback, Timestamp()))
+        return literal(fallback, timestamp)
+    return case(whens, value=zone_column, else_=literal(fallback, timestamp))

@@ -1,0 +1,1 @@
+"""The ground floor: the contracts every plug-in stands on. Imports nothing of Tidings above it."""
