@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field
 from sqlalchemy import ColumnElement, Executable, and_, case, exists, func, literal, not_, or_
 
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.core.windows import Window, openings_by_zone
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.model.durations import Duration, DurationAmount, DurationUnit
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import messages as message_sql
 from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
@@ -35,13 +36,10 @@ SubscriptionChannel = Literal["email", "sms", "viber", "push"]
 Contact = Literal["email", "phone", "push"]
 
 
-class Lifetime(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Message lifetime")
-    amount: PositiveInt = Field(le=100_000, description="How long delivery is attempted.")
-    unit: Literal["minutes", "hours", "days"]
-
-    def delta(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
+class Lifetime(Duration):
+    model_config = ConfigDict(title="Message lifetime")
+    amount: DurationAmount = Field(description="How long delivery is attempted.")
+    unit: DurationUnit  # no default: a message lifetime names its unit
 
 
 # -- contacts ---------------------------------------------------------------------------------------------------

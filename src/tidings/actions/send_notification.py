@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +29,7 @@ from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.model.durations import Duration, DurationAmount, DurationUnit
 from tidings.model.templates import TemplateText
 from tidings.rendering.templates import TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
@@ -47,13 +48,10 @@ LINK_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"
 INSERT_ROWS = 1_000
 
 
-class Lifetime(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Lifetime")
-    amount: int = Field(ge=1, le=100_000, description="How many units it stays available after it is created.")
-    unit: Literal["minutes", "hours", "days"] = Field(default="days", description="minutes, hours or days.")
-
-    def delta(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
+class Lifetime(Duration):
+    model_config = ConfigDict(title="Lifetime")
+    amount: DurationAmount = Field(description="How many units it stays available after it is created.")
+    unit: DurationUnit = Field(default="days", description="minutes, hours or days.")
 
 
 class SendNotificationConfig(BaseModel):
