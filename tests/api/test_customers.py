@@ -113,6 +113,24 @@ def test_a_customer_named_twice_in_a_batch_applies_in_order(client: httpx.Client
     assert client.get("/customers/c2").json()["email"] == "other@example.com"
 
 
+#: One customer's rows in a batch whose later consent maps are empty or null (the bulk import has the same case).
+REPEATED_CONSENTS = [
+    {"external_id": "c1", "subscriptions": {"email": False}},
+    {"external_id": "c1", "first_name": "Ann", "subscriptions": {}},
+    {"external_id": "c1", "subscriptions": {"sms": False}},
+    {"external_id": "c1", "city": "Riga", "subscriptions": None},
+]
+
+
+def test_an_empty_or_null_consent_map_in_a_repeated_row_changes_no_consent(client: httpx.Client) -> None:
+    """As if the rows were sent one by one: consents add up channel by channel, and an empty or null map keeps
+    them (``model.customers.merge_duplicates``, shared with the bulk import)."""
+    assert client.post("/customers", json={"customers": REPEATED_CONSENTS}).json() == {"upserted": 4, "errors": []}
+    profile = client.get("/customers/c1").json()
+    assert profile["subscriptions"] == {"email": False, "sms": False}
+    assert (profile["first_name"], profile["city"]) == ("Ann", "Riga")
+
+
 def test_a_nul_character_is_a_row_error_not_a_server_error(client: httpx.Client) -> None:
     response = client.post(
         "/customers",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.api.test_customers import REPEATED_CONSENTS
 from tidings.core.errors import ImportInvalid
 from tidings.model.custom_fields import CustomFieldIn
 from tidings.store.bulk_import import RowError, count_customers, import_customers
@@ -311,6 +312,18 @@ def test_an_import_that_turns_a_channel_off_or_on_again_tells_the_loyalty_progra
     third = "external_id,subscribed_email\nann,yes\n"
     import_customers(db, write(tmp_path, "third.csv", third), now=NOW + timedelta(days=2))
     assert ("ann", "email", True) in loyalty_syncs(db)  # on again
+
+
+def test_an_empty_or_null_consent_map_in_a_repeated_row_changes_no_consent(db: Database, tmp_path: Path) -> None:
+    """The rows of the API's test of the same name, in one batch: the import merges a customer's rows by the same
+    rule (``model.customers.merge_duplicates``), on both databases (a staged merge on PostgreSQL)."""
+    text = "".join(json.dumps(row) + "\n" for row in REPEATED_CONSENTS)
+    report = import_customers(db, write(tmp_path, "customers.jsonl", text), now=NOW)
+
+    assert (report.imported, report.errors) == (4, [])
+    assert consents(db, "c1") == {"email": "N", "sms": "N"}
+    ann = customer(db, "c1")
+    assert (ann["first_name"], ann["city"]) == ("Ann", "Riga")
 
 
 def test_a_large_file_imports_in_batches_and_reports_progress(db: Database, tmp_path: Path) -> None:

@@ -21,13 +21,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, exists, or_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.store import loyalty as loyalty_sql
-from tidings.store.journey_rows import in_control_group
-from tidings.store.tables import journey_state, journey_trace
+from tidings.store.journey_rows import in_control_group, left_here, once_per_entry
 
 ALREADY_ACCRUED = "already_accrued"
 #: Held customers are looked at again this often even without a wake-up.
@@ -101,7 +99,10 @@ class AccrueBonusPoints:
         # Under these locks the processor cannot finish one of this chunk's requests unseen: it either finished
         # it before (and the rules below see it) or waits, then wakes the customers held here.
         ctx.conn.execute(loyalty_sql.lock_chunk_requests(batch.claim_id)).all()
-        routing = Routing().drop(ALREADY_ACCRUED, _already_accrued())
+        # Its own request stays while a customer is held here, so what counts is having left as performed; and an
+        # earlier token of the entry held here counts although it is not in this chunk.
+        already_accrued = once_per_entry(left_here(), holds=True)
+        routing = Routing().drop(ALREADY_ACCRUED, already_accrued)
         routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing requested
         routing.to("out", loyalty_sql.request_is("done"))
         for reason in ctx.conn.execute(loyalty_sql.failure_reasons(batch.claim_id)).scalars():
@@ -119,22 +120,3 @@ class AccrueBonusPoints:
                 now=ctx.now,
             )
         )
-
-
-def _already_accrued() -> ColumnElement[bool]:
-    """This entry's customer left this node before (accrued, or suppressed as a control customer), or another
-    token of the entry is at the node already (merged branches: the earlier one is accrued)."""
-    js, twin = journey_state, journey_state.alias("twin")
-    left_before = exists().where(
-        journey_trace.c.customer_id == js.c.customer_id,
-        journey_trace.c.entry_id == js.c.entry_id,
-        journey_trace.c.node_id == js.c.node_id,
-        journey_trace.c.outcome == "performed",
-    )
-    earlier_twin = exists().where(
-        twin.c.entry_id == js.c.entry_id,
-        twin.c.node_id == js.c.node_id,
-        twin.c.customer_id == js.c.customer_id,
-        twin.c.id < js.c.id,
-    )
-    return or_(left_before, earlier_twin)

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, exists, or_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.store import points
-from tidings.store.journey_rows import customer_matches, in_control_group
-from tidings.store.tables import journey_state, journey_trace
+from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
+from tidings.store.tables import points_ledger
 
 ALREADY_AWARDED = "already_awarded"
 INSUFFICIENT_POINTS = "insufficient_points"
@@ -71,7 +70,8 @@ class AwardPoints:
         # branches) waits, then sees this one's ledger rows in the rules below.
         ctx.conn.execute(points.lock_customers(points.chunk_customers(batch.claim_id))).all()
         amount = config.decimal_amount()
-        routing = Routing().drop(ALREADY_AWARDED, _already_awarded())
+        already_awarded = once_per_entry(has_row_here(points_ledger), left_here(reasons=[CONTROL_GROUP]))
+        routing = Routing().drop(ALREADY_AWARDED, already_awarded)
         routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing credited
         if amount < 0:
             routing.drop(INSUFFICIENT_POINTS, customer_matches(points.balance_below(amount)))
@@ -82,22 +82,3 @@ class AwardPoints:
             points.ledger_rows_from_chunk(ctx.dialect, amount=amount, reason=config.comment, now=ctx.now, **changed)
         )
         return routing
-
-
-def _already_awarded() -> ColumnElement[bool]:
-    """This entry's customer was credited here already (or suppressed here as a control customer), or arrives
-    twice in this chunk (the earlier arrival is credited)."""
-    js, twin = journey_state, journey_state.alias("twin")
-    suppressed_before = exists().where(
-        journey_trace.c.customer_id == js.c.customer_id,
-        journey_trace.c.entry_id == js.c.entry_id,
-        journey_trace.c.node_id == js.c.node_id,
-        journey_trace.c.reason == CONTROL_GROUP,
-    )
-    earlier_twin = exists().where(
-        twin.c.claim_id == js.c.claim_id,
-        twin.c.entry_id == js.c.entry_id,
-        twin.c.customer_id == js.c.customer_id,
-        twin.c.id < js.c.id,
-    )
-    return or_(points.awarded_here(), suppressed_before, earlier_twin)

@@ -19,29 +19,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field
 from sqlalchemy import ColumnElement, Executable, and_, case, exists, func, literal, not_, or_
 
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.core.windows import Window, openings_by_zone
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.model.durations import Duration, DurationAmount, DurationUnit
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import messages as message_sql
-from tidings.store.journey_rows import customer_matches, in_control_group
-from tidings.store.tables import customers, journey_state, journey_trace, messages, push_tokens
+from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
+from tidings.store.tables import customers, messages, push_tokens
 from tidings.store.types import Timestamp
 
 SubscriptionChannel = Literal["email", "sms", "viber", "push"]
 Contact = Literal["email", "phone", "push"]
 
 
-class Lifetime(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Message lifetime")
-    amount: PositiveInt = Field(le=100_000, description="How long delivery is attempted.")
-    unit: Literal["minutes", "hours", "days"]
-
-    def delta(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
+class Lifetime(Duration):
+    model_config = ConfigDict(title="Message lifetime")
+    amount: DurationAmount = Field(description="How long delivery is attempted.")
+    unit: DurationUnit  # no default: a message lifetime names its unit
 
 
 # -- contacts ---------------------------------------------------------------------------------------------------
@@ -116,7 +114,7 @@ class Audience:
         if self.category is not None:
             unreachable = and_(*(not_(self.reachable(compiler, channel)) for channel in self.channels))
             routing.drop("unsubscribed_category", customer_matches(unreachable))
-        routing.drop("already_sent", already_sent())
+        routing.drop("already_sent", once_per_entry(has_row_here(messages), left_here(reasons=[CONTROL_GROUP])))
         routing.suppress("out", CONTROL_GROUP, in_control_group())
         return routing.to("out")
 
@@ -132,31 +130,6 @@ class Audience:
         compiler = ConditionCompiler(ctx.now, ctx.account.timezone)
         whens = [(self.reachable(compiler, channel), literal(channel)) for channel in preferred]
         return case(*whens, else_=literal(last))
-
-
-def already_sent() -> ColumnElement[bool]:
-    """This entry's customer already has this node's message (or, in the control group, had it suppressed here),
-    or arrives twice in this chunk (the earlier arrival is sent). Only the arrival that queued the message is
-    performed and reaches the children."""
-    js, twin = journey_state, journey_state.alias("twin")
-    queued_before = exists().where(
-        messages.c.entry_id == js.c.entry_id,
-        messages.c.node_id == js.c.node_id,
-        messages.c.customer_id == js.c.customer_id,
-    )
-    suppressed_before = exists().where(
-        journey_trace.c.customer_id == js.c.customer_id,
-        journey_trace.c.entry_id == js.c.entry_id,
-        journey_trace.c.node_id == js.c.node_id,
-        journey_trace.c.reason == CONTROL_GROUP,
-    )
-    earlier_twin = exists().where(
-        twin.c.claim_id == js.c.claim_id,
-        twin.c.entry_id == js.c.entry_id,
-        twin.c.customer_id == js.c.customer_id,
-        twin.c.id < js.c.id,
-    )
-    return or_(queued_before, suppressed_before, earlier_twin)
 
 
 # -- queueing ---------------------------------------------------------------------------------------------------

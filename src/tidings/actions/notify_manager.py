@@ -24,11 +24,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, literal, select
 
-from tidings.actions.send_notification import ALREADY_SENT, Gate, gated, once_per_entry
+from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.templates import TemplateText
-from tidings.store.journey_rows import in_control_group
+from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import customers, journey_state, messages, users
 
 NO_MANAGER = "no_manager"
@@ -101,7 +101,8 @@ class NotifyManager:
 
     def execute(self, batch: Batch, config: NotifyManagerConfig, ctx: Context) -> Routing:
         address = recipient(config)
-        gates = [Gate(ALREADY_SENT, once_per_entry(messages, CONTROL_GROUP, NO_MANAGER))]
+        already_sent = once_per_entry(has_row_here(messages), left_here(reasons=[CONTROL_GROUP, NO_MANAGER]))
+        gates = [Gate(ALREADY_SENT, already_sent)]
         if not config.include_control_group:
             gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
         gates.append(Gate(NO_MANAGER, address.is_(None), suppress=True))

@@ -12,31 +12,31 @@ rewrite what the customer was told. A template that fails for a customer (a filt
 limit) drops that customer with ``template_error``. The item expires ``lifetime`` after it was stored (never
 without one). Output = the customers whose item was stored, and the suppressed control customers.
 
-The helpers below (once per entry, gates, lifetimes, rendering at creation time) are shared with Show PopUp and
-Notify manager.
+The helpers below (gates, lifetimes, rendering at creation time) are shared with Show PopUp and Notify manager.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Table, exists, not_, or_, select
+from sqlalchemy import ColumnElement, not_, or_, select
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
+from tidings.model.durations import Duration, DurationAmount, DurationUnit
 from tidings.model.templates import TemplateText
 from tidings.rendering.templates import TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import notifications as notification_sql
-from tidings.store.journey_rows import customer_matches, in_control_group
-from tidings.store.tables import journey_state, journey_trace, notifications
+from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
+from tidings.store.tables import journey_state, notifications
 
 ALREADY_SENT = "already_sent"
 TEMPLATE_ERROR = "template_error"
@@ -48,13 +48,10 @@ LINK_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"
 INSERT_ROWS = 1_000
 
 
-class Lifetime(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Lifetime")
-    amount: int = Field(ge=1, le=100_000, description="How many units it stays available after it is created.")
-    unit: Literal["minutes", "hours", "days"] = Field(default="days", description="minutes, hours or days.")
-
-    def delta(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
+class Lifetime(Duration):
+    model_config = ConfigDict(title="Lifetime")
+    amount: DurationAmount = Field(description="How many units it stays available after it is created.")
+    unit: DurationUnit = Field(default="days", description="minutes, hours or days.")
 
 
 class SendNotificationConfig(BaseModel):
@@ -102,30 +99,6 @@ def gated(gates: Sequence[Gate]) -> tuple[Routing, ColumnElement[bool]]:
         else:
             routing.drop(gate.reason, gate.where)
     return routing, not_(or_(*(gate.where for gate in gates)))
-
-
-def once_per_entry(table: Table, *suppressed: str) -> ColumnElement[bool]:
-    """This entry's customer already has this node's row in ``table`` (or had it suppressed here for one of
-    ``suppressed``), or arrives twice in this chunk (the earlier arrival is the one performed) — D15."""
-    js, twin = journey_state, journey_state.alias("twin")
-    done_before = exists().where(
-        table.c.entry_id == js.c.entry_id,
-        table.c.node_id == js.c.node_id,
-        table.c.customer_id == js.c.customer_id,
-    )
-    suppressed_before = exists().where(
-        journey_trace.c.customer_id == js.c.customer_id,
-        journey_trace.c.entry_id == js.c.entry_id,
-        journey_trace.c.node_id == js.c.node_id,
-        journey_trace.c.reason.in_(suppressed),
-    )
-    earlier_twin = exists().where(
-        twin.c.claim_id == js.c.claim_id,
-        twin.c.entry_id == js.c.entry_id,
-        twin.c.customer_id == js.c.customer_id,
-        twin.c.id < js.c.id,
-    )
-    return or_(done_before, suppressed_before, earlier_twin)
 
 
 def unsubscribed(compiler: ConditionCompiler, channel: Literal["app", "push"], category: str | None = None) -> Any:
@@ -203,7 +176,8 @@ class SendNotification:
         gates = [Gate(UNSUBSCRIBED_CHANNEL, unsubscribed(compiler, "app"))]
         if config.category is not None:
             gates.append(Gate(UNSUBSCRIBED_CATEGORY, unsubscribed(compiler, "app", config.category)))
-        gates.append(Gate(ALREADY_SENT, once_per_entry(notifications, CONTROL_GROUP)))
+        already_sent = once_per_entry(has_row_here(notifications), left_here(reasons=[CONTROL_GROUP]))
+        gates.append(Gate(ALREADY_SENT, already_sent))
         gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
         routing, performed = gated(gates)
 

@@ -29,7 +29,6 @@ from tidings.actions.send_notification import (
     Lifetime,
     gated,
     has_markup,
-    once_per_entry,
     render_performed,
     unsubscribed,
 )
@@ -38,7 +37,7 @@ from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
 from tidings.model.templates import TemplateText
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import popups as popup_sql
-from tidings.store.journey_rows import in_control_group
+from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import journey_state, popups
 
 COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -116,7 +115,7 @@ class ShowPopup:
         routing, performed = gated(
             [
                 Gate(UNSUBSCRIBED_CHANNEL, and_(unsubscribed(compiler, "app"), unsubscribed(compiler, "push"))),
-                Gate(ALREADY_SENT, once_per_entry(popups, CONTROL_GROUP)),
+                Gate(ALREADY_SENT, once_per_entry(has_row_here(popups), left_here(reasons=[CONTROL_GROUP]))),
                 Gate(CONTROL_GROUP, in_control_group(), suppress=True),
             ]
         )

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import ClassVar, Literal
+from datetime import datetime
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, Routing
+from tidings.model.durations import Duration, DurationAmount
 
 
-class WaitConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Wait")
-    amount: int = Field(ge=1, le=100_000, description="How many units to wait.")
-    unit: Literal["minutes", "hours", "days"] = Field(default="days")
-
-    def delay(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
+class WaitConfig(Duration):
+    model_config = ConfigDict(title="Wait")
+    amount: DurationAmount = Field(description="How many units to wait.")
 
 
 class Wait:
@@ -31,7 +28,7 @@ class Wait:
         return ("out",)
 
     def due_on_arrival(self, config: WaitConfig, now: datetime, account: AccountSettings) -> datetime:
-        return now + config.delay()
+        return now + config.delta()
 
     def execute(self, batch: Batch, config: WaitConfig, ctx: Context) -> Routing:
         # Rows are only claimed once their due_at (arrival + delay) has passed.

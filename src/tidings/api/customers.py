@@ -14,7 +14,7 @@ from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.core.errors import NotFound
 from tidings.model.custom_fields import type_attributes
-from tidings.model.customers import CustomerIn
+from tidings.model.customers import CustomerIn, merge_duplicates
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.custom_fields import declared_types
@@ -106,27 +106,6 @@ def find_customer(conn: Connection, external_id: str) -> RowMapping:
     if row is None:
         raise NotFound(f"customer {external_id!r} does not exist", details={"external_id": external_id})
     return row
-
-
-def merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
-    """Rows naming the same external id, merged as if applied one after the other (one upsert statement
-    cannot touch a row twice): later fields win, channel consents combine."""
-    given: dict[str, dict[str, Any]] = {}
-    repeated: set[str] = set()
-    for row in rows:
-        values = {name: getattr(row, name) for name in row.model_fields_set}
-        earlier = given.get(row.external_id)
-        if earlier is None:
-            given[row.external_id] = values
-            continue
-        repeated.add(row.external_id)
-        consents = {**(earlier.get("subscriptions") or {}), **(values.get("subscriptions") or {})}
-        earlier.update(values)
-        if consents:
-            earlier["subscriptions"] = consents
-    if not repeated:
-        return rows
-    return [CustomerIn.model_validate(values) for values in given.values()]
 
 
 @router.post("", summary="Upsert customers in a batch")

@@ -3,20 +3,17 @@
     {{ 'POLL-1' | poll_link }}   →   {public_url}/vote/POLL-1.<base64url(external id)>.<signature>
     {{ 1 | poll_link }}          →   the same
 
-    signature = base64url(first 16 bytes of HMAC-SHA256(key, "tidings/poll" NUL poll code NUL external id))
+    signature = Signer(key, "tidings/poll").sign(poll code, external id)
 
-The key is ``TIDINGS_SECRET_KEY`` (as for tracking links; the domain string keeps the two kinds of token
-apart). A link names the poll and the customer, so nothing is stored per link and anyone holding it answers as
-that customer — which is what a personal link in an e-mail means. ``verify`` answers ``None`` for anything
-malformed, tampered or signed with another key, without saying which.
+The key is ``TIDINGS_SECRET_KEY``, as for tracking links (``tidings.delivery.signing``: the domain string keeps
+the two kinds of token apart). A link names the poll and the customer, so nothing is stored per link and anyone
+holding it answers as that customer — which is what a personal link in an e-mail means. ``verify`` answers
+``None`` for anything malformed, tampered or signed with another key, without saying which.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,15 +22,15 @@ from typing import Any
 from liquid import RenderContext
 from liquid.filter import with_context
 
+from tidings.delivery.signing import SIGNATURE, Signer, decode_b64url, encode_b64url
 from tidings.settings import Settings
 
 VOTE_PATH = "/vote/"
-SIGNATURE_BYTES = 16
 MAX_TOKEN_LENGTH = 512
 
 _DOMAIN = b"tidings/poll"
 _CODE = re.compile(r"POLL-[1-9][0-9]{0,18}")
-_TOKEN = re.compile(r"(POLL-[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{1,200})\.([A-Za-z0-9_-]{22})")
+_TOKEN = re.compile(rf"(POLL-[1-9][0-9]{{0,18}})\.([A-Za-z0-9_-]{{1,200}})\.({SIGNATURE.pattern})")
 
 
 @dataclass(frozen=True)
@@ -58,7 +55,7 @@ class PollLinks:
     """Signs and verifies poll tokens; one per process, shared by delivery (the filter) and the voting page."""
 
     def __init__(self, secret_key: str, public_url: str) -> None:
-        self._mac = hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
+        self._signer = Signer(secret_key, _DOMAIN)
         self.public_url = public_url.rstrip("/")
 
     @classmethod
@@ -66,8 +63,8 @@ class PollLinks:
         return cls(settings.secret_key.get_secret_value(), settings.public_url)
 
     def token(self, code: str, external_id: str) -> str:
-        encoded = base64.urlsafe_b64encode(external_id.encode("utf-8")).rstrip(b"=").decode("ascii")
-        return f"{code}.{encoded}.{self._signature(code, external_id)}"
+        signature = self._signer.sign(*_signed(code, external_id))
+        return f"{code}.{encode_b64url(external_id.encode('utf-8'))}.{signature}"
 
     def url(self, code: str, external_id: str) -> str:
         return f"{self.public_url}{VOTE_PATH}{self.token(code, external_id)}"
@@ -80,17 +77,16 @@ class PollLinks:
             return None
         code, encoded, signature = match.groups()
         try:
-            external_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+            external_id = decode_b64url(encoded).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        if not hmac.compare_digest(signature, self._signature(code, external_id)):
+        if not self._signer.verify(signature, *_signed(code, external_id)):
             return None
         return PollLink(code, external_id)
 
-    def _signature(self, code: str, external_id: str) -> str:
-        mac = self._mac.copy()
-        mac.update(b"\0".join((_DOMAIN, code.encode("ascii"), external_id.encode("utf-8"))))
-        return base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b"=").decode("ascii")
+
+def _signed(code: str, external_id: str) -> tuple[bytes, bytes]:
+    return code.encode("ascii"), external_id.encode("utf-8")
 
 
 #: The render-context variable under which the delivery puts the process's ``PollLinks`` for ``poll_link``.

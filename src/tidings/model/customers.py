@@ -61,3 +61,21 @@ class CustomerIn(BaseModel):
         if not compact.startswith("+"):
             compact = "+" + compact
         return compact if _E164.match(compact) else value  # an invalid phone is stored; sends drop it as invalid
+
+
+def merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
+    """One row per external id, as if the rows were applied one after the other: later fields win, and channel
+    consents add up channel by channel, so an empty or null consent map changes nothing (as it does on its own).
+    Both the API's batch upsert and the bulk import need it: one statement cannot touch a row twice (PostgreSQL's
+    ON CONFLICT), and writing rows in groups of the fields they give would lose their order. The rows are valid,
+    so the merged ones are built without validating them again."""
+    if len({row.external_id for row in rows}) == len(rows):
+        return rows
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        given = {name: getattr(row, name) for name in row.model_fields_set}
+        earlier = merged.setdefault(row.external_id, {})
+        if earlier.get("subscriptions"):
+            given["subscriptions"] = {**earlier["subscriptions"], **(given.get("subscriptions") or {})}
+        earlier.update(given)
+    return [CustomerIn.model_construct(set(values), **values) for values in merged.values()]

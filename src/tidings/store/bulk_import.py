@@ -54,7 +54,7 @@ from sqlalchemy import (
 from tidings.core.dialect import Dialect
 from tidings.model.conditions import FieldType
 from tidings.model.custom_fields import type_attributes
-from tidings.model.customers import CHANNELS, CustomerIn
+from tidings.model.customers import CHANNELS, CustomerIn, merge_duplicates
 from tidings.store.custom_fields import declared_types
 from tidings.store.customers import PROFILE_FIELDS, upsert_customers
 from tidings.store.database import Database
@@ -216,21 +216,6 @@ def _checked(
 
 
 # -- writing -----------------------------------------------------------------------------------------------
-def _merge_duplicates(rows: list[CustomerIn]) -> list[CustomerIn]:
-    """One row per external id, as if the rows were applied in file order (PostgreSQL's ON CONFLICT cannot
-    touch a row twice in one statement; ``upsert_customers`` groups rows and would lose their order)."""
-    if len({row.external_id for row in rows}) == len(rows):
-        return rows
-    merged: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        given = {name: getattr(row, name) for name in row.model_fields_set}
-        previous = merged.setdefault(row.external_id, {})
-        if previous.get("subscriptions"):  # consents add up; an empty or null consent map changes nothing
-            given["subscriptions"] = {**previous["subscriptions"], **(given.get("subscriptions") or {})}
-        previous.update(given)
-    return [CustomerIn.model_construct(set(values), **values) for values in merged.values()]
-
-
 class _UpsertWriter:
     """SQLite: ``executemany`` of the customer upsert is already the fast path."""
 
@@ -240,7 +225,7 @@ class _UpsertWriter:
 
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         with self.db.engine.begin() as conn:
-            upsert_customers(conn, self.db.dialect, _merge_duplicates([item.row for item in batch]), self.now)
+            upsert_customers(conn, self.db.dialect, merge_duplicates([item.row for item in batch]), self.now)
         return []
 
 
@@ -370,7 +355,7 @@ class _StagedWriter:
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         channels_by_mask: dict[int, set[str]] = {}
         records = []
-        for row in _merge_duplicates([item.row for item in batch]):
+        for row in merge_duplicates([item.row for item in batch]):
             record, mask = _staged_record(row)
             channels_by_mask.setdefault(mask, set()).update(row.subscriptions or ())
             records.append(record)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists
+from collections.abc import Collection
 
-from tidings.store.tables import customers, entries, journey_state
+from sqlalchemy import ColumnElement, Table, exists, or_
+
+from tidings.store.tables import customers, entries, journey_state, journey_trace
 
 
 def chunk_member(claim_id: str) -> ColumnElement[bool]:
@@ -20,3 +22,43 @@ def customer_matches(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 def in_control_group() -> ColumnElement[bool]:
     """Predicate on ``journey_state`` rows whose entry was put in the control group (D1)."""
     return exists().where(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
+
+
+def has_row_here(table: Table) -> ColumnElement[bool]:
+    """This row's entry and customer already have this node's row in ``table`` (an effect keyed by entry, node
+    and customer: a message, an inbox item, a popup, a ledger row)."""
+    js = journey_state
+    return exists().where(
+        table.c.entry_id == js.c.entry_id,
+        table.c.node_id == js.c.node_id,
+        table.c.customer_id == js.c.customer_id,
+    )
+
+
+def left_here(*, reasons: Collection[str] | None = None) -> ColumnElement[bool]:
+    """The trace shows this row's entry and customer leaving this node before: with one of ``reasons`` (a
+    suppression such as the control group's) or, without reasons, performed."""
+    js, trace = journey_state, journey_trace
+    which = trace.c.outcome == "performed" if reasons is None else trace.c.reason.in_(reasons)
+    return exists().where(
+        trace.c.customer_id == js.c.customer_id,
+        trace.c.entry_id == js.c.entry_id,
+        trace.c.node_id == js.c.node_id,
+        which,
+    )
+
+
+def once_per_entry(*done: ColumnElement[bool], holds: bool = False) -> ColumnElement[bool]:
+    """The rows a node does not perform because it acts once per entry (D15: merged branches bring an entry to a
+    node twice): the node did its work for the entry already (any of ``done``), or an earlier token of the entry
+    arrives with this one and is the one performed. Earlier tokens are looked for in this chunk or, for a node that
+    ``holds`` its customers while it waits for an answer, anywhere at the node."""
+    js, twin = journey_state, journey_state.alias("twin")
+    together = twin.c.node_id == js.c.node_id if holds else twin.c.claim_id == js.c.claim_id
+    earlier_twin = exists().where(
+        together,
+        twin.c.entry_id == js.c.entry_id,
+        twin.c.customer_id == js.c.customer_id,
+        twin.c.id < js.c.id,
+    )
+    return or_(*done, earlier_twin)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Select,
     Update,
     bindparam,
-    exists,
     func,
     literal,
     select,
@@ -54,15 +53,6 @@ def chunk_customers(claim_id: str) -> Select[Any]:
 
 
 # -- a campaign node's award (award_points) ------------------------------------------------------------------
-def awarded_here() -> ColumnElement[bool]:
-    """Predicate on ``journey_state`` rows: this entry's customer already has this node's ledger row."""
-    return exists().where(
-        points_ledger.c.entry_id == js.c.entry_id,
-        points_ledger.c.node_id == js.c.node_id,
-        points_ledger.c.customer_id == js.c.customer_id,
-    )
-
-
 def balance_below(amount: Decimal) -> ColumnElement[bool]:
     """Predicate on ``customers``: adding ``amount`` (negative) would take the balance below zero."""
     below: ColumnElement[bool] = customers.c.points_balance + amount_literal(amount) < 0
