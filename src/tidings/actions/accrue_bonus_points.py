@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import ColumnElement, exists, or_
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.store import loyalty as loyalty_sql
 from tidings.store.journey_rows import in_control_group
 from tidings.store.tables import journey_state, journey_trace
@@ -88,7 +88,7 @@ class AccrueBonusPointsConfig(BaseModel):
 class AccrueBonusPoints:
     type: ClassVar[str] = "accrue_bonus_points"
     title: ClassVar[str] = "Accrue bonus points"
-    group: ClassVar[str] = "loyalty"
+    group: ClassVar[PaletteGroup] = PaletteGroup.LOYALTY
     config_model = AccrueBonusPointsConfig
 
     def ports(self, config: AccrueBonusPointsConfig) -> Sequence[str]:

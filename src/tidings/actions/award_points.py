@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, exists, or_
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.store import points
 from tidings.store.journey_rows import customer_matches, in_control_group
 from tidings.store.tables import journey_state, journey_trace
@@ -57,7 +57,7 @@ class AwardPointsConfig(BaseModel):
 class AwardPoints:
     type: ClassVar[str] = "award_points"
     title: ClassVar[str] = "Award points"
-    group: ClassVar[str] = "loyalty"
+    group: ClassVar[PaletteGroup] = PaletteGroup.LOYALTY
     config_model = AwardPointsConfig
 
     def ports(self, config: AwardPointsConfig) -> Sequence[str]:

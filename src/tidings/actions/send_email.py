@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tidings.actions.eligibility import Audience, queue_messages
 from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
@@ -51,7 +51,7 @@ class SendEmailConfig(BaseModel):
 class SendEmail:
     type: ClassVar[str] = "send_email"
     title: ClassVar[str] = "Send email"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = SendEmailConfig
 
     def ports(self, config: SendEmailConfig) -> Sequence[str]:

@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 
 
 class WaitConfig(BaseModel):
@@ -24,7 +24,7 @@ class WaitConfig(BaseModel):
 class Wait:
     type: ClassVar[str] = "wait"
     title: ClassVar[str] = "Wait"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = WaitConfig
 
     def ports(self, config: WaitConfig) -> Sequence[str]:
