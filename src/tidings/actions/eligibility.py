@@ -38,7 +38,9 @@ Contact = Literal["email", "phone", "push"]
 class Lifetime(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Message lifetime")
     amount: PositiveInt = Field(le=100_000, description="How long delivery is attempted.")
-    unit: Literal["minutes", "hours", "days"]
+    unit: Literal["minutes", "hours", "days"] = Field(
+        description="Whether the lifetime is counted in minutes, hours or days."
+    )
 
     def delta(self) -> timedelta:
         return timedelta(**{self.unit: self.amount})

@@ -39,7 +39,9 @@ class SendEmailConfig(BaseModel):
     body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
-    reply_to: str | None = None
+    reply_to: str | None = Field(
+        default=None, description="Where the customer's replies go; leave empty for them to go to the sender address."
+    )
     category: CategoryCode | None = Field(
         default=None, description="Mailing category code; only its subscribers receive it."
     )

@@ -15,7 +15,9 @@ from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 class WaitConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Wait")
     amount: int = Field(ge=1, le=100_000, description="How many units to wait.")
-    unit: Literal["minutes", "hours", "days"] = Field(default="days")
+    unit: Literal["minutes", "hours", "days"] = Field(
+        default="days", description="Whether the wait is counted in minutes, hours or days."
+    )
 
     def delay(self) -> timedelta:
         return timedelta(**{self.unit: self.amount})
