@@ -459,4 +459,6 @@ def test_bad_configs_are_refused_naming_node_and_field(config: dict[str, Any], f
 def test_the_editor_sees_settings_dependent_outputs() -> None:
     from tidings.api.ui import editor_catalog
 
-    assert editor_catalog({})["actions"]["ab_test"]["ports"] is None
+    served = editor_catalog({})["actions"]["ab_test"]
+    assert served["ports_counted_by"] == "variants"  # a node has as many of these outputs as it has variants
+    assert [port["id"] for port in served["ports"]] == [f"variant-{k}" for k in range(1, 17)]

@@ -54,6 +54,29 @@ def test_click_an_action_then_click_the_canvas_to_place_it(page: Page, api: http
     expect(page.locator(".react-flow__node")).to_have_count(2)
 
 
+def test_the_palette_is_the_served_groups_in_order_and_in_words(page: Page, api: httpx.Client, app_url: str) -> None:
+    catalog = httpx.get(f"{app_url}/ui/catalog.json", trust_env=False).json()
+    open_editor(page, create_campaign(api, fixture_document("two_nodes")))
+    shown = page.locator(".palette section").evaluate_all(
+        """sections => sections.map(section => [
+            section.dataset.group,
+            section.querySelector("h3").textContent,
+            [...section.querySelectorAll("[data-palette-type]")].map(item => item.dataset.paletteType).sort(),
+        ])"""
+    )
+    served = [
+        [
+            group["id"],
+            group["title"],
+            sorted(name for name, a in catalog["actions"].items() if a["group"] == group["id"]),
+        ]
+        for group in catalog["groups"]
+    ]
+    assert shown == served
+    titles = {group["id"]: group["title"] for group in catalog["groups"]}
+    expect(node(page, "w1").locator(".node-kind")).to_have_text(titles[catalog["actions"]["wait"]["group"]])
+
+
 def test_connect_green_output_to_blue_input_and_save(page: Page, api: httpx.Client) -> None:
     campaign = create_campaign(api, fixture_document("two_nodes"))
     open_editor(page, campaign)

@@ -13,7 +13,6 @@ import {
   type OnConnect,
 } from "@xyflow/react";
 import { toCanvas, type CanvasEdge, type CanvasNode } from "../model/graph";
-import { portTitle } from "../model/meta";
 import { connect, connectionProblem } from "../model/ops";
 import { useApp } from "../lib/context";
 import { useEditor, useEditorStore } from "./context";
@@ -43,9 +42,7 @@ export function Canvas() {
     () =>
       canvas.edges.map((edge) => {
         const count = stats[edge.source]?.ports[edge.data!.port];
-        const named = edge.data!.port !== "out";
-        const title = named ? portTitle(edge.data!.port) : null;
-        const label = [title, count !== undefined ? String(count) : null].filter(Boolean).join(" · ");
+        const label = [edge.data!.title, count !== undefined ? String(count) : null].filter(Boolean).join(" · ");
         return label ? { ...edge, label, labelShowBg: true } : edge;
       }),
     [canvas, stats],

@@ -1,7 +1,6 @@
 /** Right-click menus: a node's Edit / Copy / Delete (the trigger: Edit); a connection's Delete and, on a line out of
  * Check email status, the status it stands for. */
 import { useEffect } from "react";
-import { portTitle } from "../model/meta";
 import { criteriaOf, setCriterion } from "../model/ops";
 import { useEditor, useEditorStore } from "./context";
 
@@ -26,8 +25,8 @@ export function ContextMenu() {
       ? [
           ...(criteria?.choices ?? []).map(
             (choice): [string, () => void] => [
-              `${choice === criteria?.current ? "✓ " : ""}When ${portTitle(choice)}`,
-              () => (store.getState().apply((current) => setCriterion(current, meta, menu.id, choice)), store.getState().openMenu(null)),
+              `${choice.id === criteria?.current ? "✓ " : ""}When ${choice.title}`,
+              () => (store.getState().apply((current) => setCriterion(current, meta, menu.id, choice.id)), store.getState().openMenu(null)),
             ],
           ),
           ["Delete connection", () => store.getState().remove([], [menu.id])],

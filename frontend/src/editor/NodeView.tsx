@@ -6,6 +6,7 @@ import { Handle, Position, type NodeProps } from "@xyflow/react";
 import type { Json } from "../model/doc";
 import type { CanvasNode } from "../model/graph";
 import { INPUT_HANDLE } from "../model/graph";
+import { groupTitle, portTitle } from "../model/meta";
 import { useApp } from "../lib/context";
 import { useEditor } from "./context";
 
@@ -53,7 +54,7 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
       title={problems.map((problem) => `${problem.field ?? ""} ${problem.message}`.trim()).join("\n") || undefined}
     >
       {!data.trigger && <Handle type="target" position={Position.Left} id={INPUT_HANDLE} className="handle-in" />}
-      <div className="node-kind">{data.trigger ? "Trigger" : (type?.group ?? "action")}</div>
+      <div className="node-kind">{data.trigger ? "Trigger" : (type?.group && groupTitle(meta, type.group)) || "Action"}</div>
       <div className="node-title">{title}</div>
       {data.node.title && type && <div className="node-type">{type.title}</div>}
       <div className="node-summary">{summarize(data.node.config) || "\u00a0"}</div>
@@ -88,7 +89,7 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
           id={port}
           className={`handle-out ${portClass(port, ports.length)}`}
           style={{ top: `${((index + 1) * 100) / (ports.length + 1)}%` }}
-          title={port}
+          title={portTitle(meta, data.node, data.trigger, port)}
         >
           {ports.length > 1 && <span className="port-label">{PORT_LABEL[port] ?? index + 1}</span>}
         </Handle>

@@ -1,17 +1,9 @@
-/** The action palette, grouped. Drag an action onto the canvas, or click it and then click the canvas. */
+/** The action palette, in the groups and order the engine serves. Drag an action onto the canvas, or click it and then click the canvas. */
 import { paletteGroups } from "../model/meta";
 import { useApp } from "../lib/context";
 import { useEditor } from "./context";
 
 export const DRAG_TYPE = "application/x-tidings-action";
-
-const GROUP_TITLE: Record<string, string> = {
-  flow: "Flow",
-  audience: "Audience",
-  messages: "Messages",
-  loyalty: "Loyalty",
-  limits: "Limits",
-};
 
 export function Palette() {
   const { meta } = useApp();
@@ -20,13 +12,13 @@ export function Palette() {
   return (
     <aside className="palette" aria-label="Actions">
       {paletteGroups(meta).map(([group, types]) => (
-        <section key={group} data-group={group}>
-          <h3>{GROUP_TITLE[group] ?? group}</h3>
+        <section key={group.id} data-group={group.id}>
+          <h3>{group.title}</h3>
           {types.map((type) => (
             <button
               key={type.type}
               type="button"
-              className={`palette-item group-${group} ${armed === type.type ? "armed" : ""}`}
+              className={`palette-item group-${group.id} ${armed === type.type ? "armed" : ""}`}
               data-palette-type={type.type}
               draggable
               title={type.description ?? `${type.title}: drag onto the canvas, or click here and then on the canvas`}

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { edgePorts, positionsOf, toCanvas, toDocument } from "./graph";
 import { defaultConfig, paletteGroups, portsOf } from "./meta";
+import { readFileSync } from "node:fs";
 import { connect } from "./ops";
-import { loadMeta, metaWithVariants, node, triggerDoc } from "./testing";
+import { loadMeta, node, triggerDoc } from "./testing";
 import type { CampaignDoc } from "./doc";
 
 const meta = loadMeta();
@@ -24,7 +25,7 @@ describe("document ↔ canvas", () => {
     expect(roundTrip(doc)).toEqual(doc);
     const canvas = toCanvas(doc, meta);
     expect(canvas.nodes.map((n) => n.id)).toEqual(["trigger", "n1"]);
-    // fixed ports from the catalogue, or one per variant for a node whose outputs follow its settings (ab_test)
+    // the served outputs, or one per variant for a node whose outputs are counted by a setting (ab_test)
     expect(canvas.nodes[1].data.ports).toEqual(portsOf(meta, doc.nodes[0], false));
     expect(canvas.nodes[1].data.ports.length).toBeGreaterThan(0);
   });
@@ -60,19 +61,29 @@ describe("document ↔ canvas", () => {
   });
 
   test("the outputs of a variant node are its edges in order", () => {
-    const variants = metaWithVariants();
-    let doc = triggerDoc(variants, [node(variants, "ab", "split_test"), node(variants, "w1", "wait"), node(variants, "w2", "wait")]);
+    let doc = triggerDoc(meta, [node(meta, "ab", "ab_test"), node(meta, "w1", "wait"), node(meta, "w2", "wait")]);
+    doc.nodes[0].config.variants = 2;
     doc.edges = [{ source: "trigger", target: "ab", source_port: null }];
-    doc = connect(doc, variants, { source: "ab", sourceHandle: "variant-1", target: "w1" });
-    doc = connect(doc, variants, { source: "ab", sourceHandle: "variant-2", target: "w2" });
+    doc = connect(doc, meta, { source: "ab", sourceHandle: "variant-1", target: "w1" });
+    doc = connect(doc, meta, { source: "ab", sourceHandle: "variant-2", target: "w2" });
     expect(doc.edges.slice(1)).toEqual([
       { source: "ab", target: "w1", source_port: null },
       { source: "ab", target: "w2", source_port: null },
     ]);
-    const canvas = toCanvas(doc, variants);
+    const canvas = toCanvas(doc, meta);
     expect(canvas.nodes[1].data.ports).toEqual(["variant-1", "variant-2"]);
-    expect(edgePorts(doc, variants)).toEqual(["out", "variant-1", "variant-2"]);
+    expect(edgePorts(doc, meta)).toEqual(["out", "variant-1", "variant-2"]);
     expect(toDocument(canvas, doc)).toEqual(doc);
+  });
+
+  test("a node counted by a setting has as many of the served outputs as the setting says", () => {
+    const served = meta.actions.ab_test.ports.map((port) => port.id);
+    expect(meta.actions.ab_test.portsCountedBy).toBe("variants");
+    const ab = node(meta, "ab", "ab_test");
+    ab.config.variants = 3;
+    expect(portsOf(meta, ab, false)).toEqual(served.slice(0, 3));
+    ab.config.variants = served.length + 5;
+    expect(portsOf(meta, ab, false)).toEqual(served);
   });
 
   test("nodes the layout does not place are placed by the layered layout, keeping placed ones", () => {
@@ -85,11 +96,26 @@ describe("document ↔ canvas", () => {
     expect(toDocument(toCanvas(doc, meta), doc).layout).toEqual(positions);
   });
 
-  test("the palette groups every action, groups in the documented order", () => {
+  test("the palette shows the served groups, in the served order, each action in the group the engine gives it", () => {
     const groups = paletteGroups(meta);
+    expect(groups.map(([group]) => group)).toEqual(meta.catalog.groups);
     expect(groups.flatMap(([, types]) => types.map((t) => t.type)).sort()).toEqual(Object.keys(meta.actions).sort());
-    const order = ["flow", "audience", "messages", "loyalty", "limits"];
-    const known = groups.map(([g]) => g).filter((g) => order.includes(g));
-    expect(known).toEqual([...known].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+    for (const [group, types] of groups) {
+      expect(types.length, `the palette group ${group.id} is empty`).toBeGreaterThan(0);
+      for (const type of types) expect(meta.catalog.actions[type.type].group).toBe(group.id);
+    }
+  });
+
+  test("the palette follows what is served, not a list of its own", () => {
+    const served = loadMeta();
+    served.catalog.groups = [...served.catalog.groups].reverse().map((group) => ({ ...group, title: `${group.title}!` }));
+    const groups = paletteGroups(served);
+    expect(groups.map(([group]) => group.id)).toEqual(meta.catalog.groups.map((group) => group.id).reverse());
+    expect(groups.every(([group]) => group.title.endsWith("!"))).toBe(true);
+  });
+
+  test("every served palette group has its colour", () => {
+    const css = readFileSync(new URL("../styles.css", import.meta.url), "utf8");
+    for (const group of meta.catalog.groups) expect(css, `no .group-${group.id} in styles.css`).toMatch(`.group-${group.id} {`);
   });
 });

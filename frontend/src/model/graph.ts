@@ -3,7 +3,7 @@
 import type { Edge, Node } from "@xyflow/react";
 import type { CampaignDoc, DocEdge, DocNode, Position } from "./doc";
 import { layeredLayout } from "./layout";
-import { isVariantNode, portsOf, variantPort, type EditorMeta } from "./meta";
+import { isVariantNode, nodeType, portsOf, portTitle, type EditorMeta } from "./meta";
 
 export type NodeData = {
   node: DocNode;
@@ -15,6 +15,8 @@ export type CanvasNode = Node<NodeData, "campaign">;
 export type EdgeData = {
   edge: DocEdge;
   port: string;
+  /** How the line is labelled: the words for its output when its node has several outputs, else null. */
+  title: string | null;
 };
 export type CanvasEdge = Edge<EdgeData>;
 
@@ -44,20 +46,32 @@ export function positionsOf(doc: CampaignDoc): Record<string, Position> {
   return positions;
 }
 
+function sourceOf(doc: CampaignDoc, edge: DocEdge): DocNode | undefined {
+  return edge.source === doc.trigger.id ? doc.trigger : doc.nodes.find((node) => node.id === edge.source);
+}
+
 /** The output handle an edge leaves from. Outputs of a variant node are its edges in order. */
 export function edgePorts(doc: CampaignDoc, meta: EditorMeta): string[] {
   const seen = new Map<string, number>();
   return doc.edges.map((edge) => {
-    const source = edge.source === doc.trigger.id ? doc.trigger : doc.nodes.find((node) => node.id === edge.source);
+    const source = sourceOf(doc, edge);
     if (!source) return edge.source_port ?? "out";
     const trigger = source === doc.trigger;
     if (isVariantNode(meta, source, trigger)) {
       const index = seen.get(edge.source) ?? 0;
       seen.set(edge.source, index + 1);
-      return variantPort(index);
+      return nodeType(meta, source, trigger)?.ports[index]?.id ?? edge.source_port ?? "";
     }
     return edge.source_port ?? edge.criteria ?? portsOf(meta, source, trigger)[0];
   });
+}
+
+function edgeTitle(doc: CampaignDoc, meta: EditorMeta, edge: DocEdge, port: string): string | null {
+  const source = sourceOf(doc, edge);
+  if (!source) return null;
+  const trigger = source === doc.trigger;
+  const several = (nodeType(meta, source, trigger)?.ports.length ?? 0) > 1;
+  return several ? portTitle(meta, source, trigger, port) : null;
 }
 
 export function edgeKey(edge: DocEdge, port: string): string {
@@ -95,7 +109,7 @@ export function toCanvas(doc: CampaignDoc, meta: EditorMeta, selection: Selectio
       target: edge.target,
       sourceHandle: ports[index],
       targetHandle: INPUT_HANDLE,
-      data: { edge, port: ports[index] },
+      data: { edge, port: ports[index], title: edgeTitle(doc, meta, edge, ports[index]) },
       selected: selection.edges.has(ids[index]),
       className: `port-${ports[index]}`,
     })),

@@ -1,13 +1,31 @@
-/** What the editor knows about node types: the JSON Schema's union members, enriched with the palette group
- * and output ports from GET /ui/catalog.json (both read from the engine's registries). */
-import type { Config, DocNode, Json } from "./doc";
+/** What the editor knows about node types: the JSON Schema's union members, enriched from GET /ui/catalog.json
+ * with what the schema cannot say — the palette's groups, each action's group and its outputs with the words
+ * they are labelled in (all read from the engine's registries, never typed here again). */
+import type { Config, DocNode } from "./doc";
 import { defaultObject, deref, variantsOf, type JsonSchema } from "./schema";
 
 export type FieldType = "text" | "number" | "date" | "datetime" | "boolean";
 
+/** An output of a node: its name in the document, and how the canvas labels it. */
+export interface Port {
+  id: string;
+  title: string;
+}
+
+/** A section of the palette: its id (the actions' ``group``) and its title. */
+export interface PaletteGroup {
+  id: string;
+  title: string;
+}
+
 export interface Catalog {
-  actions: Record<string, { title: string; group: string; ports: string[] | null }>;
-  triggers: Record<string, { title: string; kind: string }>;
+  /** In the order the palette shows them. */
+  groups: PaletteGroup[];
+  actions: Record<
+    string,
+    { title: string; group: string; ports: Port[]; ports_counted_by: string | null; edges_carry_criteria: boolean }
+  >;
+  triggers: Record<string, { title: string; kind: string; ports: Port[] }>;
   condition: {
     fields: Record<string, FieldType>;
     custom_fields?: string[];
@@ -20,10 +38,15 @@ export interface NodeType {
   kind: "action" | "trigger";
   title: string;
   description?: string;
-  group: string;
+  /** The palette group of an action; null for a trigger. */
+  group: string | null;
   config: JsonSchema;
-  /** Fixed outputs; null when they depend on the settings (one per A/B variant). */
-  ports: string[] | null;
+  /** Every output the node may have, in order. */
+  ports: Port[];
+  /** The setting that counts the outputs (an A/B test's variants): a node has the first that many. */
+  portsCountedBy: string | null;
+  /** Whether each edge leaving the node carries its output as ``criteria`` (Check email status). */
+  edgesCarryCriteria: boolean;
 }
 
 export interface EditorMeta {
@@ -34,11 +57,6 @@ export interface EditorMeta {
   catalog: Catalog;
 }
 
-/** Palette groups in the order the palette shows them; a group the engine adds later follows these. */
-export const GROUPS = ["flow", "audience", "messages", "loyalty", "limits"] as const;
-
-export const EMPTY_CATALOG: Catalog = { actions: {}, triggers: {}, condition: { fields: {}, operators: {} } };
-
 function nodeTypes(root: JsonSchema, union: JsonSchema | undefined, kind: NodeType["kind"], catalog: Catalog) {
   const found: Record<string, NodeType> = {};
   for (const member of variantsOf(root, union)) {
@@ -46,28 +64,25 @@ function nodeTypes(root: JsonSchema, union: JsonSchema | undefined, kind: NodeTy
     const type = deref(root, definition.properties?.type).const;
     if (typeof type !== "string") continue;
     const config = deref(root, definition.properties?.config);
-    const known = kind === "action" ? catalog.actions[type] : catalog.triggers[type];
-    const portsExtra = definition["x-ports"];
+    const served = kind === "action" ? catalog.actions[type] : catalog.triggers[type];
+    if (!served) throw new Error(`the server's catalogue does not describe the ${kind} ${type} its schema has`);
+    const action = kind === "action" ? catalog.actions[type] : null;
     found[type] = {
       type,
       kind,
-      title: known?.title ?? config.title ?? type,
+      title: served.title,
       description: config.description,
-      group: String(definition["x-group"] ?? (known && "group" in known ? known.group : "other")),
+      group: action?.group ?? null,
       config,
-      ports: Array.isArray(portsExtra)
-        ? portsExtra.map(String)
-        : kind === "trigger"
-          ? ["out"]
-          : known && "ports" in known
-            ? known.ports
-            : ["out"],
+      ports: served.ports,
+      portsCountedBy: action?.ports_counted_by ?? null,
+      edgesCarryCriteria: action?.edges_carry_criteria ?? false,
     };
   }
   return found;
 }
 
-export function buildMeta(root: JsonSchema, catalog: Catalog = EMPTY_CATALOG): EditorMeta {
+export function buildMeta(root: JsonSchema, catalog: Catalog): EditorMeta {
   const properties = deref(root, root).properties ?? {};
   const itemSchema = deref(root, properties.nodes).items;
   return {
@@ -83,57 +98,42 @@ export function nodeType(meta: EditorMeta, node: DocNode, isTrigger: boolean): N
   return (isTrigger ? meta.triggers : meta.actions)[node.type];
 }
 
-/** The palette: action types by group, groups in ``GROUPS`` order. */
-export function paletteGroups(meta: EditorMeta): [string, NodeType[]][] {
-  const groups = new Map<string, NodeType[]>();
-  for (const group of GROUPS) groups.set(group, []);
-  for (const type of Object.values(meta.actions)) {
-    if (!groups.has(type.group)) groups.set(type.group, []);
-    groups.get(type.group)!.push(type);
-  }
-  return [...groups.entries()].filter(([, types]) => types.length > 0);
+/** The palette: the served groups in the served order, each with its action types. */
+export function paletteGroups(meta: EditorMeta): [PaletteGroup, NodeType[]][] {
+  const actions = Object.values(meta.actions);
+  return meta.catalog.groups.map((group) => [group, actions.filter((type) => type.group === group.id)]);
+}
+
+/** How the palette titles a group, for a node's header. */
+export function groupTitle(meta: EditorMeta, group: string): string | undefined {
+  return meta.catalog.groups.find((served) => served.id === group)?.title;
 }
 
 export function defaultConfig(meta: EditorMeta, type: NodeType): Config {
   return defaultObject(meta.root, type.config);
 }
 
-/** Output ports of a node. Fixed ports come from the catalogue; a node whose outputs depend on its settings
- * has one output per entry of its ``variants`` setting (a list, or a count) — edges leave it in that order. */
+/** Output ports of a node, in order: the served ones, or for a node whose outputs are counted by a setting (an
+ * A/B test's variants) the first that many — edges leave such a node in that order. */
 export function portsOf(meta: EditorMeta, node: DocNode, isTrigger: boolean): string[] {
-  const type = nodeType(meta, node, isTrigger);
-  if (type?.ports) return type.ports;
-  const count = variantCount(node.config);
-  return count === null ? ["out"] : Array.from({ length: count }, (_, index) => variantPort(index));
+  return outputsOf(meta, node, isTrigger).map((port) => port.id);
 }
 
+/** The outputs of a node with the words the canvas labels them in. */
+export function outputsOf(meta: EditorMeta, node: DocNode, isTrigger: boolean): Port[] {
+  const type = nodeType(meta, node, isTrigger);
+  if (!type) return [];
+  if (type.portsCountedBy === null) return type.ports;
+  const count = node.config[type.portsCountedBy];
+  return type.ports.slice(0, typeof count === "number" && Number.isInteger(count) ? Math.max(count, 1) : 1);
+}
+
+/** Whether a node's edges are its outputs in order (an A/B test: the k-th edge is variant k). */
 export function isVariantNode(meta: EditorMeta, node: DocNode, isTrigger: boolean): boolean {
-  const type = nodeType(meta, node, isTrigger);
-  return !!type && type.ports === null && variantCount(node.config) !== null;
+  return nodeType(meta, node, isTrigger)?.portsCountedBy != null;
 }
 
-export function variantPort(index: number): string {
-  return `variant-${index + 1}`;
-}
-
-/** How an output is named on the canvas: the statuses of Check email status in words, variants by number. */
-const PORT_TITLES: Record<string, string> = {
-  yes: "yes",
-  no: "no",
-  undelivered: "not delivered",
-  delivered_not_read: "delivered, not read",
-  read_no_click: "read, no click",
-  read_clicked: "read, clicked",
-};
-
-export function portTitle(port: string): string {
-  const variant = /^variant-(\d+)$/.exec(port);
-  return variant ? `variant ${variant[1]}` : (PORT_TITLES[port] ?? port);
-}
-
-function variantCount(config: Config): number | null {
-  const variants: Json | undefined = config.variants;
-  if (Array.isArray(variants)) return Math.max(variants.length, 1);
-  if (typeof variants === "number" && Number.isInteger(variants)) return Math.max(Math.min(variants, 16), 1);
-  return null;
+/** How the canvas labels output ``port`` of a node: the served words, else the port's own name. */
+export function portTitle(meta: EditorMeta, node: DocNode, isTrigger: boolean, port: string): string {
+  return nodeType(meta, node, isTrigger)?.ports.find((served) => served.id === port)?.title ?? port;
 }

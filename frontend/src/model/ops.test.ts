@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { edgeIds } from "./graph";
-import { portTitle } from "./meta";
+import { edgeIds, toCanvas } from "./graph";
 import { connect, criteriaOf, setCriterion } from "./ops";
 import { loadMeta, node, triggerDoc } from "./testing";
 
@@ -25,10 +24,13 @@ describe("criteria on the lines out of Check email status", () => {
   test("a line out of check_email_status offers every status and knows its own", () => {
     const doc = statusCampaign();
     const [, plain, clicked] = edgeIds(doc, meta);
-    expect(criteriaOf(doc, meta, clicked)).toEqual({
-      current: "read_clicked",
-      choices: ["undelivered", "delivered_not_read", "read_no_click", "read_clicked"],
-    });
+    expect(criteriaOf(doc, meta, clicked)).toEqual({ current: "read_clicked", choices: meta.actions.check_email_status.ports });
+    expect(criteriaOf(doc, meta, clicked)?.choices.map((choice) => choice.id)).toEqual([
+      "undelivered",
+      "delivered_not_read",
+      "read_no_click",
+      "read_clicked",
+    ]);
     expect(criteriaOf(doc, meta, plain)).toBeNull(); // e1 → chk carries no criterion
   });
 
@@ -51,10 +53,13 @@ describe("criteria on the lines out of Check email status", () => {
     expect(setCriterion(doc, meta, ids[1], "undelivered")).toBe(doc); // not a criteria line
   });
 
-  test("outputs are named in words on the canvas", () => {
-    expect(portTitle("delivered_not_read")).toBe("delivered, not read");
-    expect(portTitle("variant-3")).toBe("variant 3");
-    expect(portTitle("yes")).toBe("yes");
-    expect(portTitle("out")).toBe("out");
+  test("lines out of a node with several outputs are labelled in the words the engine serves", () => {
+    const doc = statusCampaign();
+    const words = Object.fromEntries(meta.actions.check_email_status.ports.map((port) => [port.id, port.title]));
+    expect(words.read_clicked).not.toBe("read_clicked");
+    expect(toCanvas(doc, meta).edges.map((edge) => edge.data!.title)).toEqual([null, null, words.read_clicked, words.undelivered]);
+    const reworded = loadMeta();
+    reworded.actions.check_email_status.ports = reworded.actions.check_email_status.ports.map((port) => ({ ...port, title: port.id.toUpperCase() }));
+    expect(toCanvas(doc, reworded).edges.map((edge) => edge.data!.title)).toEqual([null, null, "READ_CLICKED", "UNDELIVERED"]);
   });
 });

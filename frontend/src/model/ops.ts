@@ -1,6 +1,6 @@
 /** Edits of the document. Each takes a document and returns a new one (the old one goes to the undo stack). */
 import { clone, findNode, freshId, type CampaignDoc, type Config, type DocEdge, type DocNode, type Position } from "./doc";
-import { defaultConfig, isVariantNode, portsOf, variantPort, type EditorMeta, type NodeType } from "./meta";
+import { defaultConfig, isVariantNode, nodeType, outputsOf, portsOf, type EditorMeta, type NodeType, type Port } from "./meta";
 import { edgeIds, edgePorts, positionsOf } from "./graph";
 import { layeredLayout } from "./layout";
 
@@ -23,10 +23,10 @@ export function defaultTrigger(meta: EditorMeta): NodeType {
 }
 
 export function addNode(doc: CampaignDoc, meta: EditorMeta, type: string, at: Position): { doc: CampaignDoc; id: string } {
-  const nodeType = meta.actions[type];
-  if (!nodeType) throw new Error(`unknown action type ${type}`);
+  const action = meta.actions[type];
+  if (!action) throw new Error(`unknown action type ${type}`);
   const id = freshId(doc, type);
-  const node: DocNode = { id, type, title: null, config: defaultConfig(meta, nodeType) };
+  const node: DocNode = { id, type, title: null, config: defaultConfig(meta, action) };
   return {
     doc: { ...doc, nodes: [...doc.nodes, node], layout: { ...positionsOf(doc), [id]: roundPosition(at) } },
     id,
@@ -83,9 +83,9 @@ export function connectionProblem(doc: CampaignDoc, meta: EditorMeta, connection
   const port = connection.sourceHandle ?? portsOf(meta, source, trigger)[0];
   if (isVariantNode(meta, source, trigger)) {
     const used = doc.edges.filter((edge) => edge.source === source.id).length;
-    const ports = portsOf(meta, source, trigger);
-    if (used >= ports.length) return "every variant already has its branch";
-    if (port !== variantPort(used)) return `connect variant ${used + 1} first: variants are branches in order`;
+    const outputs = outputsOf(meta, source, trigger);
+    if (used >= outputs.length) return "every variant already has its branch";
+    if (port !== outputs[used].id) return `connect ${outputs[used].title} first: variants are branches in order`;
   } else if (!portsOf(meta, source, trigger).includes(port)) {
     return `no output ${port}`;
   }
@@ -109,9 +109,6 @@ function reaches(doc: CampaignDoc, from: string, to: string): boolean {
   return false;
 }
 
-/** Node types whose outgoing edges carry a criterion (spec 2.18): the output a connection starts from. */
-const CRITERIA_EDGES = new Set(["check_email_status"]);
-
 export function connect(doc: CampaignDoc, meta: EditorMeta, connection: Connection): CampaignDoc {
   if (connectionProblem(doc, meta, connection) !== null) return doc;
   const source = findNode(doc, connection.source)!;
@@ -120,23 +117,24 @@ export function connect(doc: CampaignDoc, meta: EditorMeta, connection: Connecti
   const named = ports.length > 1 && !isVariantNode(meta, source, trigger);
   const port = named ? (connection.sourceHandle ?? ports[0]) : null;
   const edge: DocEdge = { source: connection.source, target: connection.target, source_port: port };
-  if (port !== null && CRITERIA_EDGES.has(source.type)) edge.criteria = port; // the edge's criterion is its port
+  // spec 2.18: on a node whose edges carry a criterion (Check email status), the edge's criterion is its port
+  if (port !== null && nodeType(meta, source, trigger)?.edgesCarryCriteria) edge.criteria = port;
   return { ...doc, edges: [...doc.edges, edge] };
 }
 
 /** Whether a canvas edge leaves a node whose edges carry a criterion (its outputs are the statuses to choose). */
-export function criteriaOf(doc: CampaignDoc, meta: EditorMeta, edgeId: string): { current: string; choices: string[] } | null {
+export function criteriaOf(doc: CampaignDoc, meta: EditorMeta, edgeId: string): { current: string; choices: Port[] } | null {
   const index = edgeIds(doc, meta).indexOf(edgeId);
   if (index < 0) return null;
   const source = findNode(doc, doc.edges[index].source);
-  if (!source || source === doc.trigger || !CRITERIA_EDGES.has(source.type)) return null;
-  return { current: edgePorts(doc, meta)[index], choices: portsOf(meta, source, false) };
+  if (!source || source === doc.trigger || !nodeType(meta, source, false)?.edgesCarryCriteria) return null;
+  return { current: edgePorts(doc, meta)[index], choices: outputsOf(meta, source, false) };
 }
 
 /** The same line, leaving its criteria node on another status (spec 2.18: criteria are edited on the edge). */
 export function setCriterion(doc: CampaignDoc, meta: EditorMeta, edgeId: string, criterion: string): CampaignDoc {
   const criteria = criteriaOf(doc, meta, edgeId);
-  if (!criteria || criteria.current === criterion || !criteria.choices.includes(criterion)) return doc;
+  if (!criteria || criteria.current === criterion || !criteria.choices.some((choice) => choice.id === criterion)) return doc;
   const index = edgeIds(doc, meta).indexOf(edgeId);
   const edge = doc.edges[index];
   const others = { ...doc, edges: doc.edges.filter((_, other) => other !== index) };

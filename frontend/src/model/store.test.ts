@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { CLIPBOARD_KEY, copyNodes, pasteNodes, readClip, type ClipStorage } from "./clipboard";
 import { isDirty, createEditorStore } from "./store";
 import { connect, connectionProblem } from "./ops";
-import { loadMeta, metaWithVariants, node, triggerDoc } from "./testing";
+import { loadMeta, node, triggerDoc } from "./testing";
 import { layeredLayout } from "./layout";
 
 const meta = loadMeta();
@@ -149,10 +149,9 @@ describe("connections", () => {
   });
 
   test("variants are connected in order", () => {
-    const variants = metaWithVariants();
-    const doc = triggerDoc(variants, [node(variants, "ab", "split_test"), node(variants, "w1", "wait")]);
-    expect(connectionProblem(doc, variants, { source: "ab", sourceHandle: "variant-2", target: "w1" })).toMatch(/variant 1/);
-    expect(connectionProblem(doc, variants, { source: "ab", sourceHandle: "variant-1", target: "w1" })).toBeNull();
+    const doc = triggerDoc(meta, [node(meta, "ab", "ab_test"), node(meta, "w1", "wait")]);
+    expect(connectionProblem(doc, meta, { source: "ab", sourceHandle: "variant-2", target: "w1" })).toMatch(/variant 1/);
+    expect(connectionProblem(doc, meta, { source: "ab", sourceHandle: "variant-1", target: "w1" })).toBeNull();
   });
 });
 

@@ -1,5 +1,5 @@
 /** Test fixtures: the editor metadata from the engine the editor is built with (written by `make frontend`
- * into .generated/), else the committed snapshot; plus an A/B-style node whose outputs are its variants. */
+ * into .generated/), else the committed snapshot (a Python test keeps it equal to what the engine serves). */
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { CampaignDoc, DocNode } from "./doc";
@@ -13,23 +13,6 @@ export function loadMeta(): EditorMeta {
   const path = existsSync(generated) ? generated : snapshot;
   const { schema, catalog } = JSON.parse(readFileSync(path, "utf8")) as { schema: JsonSchema; catalog: Catalog };
   return buildMeta(schema, catalog);
-}
-
-/** The engine's metadata plus ``split_test``, whose outputs depend on its ``variants`` list. */
-export function metaWithVariants(): EditorMeta {
-  const meta = loadMeta();
-  meta.actions.split_test = {
-    type: "split_test",
-    kind: "action",
-    title: "Split test",
-    group: "flow",
-    ports: null,
-    config: {
-      type: "object",
-      properties: { variants: { type: "array", items: { type: "string" }, default: ["A", "B"] } },
-    },
-  };
-  return meta;
 }
 
 export function node(meta: EditorMeta, id: string, type: string): DocNode {

@@ -27,7 +27,7 @@ A customer whose entry comes back to the node (merged branches) keeps the varian
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -36,7 +36,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
 from sqlalchemy import Connection
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.core.dialect import Dialect
 from tidings.core.graph import Graph
 from tidings.store import ab_tests as ab_sql
@@ -244,11 +244,19 @@ def _schedule_restart(
 class AbTest:
     type: ClassVar[str] = "ab_test"
     title: ClassVar[str] = "A/B test"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = AbTestConfig
 
+    ports_counted_by: ClassVar[str] = "variants"
+
     def ports(self, config: AbTestConfig) -> Sequence[str]:
-        return tuple(port(k) for k in range(1, config.variants + 1))
+        return self.possible_ports()[: config.variants]
+
+    def possible_ports(self) -> Sequence[str]:
+        return tuple(port(k) for k in range(1, MAX_VARIANTS + 1))
+
+    def port_titles(self) -> Mapping[str, str]:
+        return {port(k): f"variant {k}" for k in range(1, MAX_VARIANTS + 1)}
 
     def ports_follow_edge_order(self, config: AbTestConfig) -> bool:
         return True

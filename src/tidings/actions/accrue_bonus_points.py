@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.store import loyalty as loyalty_sql
 from tidings.store.journey_rows import in_control_group, left_here, once_per_entry
 
@@ -86,7 +86,7 @@ class AccrueBonusPointsConfig(BaseModel):
 class AccrueBonusPoints:
     type: ClassVar[str] = "accrue_bonus_points"
     title: ClassVar[str] = "Accrue bonus points"
-    group: ClassVar[str] = "loyalty"
+    group: ClassVar[PaletteGroup] = PaletteGroup.LOYALTY
     config_model = AccrueBonusPointsConfig
 
     def ports(self, config: AccrueBonusPointsConfig) -> Sequence[str]:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store import audience_effects
 from tidings.store.journey_rows import in_control_group
@@ -67,7 +67,7 @@ class AudienceActionConfig(BaseModel):
 class AudienceAction:
     type: ClassVar[str] = "audience_action"
     title: ClassVar[str] = "Audience action"
-    group: ClassVar[str] = "customers"
+    group: ClassVar[PaletteGroup] = PaletteGroup.CUSTOMERS
     config_model = AudienceActionConfig
 
     def ports(self, config: AudienceActionConfig) -> Sequence[str]:

@@ -19,7 +19,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.store import points
 from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import points_ledger
@@ -56,7 +56,7 @@ class AwardPointsConfig(BaseModel):
 class AwardPoints:
     type: ClassVar[str] = "award_points"
     title: ClassVar[str] = "Award points"
-    group: ClassVar[str] = "loyalty"
+    group: ClassVar[PaletteGroup] = PaletteGroup.LOYALTY
     config_model = AwardPointsConfig
 
     def ports(self, config: AwardPointsConfig) -> Sequence[str]:

@@ -25,7 +25,7 @@ The check is not customer-facing, so control-group customers are routed like eve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar, Literal, get_args
 
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, exists
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing, UpstreamReference
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing, UpstreamReference
 from tidings.core.graph import Graph
 from tidings.segments.conditions_activity import message_moment
 from tidings.store.tables import journey_state, messages
@@ -41,6 +41,13 @@ from tidings.store.tables import journey_state, messages
 EmailStatus = Literal["undelivered", "delivered_not_read", "read_no_click", "read_clicked"]
 #: The statuses, lowest first; each is an output port of the node, named by an edge's ``criteria``.
 EMAIL_STATUSES: tuple[EmailStatus, ...] = get_args(EmailStatus)
+#: How the editor labels each status (an output of the node, and the choice of criterion on an edge).
+STATUS_TITLES: dict[str, str] = {
+    "undelivered": "not delivered",
+    "delivered_not_read": "delivered, not read",
+    "read_no_click": "read, no click",
+    "read_clicked": "read, clicked",
+}
 NO_MATCHING_CRITERIA = "no_matching_criteria"
 SEND_EMAIL = "send_email"
 
@@ -113,7 +120,7 @@ def status_predicates(email_node: str) -> dict[EmailStatus, ColumnElement[bool]]
 class CheckEmailStatus:
     type: ClassVar[str] = "check_email_status"
     title: ClassVar[str] = "Check email status"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = CheckEmailStatusConfig
 
     def ports(self, config: CheckEmailStatusConfig) -> Sequence[str]:
@@ -124,6 +131,9 @@ class CheckEmailStatus:
 
     def edge_criteria(self) -> Sequence[str]:
         return EMAIL_STATUSES
+
+    def port_titles(self) -> Mapping[str, str]:
+        return STATUS_TITLES
 
     def graph_problems(self, node_id: str, config: CheckEmailStatusConfig, graph: Graph) -> Sequence[tuple[str, str]]:
         if config.email_node is not None:

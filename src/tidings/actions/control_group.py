@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import ColumnElement, Update, exists, select, true, update
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store.tables import audience_members, entries, journey_state
 
@@ -96,7 +96,7 @@ def mark_control(batch: Batch, config: ControlGroupConfig) -> Update | None:
 class ControlGroup:
     type: ClassVar[str] = "control_group"
     title: ClassVar[str] = "Control group"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = ControlGroupConfig
 
     def ports(self, config: ControlGroupConfig) -> Sequence[str]:

@@ -39,7 +39,7 @@ Contact = Literal["email", "phone", "push"]
 class Lifetime(Duration):
     model_config = ConfigDict(title="Message lifetime")
     amount: DurationAmount = Field(description="How long delivery is attempted.")
-    unit: DurationUnit  # no default: a message lifetime names its unit
+    unit: DurationUnit = Field(description="Whether the lifetime is counted in minutes, hours or days.")
 
 
 # -- contacts ---------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.conditions import AllOf, Condition
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store.journey_rows import customer_matches
@@ -25,7 +25,7 @@ class FilterConfig(BaseModel):
 class FilterCustomers:
     type: ClassVar[str] = "filter_customers"
     title: ClassVar[str] = "Filter customers"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = FilterConfig
 
     def ports(self, config: FilterConfig) -> Sequence[str]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.store import limits
 
 Period = Literal["campaign", "day", "week", "month"]
@@ -51,7 +51,7 @@ def period_key(period: Period, now: datetime, timezone: str) -> str:
 class LimitParticipants:
     type: ClassVar[str] = "limit_participants"
     title: ClassVar[str] = "Limit number of participants"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = LimitParticipantsConfig
 
     def ports(self, config: LimitParticipantsConfig) -> Sequence[str]:

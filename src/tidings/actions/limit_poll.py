@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.store import polls as poll_sql
 from tidings.store.journey_rows import customer_matches, in_control_group
 
@@ -68,7 +68,7 @@ class LimitPollConfig(BaseModel):
 class LimitPoll:
     type: ClassVar[str] = "limit_poll"
     title: ClassVar[str] = "Limit poll"
-    group: ClassVar[str] = "limits"
+    group: ClassVar[PaletteGroup] = PaletteGroup.LIMITS
     config_model = LimitPollConfig
 
     def ports(self, config: LimitPollConfig) -> Sequence[str]:

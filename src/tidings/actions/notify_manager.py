@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, func, literal, select
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.model.templates import TemplateText
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import customers, journey_state, messages, users
@@ -90,7 +90,7 @@ def recipient(config: NotifyManagerConfig) -> ColumnElement[Any]:
 class NotifyManager:
     type: ClassVar[str] = "notify_manager"
     title: ClassVar[str] = "Notify manager"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = NotifyManagerConfig
 
     def ports(self, config: NotifyManagerConfig) -> Sequence[str]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.actions.filter_customers import FilterConfig, FilterCustomers
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing, UpstreamReference
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing, UpstreamReference
 
 
 class RefreshFilterConfig(BaseModel):
@@ -30,7 +30,7 @@ class RefreshFilterConfig(BaseModel):
 class RefreshFilter:
     type: ClassVar[str] = "refresh_filter"
     title: ClassVar[str] = "Refresh filter"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = RefreshFilterConfig
 
     def ports(self, config: RefreshFilterConfig) -> Sequence[str]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import Select, exists, select
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store.tables import journey_state, segment_members, segments
 
@@ -44,7 +44,7 @@ class SelectFromSegmentConfig(BaseModel):
 class SelectFromSegment:
     type: ClassVar[str] = "select_from_segment"
     title: ClassVar[str] = "Select customers from segment"
-    group: ClassVar[str] = "customers"
+    group: ClassVar[PaletteGroup] = PaletteGroup.CUSTOMERS
     config_model = SelectFromSegmentConfig
 
     def ports(self, config: SelectFromSegmentConfig) -> Sequence[str]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tidings.actions.eligibility import Audience, queue_messages
 from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
@@ -39,7 +39,9 @@ class SendEmailConfig(BaseModel):
     body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
-    reply_to: str | None = None
+    reply_to: str | None = Field(
+        default=None, description="Where the customer's replies go; leave empty for them to go to the sender address."
+    )
     category: CategoryCode | None = Field(
         default=None, description="Mailing category code; only its subscribers receive it."
     )
@@ -51,7 +53,7 @@ class SendEmailConfig(BaseModel):
 class SendEmail:
     type: ClassVar[str] = "send_email"
     title: ClassVar[str] = "Send email"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = SendEmailConfig
 
     def ports(self, config: SendEmailConfig) -> Sequence[str]:

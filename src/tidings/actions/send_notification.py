@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, not_, or_, select
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import CategoryCode
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.model.durations import Duration, DurationAmount, DurationUnit
@@ -162,7 +162,7 @@ def expires_at(now: datetime, lifetime: Lifetime | None) -> datetime | None:
 class SendNotification:
     type: ClassVar[str] = "send_notification"
     title: ClassVar[str] = "Send notification"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = SendNotificationConfig
 
     def ports(self, config: SendNotificationConfig) -> Sequence[str]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidings.actions.eligibility import Audience, Lifetime, queue_messages
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
 
@@ -48,7 +48,7 @@ class SendPushConfig(BaseModel):
 class SendPush:
     type: ClassVar[str] = "send_push"
     title: ClassVar[str] = "Send push"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = SendPushConfig
 
     def ports(self, config: SendPushConfig) -> Sequence[str]:

@@ -17,7 +17,7 @@ from sqlalchemy import case, literal, null
 
 from tidings.actions.eligibility import Audience, Lifetime, SubscriptionChannel, queue_messages
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.templates import TemplateText
 from tidings.store.messages import CASCADE
 from tidings.store.tables import customers
@@ -74,7 +74,7 @@ class SendSmsConfig(BaseModel):
 class SendSms:
     type: ClassVar[str] = "send_sms"
     title: ClassVar[str] = "Send SMS"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = SendSmsConfig
 
     def ports(self, config: SendSmsConfig) -> Sequence[str]:

@@ -33,7 +33,7 @@ from tidings.actions.send_notification import (
     unsubscribed,
 )
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.model.templates import TemplateText
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import popups as popup_sql
@@ -101,7 +101,7 @@ class ShowPopupConfig(BaseModel):
 class ShowPopup:
     type: ClassVar[str] = "show_popup"
     title: ClassVar[str] = "Show PopUp"
-    group: ClassVar[str] = "messages"
+    group: ClassVar[PaletteGroup] = PaletteGroup.MESSAGES
     config_model = ShowPopupConfig
 
     def ports(self, config: ShowPopupConfig) -> Sequence[str]:

@@ -9,19 +9,20 @@ from typing import ClassVar
 from pydantic import ConfigDict, Field
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
-from tidings.model.durations import Duration, DurationAmount
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
+from tidings.model.durations import Duration, DurationAmount, DurationUnit
 
 
 class WaitConfig(Duration):
     model_config = ConfigDict(title="Wait")
     amount: DurationAmount = Field(description="How many units to wait.")
+    unit: DurationUnit = Field(default="days", description="Whether the wait is counted in minutes, hours or days.")
 
 
 class Wait:
     type: ClassVar[str] = "wait"
     title: ClassVar[str] = "Wait"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = WaitConfig
 
     def ports(self, config: WaitConfig) -> Sequence[str]:

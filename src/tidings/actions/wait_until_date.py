@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.core.localtime import local_instant
 
 
@@ -26,7 +26,7 @@ class WaitUntilDateConfig(BaseModel):
 class WaitUntilDate:
     type: ClassVar[str] = "wait_until_date"
     title: ClassVar[str] = "Wait until date"
-    group: ClassVar[str] = "flow"
+    group: ClassVar[PaletteGroup] = PaletteGroup.FLOW
     config_model = WaitUntilDateConfig
 
     def ports(self, config: WaitUntilDateConfig) -> Sequence[str]:

@@ -1,9 +1,9 @@
 """The browser editor: the built single-page app at ``/ui`` and the catalogue it reads next to the JSON Schema.
 
-The editor's forms come from ``GET /api/v1/schema/campaign``. What that schema cannot say — the palette group
-and the output ports of each action, and the customer fields and operators of the condition language — is
-served here at ``GET /ui/catalog.json``, read from the same registries the engine runs, so a new action appears
-in the editor without editor changes.
+The editor's forms come from ``GET /api/v1/schema/campaign``. What that schema cannot say — the palette's groups
+(their order and titles), each action's group and its outputs (with the words the canvas labels them in), and
+the customer fields and operators of the condition language — is served here at ``GET /ui/catalog.json``, read
+from the same registries the engine runs, so a new action appears in the editor without editor changes.
 
 The app is built by ``make frontend`` (Vite) into ``tidings/ui_dist`` and ships inside the wheel.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from tidings.api.deps import ServicesDep
+from tidings.core.contracts import (
+    PALETTE_GROUP_TITLES,
+    Action,
+    EdgesCarryCriteria,
+    NamesPorts,
+    PaletteGroup,
+    PortsCountedBySetting,
+)
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.conditions import CUSTOMER_FIELDS, OPERATORS
@@ -33,22 +41,39 @@ ATTRIBUTES = "attributes."
 router = APIRouter(include_in_schema=False)
 
 
-def _static_ports(action: Any) -> list[str] | None:
-    """The action's outputs when they do not depend on its settings; None when they do (e.g. one per variant)."""
-    try:
-        return [str(port) for port in action.ports(action.config_model.model_construct())]
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None
+#: A trigger has one output, the default one.
+TRIGGER_PORTS = ("out",)
+
+
+def _ports(names: Sequence[str], titles: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"id": name, "title": titles.get(name, name)} for name in names]
+
+
+def _action_entry(action: Action) -> dict[str, Any]:
+    """How the editor shows an action: title, palette group, and its outputs with the words they are labelled
+    in. The outputs of a node counted by a setting are all it may have; a node has as many as the setting says."""
+    counted = action if isinstance(action, PortsCountedBySetting) else None
+    # every other action's outputs do not depend on its settings: ask with none
+    ports = counted.possible_ports() if counted else action.ports(action.config_model.model_construct())
+    return {
+        "title": action.title,
+        "group": action.group.value,
+        "ports": _ports(ports, action.port_titles() if isinstance(action, NamesPorts) else {}),
+        "ports_counted_by": counted.ports_counted_by if counted else None,
+        "edges_carry_criteria": isinstance(action, EdgesCarryCriteria),
+    }
 
 
 def editor_catalog(custom_fields: Mapping[str, str]) -> dict[str, Any]:
-    """Palette groups and output ports of every action, trigger titles, and the condition vocabulary."""
+    """Palette groups (in palette order), each action's group and outputs, trigger titles, and the condition
+    vocabulary."""
     return {
-        "actions": {
-            name: {"title": action.title, "group": action.group, "ports": _static_ports(action)}
-            for name, action in ACTIONS.items()
+        "groups": [{"id": group.value, "title": PALETTE_GROUP_TITLES[group]} for group in PaletteGroup],
+        "actions": {name: _action_entry(action) for name, action in ACTIONS.items()},
+        "triggers": {
+            name: {"title": trigger.title, "kind": trigger.kind, "ports": _ports(TRIGGER_PORTS, {})}
+            for name, trigger in TRIGGERS.items()
         },
-        "triggers": {name: {"title": trigger.title, "kind": trigger.kind} for name, trigger in TRIGGERS.items()},
         "condition": {
             "fields": {**CUSTOMER_FIELDS, **{ATTRIBUTES + code: kind for code, kind in custom_fields.items()}},
             "custom_fields": sorted(ATTRIBUTES + code for code in custom_fields),

@@ -12,15 +12,19 @@ as if sent, though nothing reached them.
 Optional hooks let the engine ask an action about the graph around it, without knowing its type:
 ``UpstreamReferences``, ``PortsFollowEdgeOrder``, ``EdgesCarryCriteria`` and ``ChecksGraph`` (read with the
 document's edges) and ``NarrowsWholeBase`` /
-``ClosesAdmission`` (consulted when customers enter).
+``ClosesAdmission`` (consulted when customers enter). Two more tell the editor how to draw a node:
+``NamesPorts`` (outputs called in words) and ``PortsCountedBySetting`` (one output per variant).
+
+Each action names its ``PaletteGroup``: the section of the editor's palette it is found in.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -124,12 +128,32 @@ class Routing:
         return self
 
 
+class PaletteGroup(StrEnum):
+    """The sections of the editor's palette, in the order the palette shows them."""
+
+    FLOW = "flow"
+    CUSTOMERS = "customers"
+    MESSAGES = "messages"
+    LOYALTY = "loyalty"
+    LIMITS = "limits"
+
+
+#: What the palette calls each section, in the marketer's words.
+PALETTE_GROUP_TITLES: Mapping[PaletteGroup, str] = {
+    PaletteGroup.FLOW: "Flow and timing",
+    PaletteGroup.CUSTOMERS: "Customers and audiences",
+    PaletteGroup.MESSAGES: "Messages",
+    PaletteGroup.LOYALTY: "Points and bonuses",
+    PaletteGroup.LIMITS: "Limits",
+}
+
+
 class Action(Protocol):
     """One node type. Implementations live one per module under ``tidings.actions``."""
 
     type: ClassVar[str]
     title: ClassVar[str]
-    group: ClassVar[str]
+    group: ClassVar[PaletteGroup]
 
     @property
     def config_model(self) -> builtins.type[BaseModel]: ...
@@ -169,6 +193,27 @@ class PortsFollowEdgeOrder(Protocol):
         """True when the node's edges are its ports in document order: the k-th edge leaving it leaves by its
         k-th port (an A/B test's variants, as the editor draws them). Such an edge may omit ``source_port``; one
         that names it must name its own."""
+        ...
+
+
+@runtime_checkable
+class PortsCountedBySetting(Protocol):
+    """A node with one output per unit of a number setting (an A/B test: one per variant). The editor draws the
+    outputs of a node as its settings are edited, without asking the engine."""
+
+    #: The config field that counts the outputs.
+    ports_counted_by: ClassVar[str]
+
+    def possible_ports(self) -> Sequence[str]:
+        """Every output the node may have, in order; a node whose setting is n has the first n."""
+        ...
+
+
+@runtime_checkable
+class NamesPorts(Protocol):
+    def port_titles(self) -> Mapping[str, str]:
+        """How the editor labels the node's outputs, in the marketer's words; an output not named here is
+        labelled by its own name (``yes``, ``no``)."""
         ...
 
 

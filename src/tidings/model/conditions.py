@@ -46,8 +46,16 @@ PropertyOp = Literal["equals", "not_equals", "gt", "gte", "lt", "lte", "contains
 class PropertyCondition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     property: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Event property code (no hyphens).")
-    op: PropertyOp = "equals"
-    value: str | float | bool | list[str | float] | None = None
+    op: PropertyOp = Field(
+        default="equals",
+        description="How the property is compared with the value: equal or not, greater or less, contains, one of "
+        "a list, present or missing.",
+    )
+    value: str | float | bool | list[str | float] | None = Field(
+        default=None,
+        description="What the property is compared with: a text, a number, yes or no, or a list for one of; "
+        "leave empty for present or missing.",
+    )
 
     @model_validator(mode="after")
     def _value_fits(self) -> PropertyCondition:
@@ -290,7 +298,9 @@ def _check_op(kind: FieldType, op: str, value: Any, what: str, allowed: dict[str
 
 class SubscriptionTarget(BaseModel):
     model_config = _CONFIG
-    channel: Literal["email", "sms", "viber", "push", "app"]
+    channel: Literal["email", "sms", "viber", "push", "app"] = Field(
+        description="The channel: e-mail, SMS, Viber, push or in-app."
+    )
     category: str | None = Field(default=None, description="Mailing category code; omit for the channel itself.")
 
 
@@ -298,8 +308,10 @@ class SubscriptionCondition(BaseModel):
     """Whether the customer may be contacted on a channel (or a category on that channel)."""
 
     model_config = _CONFIG
-    subscription: SubscriptionTarget
-    op: Literal["subscribed", "unsubscribed"] = "subscribed"
+    subscription: SubscriptionTarget = Field(description="The channel, and if needed a mailing category on it.")
+    op: Literal["subscribed", "unsubscribed"] = Field(
+        default="subscribed", description="Whether the customer must be subscribed, or unsubscribed."
+    )
 
 
 class AudienceCondition(BaseModel):
@@ -307,7 +319,9 @@ class AudienceCondition(BaseModel):
 
     model_config = _CONFIG
     audience: PositiveId = Field(description="Audience id.")
-    op: Literal["member", "not_member"] = "member"
+    op: Literal["member", "not_member"] = Field(
+        default="member", description="Whether the customer must be in the audience, or not in it."
+    )
 
     @field_validator("audience")
     @classmethod
@@ -323,7 +337,9 @@ class SegmentCondition(BaseModel):
 
     model_config = _CONFIG
     segment: PositiveId = Field(description="Segment id.")
-    op: Literal["member", "not_member"] = "member"
+    op: Literal["member", "not_member"] = Field(
+        default="member", description="Whether the customer must be in the segment, or not in it."
+    )
 
     @field_validator("segment")
     @classmethod
@@ -394,9 +410,13 @@ class OrdersCondition(BaseModel):
     """An aggregate over the customer's orders and receipts, compared with a number or a date."""
 
     model_config = _CONFIG
-    orders: OrdersFilter
+    orders: OrdersFilter = Field(description="Which orders count, and what is measured about them.")
     op: str = Field(description="A number operator (count, sum, average) or a date operator (first / last date).")
-    value: Any = None
+    value: Any = Field(
+        default=None,
+        description="What the measure is compared with: a number or a date, a low and a high bound for between, "
+        "or a number of days.",
+    )
 
     @model_validator(mode="after")
     def _fits_metric(self) -> OrdersCondition:
@@ -418,8 +438,10 @@ class EventCondition(BaseModel):
     unknown: neither `days_since_last_gte` nor `days_since_last_lte` holds (use `not` for "never or …")."""
 
     model_config = _CONFIG
-    event: EventFilter
-    op: Literal["at_least", "at_most", "days_since_last_gte", "days_since_last_lte"]
+    event: EventFilter = Field(description="Which events count: their name, and if needed properties and a window.")
+    op: Literal["at_least", "at_most", "days_since_last_gte", "days_since_last_lte"] = Field(
+        description="At least or at most that many events, or at least or at most that many days since the last one."
+    )
     value: Days = Field(description="Number of events, or of days since the last one.")
 
 
@@ -427,12 +449,16 @@ class MessageFilter(BaseModel):
     model_config = _CONFIG
     campaign: PositiveId | None = Field(default=None, description="Campaign id; omit for any campaign.")
     node: str | None = Field(default=None, min_length=1, max_length=64, description="Node id within the campaign.")
-    channel: Literal["email", "sms", "viber", "push", "app"] | None = None
+    channel: Literal["email", "sms", "viber", "push", "app"] | None = Field(
+        default=None, description="Only messages on this channel; omit for any channel."
+    )
     status: Literal["received", "opened", "clicked"] = Field(
         default="received",
         description="received = delivered (for e-mail: sent); opened; clicked. The period applies to that time.",
     )
-    period: Period | None = None
+    period: Period | None = Field(
+        default=None, description="Only when the customer received, opened or clicked it in this window."
+    )
 
     @model_validator(mode="after")
     def _node_in_campaign(self) -> MessageFilter:
@@ -445,8 +471,8 @@ class MessageCondition(BaseModel):
     """Whether the customer received / opened / clicked a message (of a campaign, node, channel, period)."""
 
     model_config = _CONFIG
-    message: MessageFilter
-    op: Literal["yes", "no"] = "yes"
+    message: MessageFilter = Field(description="Which message: its campaign, step, channel, what became of it, when.")
+    op: Literal["yes", "no"] = Field(default="yes", description="Yes: the customer did; no: the customer did not.")
 
 
 class CampaignTarget(BaseModel):
@@ -459,8 +485,10 @@ class CampaignCondition(BaseModel):
     """Whether the customer entered a campaign (in a period)."""
 
     model_config = _CONFIG
-    campaign: CampaignTarget
-    op: Literal["participated", "not_participated"] = "participated"
+    campaign: CampaignTarget = Field(description="The campaign, and if needed the window the customer entered it in.")
+    op: Literal["participated", "not_participated"] = Field(
+        default="participated", description="Whether the customer must have taken part in the campaign, or not."
+    )
 
 
 # -- the tree --------------------------------------------------------------------------------------------
@@ -478,7 +506,7 @@ class AnyOf(BaseModel):
 
 class Not(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    not_: Condition = Field(alias="not")
+    not_: Condition = Field(alias="not", description="The condition that must not hold.")
 
 
 #: Discriminator tags by the key that identifies each kind; they appear in error paths and are stripped there.

@@ -18,7 +18,7 @@ DurationAmount = Annotated[int, Field(ge=1, le=100_000)]
 class Duration(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Duration")
     amount: DurationAmount
-    unit: DurationUnit = "days"
+    unit: DurationUnit = Field(default="days", description="Whether the amount is counted in minutes, hours or days.")
 
     def delta(self) -> timedelta:
         return timedelta(**{self.unit: self.amount})

@@ -19,7 +19,11 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 class RepeatedDateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Repeated date")
-    frequency: Literal["daily", "weekly", "monthly", "cron"] = "daily"
+    frequency: Literal["daily", "weekly", "monthly", "cron"] = Field(
+        default="daily",
+        description="How often the campaign starts: every day, on chosen weekdays, on one day of each month, or on "
+        "a custom schedule (cron).",
+    )
     hour: int = Field(default=0, ge=0, le=23, description="Launch hour in the account time zone.")
     weekdays: list[Weekday] = Field(default_factory=list, description="For `weekly`: the days it fires.")
     month_day: int | None = Field(
