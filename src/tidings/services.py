@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from tidings.core.clock import Clock, ManualClock, SystemClock
+from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
 from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.tracking import Tracker
@@ -14,7 +16,7 @@ from tidings.engine.manual_clock import ClockAdvancer, default_next_due
 from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler
 from tidings.loyalty.adapter import LoyaltyAdapter
-from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
+from tidings.loyalty.processor import LoyaltyProcessor
 from tidings.settings import Settings
 from tidings.store import loyalty as loyalty_sql
 from tidings.store import messages as message_sql
@@ -46,7 +48,9 @@ def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter)
         db,
         adapter,
         retry=RetryPolicy(
-            settings.loyalty_max_attempts, settings.loyalty_retry_base_seconds, settings.loyalty_retry_max_seconds
+            max_attempts=settings.loyalty_max_attempts,
+            base=timedelta(seconds=settings.loyalty_retry_base_seconds),
+            cap=timedelta(seconds=settings.loyalty_retry_max_seconds),
         ),
         chunk_size=settings.loyalty_chunk_size,
         lease_seconds=max(settings.lease_seconds, 2 * rounds * settings.loyalty_timeout_seconds),

@@ -5,11 +5,12 @@ Each call (one per scheduler tick) first settles what time decided: messages a d
 queued again, Viber messages of a Viber → SMS cascade that Viber will not deliver become the SMS, and messages
 whose lifetime ended become ``undeliverable``. Then it delivers due chunks, the channels taking turns.
 
-Retries. A transient failure is retried after ``retry_base × 2^(attempt − 1)`` (at most ``retry_max``), or
-after the provider's ``Retry-After``; a retry of an SMS, Viber or push message waits for the delivery window
-unless its action says "deliver immediately". A retry that would come after the message's lifetime, or one
-past ``max_attempts``, makes the message ``undeliverable``. A permanent failure makes it ``failed`` — except a
-Viber message of a cascade, which becomes its SMS (in place: one message per entry, node and customer).
+Retries. A transient failure is retried after the back-off of ``core.retry`` (doubling from ``retry_base``, at
+most ``retry_max``; the provider's ``Retry-After`` when it sent one); a retry of an SMS, Viber or push message
+waits for the delivery window unless its action says "deliver immediately". A retry that would come after the
+message's lifetime, or one past ``max_attempts``, makes the message ``undeliverable``. A permanent failure makes
+it ``failed`` — except a Viber message of a cascade, which becomes its SMS (in place: one message per entry, node
+and customer).
 
 Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
 records it whole. Any other provider runs between transactions, and the pipeline records each message as
@@ -44,6 +45,7 @@ from tidings.actions.send_push import SendPushConfig
 from tidings.actions.send_sms import SendSmsConfig
 from tidings.core.account import AccountSettings
 from tidings.core.clock import SystemClock
+from tidings.core.retry import RetryPolicy
 from tidings.core.windows import Window, zone_of
 from tidings.delivery.channels import Route
 from tidings.delivery.handover import Handover
@@ -114,9 +116,7 @@ class Policy:
     chunk_size: int
     lease: timedelta
     lifetime: timedelta
-    max_attempts: int
-    retry_base: timedelta
-    retry_max: timedelta
+    retry: RetryPolicy
     sms_sender: str
 
     @classmethod
@@ -125,16 +125,13 @@ class Policy:
             chunk_size=settings.delivery_chunk_size,
             lease=timedelta(seconds=settings.lease_seconds),
             lifetime=timedelta(minutes=settings.message_lifetime_minutes),
-            max_attempts=settings.delivery_max_attempts,
-            retry_base=timedelta(seconds=settings.retry_base_seconds),
-            retry_max=timedelta(seconds=settings.retry_max_seconds),
+            retry=RetryPolicy(
+                max_attempts=settings.delivery_max_attempts,
+                base=timedelta(seconds=settings.retry_base_seconds),
+                cap=timedelta(seconds=settings.retry_max_seconds),
+            ),
             sms_sender=settings.sms_sender,
         )
-
-    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
-        if retry_after is not None:
-            return min(timedelta(seconds=retry_after), self.retry_max)
-        return min(self.retry_base * (1 << min(max(0, attempts - 1), 30)), self.retry_max)
 
 
 @dataclass(frozen=True)
@@ -423,8 +420,8 @@ class Delivery:
             error = result.error or "refused"
             status = "failed"
             if result.transient:
-                at = p.opening(now + self.policy.backoff(p.attempts, result.retry_after))
-                if p.attempts >= self.policy.max_attempts:
+                at = p.opening(now + self.policy.retry.delay(p.attempts, result.retry_after))
+                if self.policy.retry.exhausted(p.attempts):
                     status, error = "undeliverable", f"gave up after {p.attempts} attempts; last error: {error}"
                 elif p.expires_at is not None and at >= p.expires_at:
                     status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
