@@ -40,7 +40,7 @@ def loyalty_adapter(settings: Settings, db: Database) -> LoyaltyAdapter:
     return BuiltinLedger(db.dialect)
 
 
-def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter) -> LoyaltyProcessor:
+def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter, wall: Clock) -> LoyaltyProcessor:
     # A chunk's calls must end before its lease does, or another worker would send them again (harmless with the
     # idempotency key, but wasted): the lease covers every call of a chunk timing out, twice over.
     rounds = -(-settings.loyalty_chunk_size // settings.loyalty_concurrency)
@@ -54,6 +54,7 @@ def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter)
         ),
         chunk_size=settings.loyalty_chunk_size,
         lease_seconds=max(settings.lease_seconds, 2 * rounds * settings.loyalty_timeout_seconds),
+        wall=wall,
     )
 
 
@@ -84,6 +85,7 @@ class Services:
         db = Database.open(settings.database_url)
         if clock is None:
             clock = ManualClock() if settings.clock == "manual" else SystemClock()
+        wall = SystemClock()  # leases are about real worker deaths: real time, whatever ``clock`` is
         documents = DocumentCache()
         delivery = Delivery(
             db,
@@ -91,10 +93,11 @@ class Services:
             build_routes(settings),
             tracker=Tracker.from_settings(settings),
             policy=Policy.from_settings(settings),
+            wall=wall,
         )
         if runtime is None:
             runtime = build_runtime(settings, db, documents, clock)
-        loyalty = loyalty_processor(settings, db, loyalty_adapter(settings, db))
+        loyalty = loyalty_processor(settings, db, loyalty_adapter(settings, db), wall)
         scheduler = Scheduler(
             db,
             documents,

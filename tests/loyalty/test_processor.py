@@ -18,7 +18,7 @@ from tests.conftest import START
 from tests.engine.helpers import add_customers, advance, campaign, start
 from tests.loyalty.conftest import MAX_ATTEMPTS, RETRY_BASE, TIMEOUT
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty
-from tidings.core.clock import ManualClock
+from tidings.core.clock import ManualClock, SystemClock
 from tidings.core.retry import RetryPolicy
 from tidings.loyalty.processor import LoyaltyProcessor
 from tidings.services import Services, loyalty_adapter
@@ -258,6 +258,7 @@ def test_two_workers_at_once_send_each_request_once(http_services: Services, loy
             retry=RetryPolicy(MAX_ATTEMPTS, timedelta(seconds=RETRY_BASE), timedelta(hours=1)),
             chunk_size=5,
             lease_seconds=60,
+            wall=SystemClock(),
         )
         for _ in range(2)
     ]

@@ -44,7 +44,7 @@ from sqlalchemy import Connection
 from tidings.actions.send_push import SendPushConfig
 from tidings.actions.send_sms import SendSmsConfig
 from tidings.core.account import AccountSettings
-from tidings.core.clock import SystemClock
+from tidings.core.clock import Clock
 from tidings.core.retry import RetryPolicy
 from tidings.core.windows import Window, zone_of
 from tidings.delivery.channels import Route
@@ -165,6 +165,7 @@ class Delivery:
         *,
         tracker: Tracker,
         policy: Policy,
+        wall: Clock,
     ) -> None:
         self.db = db
         self.documents = documents
@@ -172,7 +173,7 @@ class Delivery:
         self.tracker = tracker
         self.policy = policy
         self.templates = default_templates()
-        self.wall = SystemClock()  # leases are about real worker deaths, never simulated time
+        self.wall = wall  # leases are about real worker deaths, never simulated time
 
     def __call__(self, now: datetime) -> int:
         """Deliver everything due at ``now``; returns how many messages were handled (sent, failed, retried,

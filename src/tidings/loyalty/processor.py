@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.core.clock import Clock, SystemClock
+from tidings.core.clock import Clock
 from tidings.core.retry import RetryPolicy
 from tidings.loyalty.adapter import LoyaltyAdapter, LoyaltyCall, LoyaltyResult, idempotency_key
 from tidings.store import loyalty as loyalty_sql
@@ -43,14 +43,14 @@ class LoyaltyProcessor:
         retry: RetryPolicy,
         chunk_size: int,
         lease_seconds: float,
-        wall: Clock | None = None,
+        wall: Clock,
     ) -> None:
         self.db = db
         self.adapter = adapter
         self.retry = retry
         self.chunk_size = chunk_size
         self.lease = timedelta(seconds=lease_seconds)
-        self.wall = wall or SystemClock()  # leases are about real worker deaths, never simulated time
+        self.wall = wall  # leases are about real worker deaths, never simulated time
 
     def __call__(self, now: datetime) -> int:
         """Process every request due at ``now``, chunk by chunk; returns how many were handled."""
