@@ -89,8 +89,8 @@ class Services:
         documents = DocumentCache()
         delivery = Delivery(
             db,
-            documents,
             build_routes(settings),
+            rules=documents.delivery_rules,
             tracker=Tracker.from_settings(settings),
             policy=Policy.from_settings(settings),
             wall=wall,

@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
+from tidings.core.delivery import Channel
 from tidings.core.retry import retry_after_seconds
-from tidings.delivery.providers import Channel, OutboundSms, Outbox, SendResult, describe, in_parallel
+from tidings.delivery.providers import OutboundSms, Outbox, SendResult, describe, in_parallel
 from tidings.settings import Settings
 
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
