@@ -43,6 +43,7 @@ from sqlalchemy import func, literal, select, text
 
 from bench.common import Progress, checkpoint, fresh_database, peak_rss_mb, process_cpu_seconds
 from tidings.core.clock import ManualClock
+from tidings.core.delivery import DeliveryRules, EmailContent
 from tidings.delivery.providers import OutboundEmail
 from tidings.delivery.smtp import SmtpProvider
 from tidings.engine.worker import settle
@@ -145,10 +146,10 @@ def count(services: Services, query: Any) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def rendering_inputs(services: Services, ids: list[int]) -> list[tuple[Any, Any, Any, TemplateContext]]:
-    """What the pipeline's renderer takes for these messages: row, node config, account, template context (the
-    variables are read from the database here, as the pipeline reads them once per chunk)."""
-    inputs: list[tuple[Any, Any, Any, TemplateContext]] = []
+def rendering_inputs(services: Services, ids: list[int]) -> list[tuple[Any, DeliveryRules, Any, TemplateContext]]:
+    """What the pipeline's renderer takes for these messages: row, the node's delivery rules, account, template
+    context (the variables are read from the database here, as the pipeline reads them once per chunk)."""
+    inputs: list[tuple[Any, DeliveryRules, Any, TemplateContext]] = []
     tracker = services.delivery.tracker
     with services.db.engine.connect() as conn:
         account = load_account(conn)
@@ -157,9 +158,16 @@ def rendering_inputs(services: Services, ids: list[int]) -> list[tuple[Any, Any,
             refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
             contexts = build_contexts(conn, refs, now=NOW, unsubscribe_url=tracker.unsubscribe_url)
             for row in rows:
-                config = services.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"]).config
-                inputs.append((row, config, account, contexts[row["message_id"]]))
+                rules = services.documents.delivery_rules(conn, row["campaign_id"], row["version"], row["node_id"])
+                assert rules is not None, "the bench's node sends e-mail"
+                inputs.append((row, rules, account, contexts[row["message_id"]]))
     return inputs
+
+
+def _email(rules: DeliveryRules) -> EmailContent:
+    content = rules.content("email")
+    assert isinstance(content, EmailContent), "the bench's node sends e-mail"
+    return content
 
 
 def measure_render(services: Services, sample: int) -> dict[str, float]:
@@ -171,17 +179,18 @@ def measure_render(services: Services, sample: int) -> dict[str, float]:
     inputs = rendering_inputs(services, ids)
     settle()  # as in a worker
     delivery = services.delivery
-    row, config, account, context = inputs[0]
-    delivery._render(row, config, account, [], context)  # parse once, as a long-running worker has
+    row, rules, account, context = inputs[0]
+    delivery._render(row, rules, account, [], context)  # parse once, as a long-running worker has
     started, cpu = time.perf_counter(), time.thread_time()
-    for row, config, account, context in inputs:
-        delivery._render(row, config, account, [], context)
+    for row, rules, account, context in inputs:
+        delivery._render(row, rules, account, [], context)
     per_core = len(inputs) / (time.thread_time() - cpu)
     per_wall = len(inputs) / (time.perf_counter() - started)
+    emails = [(_email(rules), context) for _, rules, _, context in inputs]
     cpu = time.thread_time()
     bodies = [
-        (delivery.templates.render(config.subject, context), delivery.templates.render(config.body_html, context))
-        for _, config, _, context in inputs
+        (delivery.templates.render(email.subject, context), delivery.templates.render(email.body_html, context))
+        for email, context in emails
     ]
     liquid_us = (time.thread_time() - cpu) / len(inputs) * 1e6
     cpu = time.thread_time()
@@ -236,8 +245,8 @@ def deliver_in_processes(url: str, workers: int, chunk_size: int) -> float:
 
 
 def first_email(services: Services) -> OutboundEmail:
-    [(row, config, account, context)] = rendering_inputs(services, [1])
-    message = services.delivery._render(row, config, account, [], context)
+    [(row, rules, account, context)] = rendering_inputs(services, [1])
+    message = services.delivery._render(row, rules, account, [], context)
     assert isinstance(message, OutboundEmail)
     return message
 

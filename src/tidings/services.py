@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from tidings.core.clock import Clock, ManualClock, SystemClock
+from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
 from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.tracking import Tracker
@@ -14,7 +16,7 @@ from tidings.engine.manual_clock import ClockAdvancer, default_next_due
 from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler
 from tidings.loyalty.adapter import LoyaltyAdapter
-from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
+from tidings.loyalty.processor import LoyaltyProcessor
 from tidings.settings import Settings
 from tidings.store import loyalty as loyalty_sql
 from tidings.store import messages as message_sql
@@ -38,7 +40,7 @@ def loyalty_adapter(settings: Settings, db: Database) -> LoyaltyAdapter:
     return BuiltinLedger(db.dialect)
 
 
-def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter) -> LoyaltyProcessor:
+def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter, wall: Clock) -> LoyaltyProcessor:
     # A chunk's calls must end before its lease does, or another worker would send them again (harmless with the
     # idempotency key, but wasted): the lease covers every call of a chunk timing out, twice over.
     rounds = -(-settings.loyalty_chunk_size // settings.loyalty_concurrency)
@@ -46,10 +48,13 @@ def loyalty_processor(settings: Settings, db: Database, adapter: LoyaltyAdapter)
         db,
         adapter,
         retry=RetryPolicy(
-            settings.loyalty_max_attempts, settings.loyalty_retry_base_seconds, settings.loyalty_retry_max_seconds
+            max_attempts=settings.loyalty_max_attempts,
+            base=timedelta(seconds=settings.loyalty_retry_base_seconds),
+            cap=timedelta(seconds=settings.loyalty_retry_max_seconds),
         ),
         chunk_size=settings.loyalty_chunk_size,
         lease_seconds=max(settings.lease_seconds, 2 * rounds * settings.loyalty_timeout_seconds),
+        wall=wall,
     )
 
 
@@ -80,17 +85,19 @@ class Services:
         db = Database.open(settings.database_url)
         if clock is None:
             clock = ManualClock() if settings.clock == "manual" else SystemClock()
+        wall = SystemClock()  # leases are about real worker deaths: real time, whatever ``clock`` is
         documents = DocumentCache()
         delivery = Delivery(
             db,
-            documents,
             build_routes(settings),
+            rules=documents.delivery_rules,
             tracker=Tracker.from_settings(settings),
             policy=Policy.from_settings(settings),
+            wall=wall,
         )
         if runtime is None:
             runtime = build_runtime(settings, db, documents, clock)
-        loyalty = loyalty_processor(settings, db, loyalty_adapter(settings, db))
+        loyalty = loyalty_processor(settings, db, loyalty_adapter(settings, db), wall)
         scheduler = Scheduler(
             db,
             documents,

@@ -1,18 +1,16 @@
-"""The pieces of the pipeline that need no database: delivery windows, the rate limit, the back-off, and the
-outbox that hands messages to providers."""
+"""The pieces of the pipeline that need no database: delivery windows, the rate limit, and the outbox that hands
+messages to providers (the back-off is ``core.retry``'s, tested in ``tests/core``)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from tidings.core.windows import Window, zone_of
-from tidings.delivery.pipeline import Policy
 from tidings.delivery.providers import OutboundSms, Outbox, SendResult, in_parallel
 from tidings.delivery.rate_limit import RateLimit
-from tidings.settings import Settings
 
 
 def utc(day: int, hour: int, minute: int = 0) -> datetime:
@@ -86,15 +84,6 @@ def test_no_rate_limit_never_waits_and_a_negative_one_is_refused() -> None:
     asyncio.run(limit.acquire())
     with pytest.raises(ValueError, match="0 = unlimited"):
         RateLimit(-1)
-
-
-def test_back_off_doubles_up_to_the_cap_and_retry_after_wins() -> None:
-    policy = Policy.from_settings(Settings(retry_base_seconds=60, retry_max_seconds=600))
-    assert [policy.backoff(n, None) for n in (1, 2, 3, 4, 5, 50)] == [
-        timedelta(seconds=s) for s in (60, 120, 240, 480, 600, 600)
-    ]
-    assert policy.backoff(3, 5.0) == timedelta(seconds=5)
-    assert policy.backoff(3, 10_000.0) == timedelta(seconds=600)
 
 
 def sms(n: int) -> OutboundSms:

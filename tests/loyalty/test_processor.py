@@ -18,8 +18,9 @@ from tests.conftest import START
 from tests.engine.helpers import add_customers, advance, campaign, start
 from tests.loyalty.conftest import MAX_ATTEMPTS, RETRY_BASE, TIMEOUT
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty
-from tidings.core.clock import ManualClock
-from tidings.loyalty.processor import LoyaltyProcessor, RetryPolicy
+from tidings.core.clock import ManualClock, SystemClock
+from tidings.core.retry import RetryPolicy
+from tidings.loyalty.processor import LoyaltyProcessor
 from tidings.services import Services, loyalty_adapter
 from tidings.settings import Settings
 from tidings.store.tables import customers, loyalty_requests, points_ledger
@@ -224,7 +225,7 @@ def test_a_worker_that_died_mid_call_is_replaced_and_the_bonus_is_not_applied_tw
     processor = LoyaltyProcessor(
         services.db,
         services.loyalty.adapter,
-        retry=RetryPolicy(MAX_ATTEMPTS, RETRY_BASE, 3600),
+        retry=RetryPolicy(MAX_ATTEMPTS, timedelta(seconds=RETRY_BASE), timedelta(hours=1)),
         chunk_size=10,
         lease_seconds=30,
         wall=wall,
@@ -254,9 +255,10 @@ def test_two_workers_at_once_send_each_request_once(http_services: Services, loy
         LoyaltyProcessor(
             services.db,
             patient,
-            retry=RetryPolicy(MAX_ATTEMPTS, RETRY_BASE, 3600),
+            retry=RetryPolicy(MAX_ATTEMPTS, timedelta(seconds=RETRY_BASE), timedelta(hours=1)),
             chunk_size=5,
             lease_seconds=60,
+            wall=SystemClock(),
         )
         for _ in range(2)
     ]

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, func, literal, select
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
+from tidings.core.delivery import DeliveryRules, EmailContent
 from tidings.model.templates import TemplateText
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import customers, journey_state, messages, users
@@ -54,16 +55,6 @@ class NotifyManagerConfig(BaseModel):
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = Field(default=None, description="Where the manager's replies go.")
-
-    #: An internal note: delivered without tracking (its opens and clicks are the manager's, not the customer's,
-    #: and must not count as the customer's engagement or credit orders) and without unsubscribe headers (the
-    #: customer's consent is not the manager's to withdraw).
-    internal_note: ClassVar[bool] = True
-
-    @property
-    def utm(self) -> None:
-        """The delivery pipeline appends UTM parameters when a send asks; an internal note never does."""
-        return None
 
 
 def recipient(config: NotifyManagerConfig) -> ColumnElement[Any]:
@@ -98,6 +89,19 @@ class NotifyManager:
 
     def due_on_arrival(self, config: NotifyManagerConfig, now: datetime, account: AccountSettings) -> datetime:
         return now
+
+    def delivery_rules(self, config: NotifyManagerConfig) -> DeliveryRules:
+        """An internal note: delivered without tracking (its opens and clicks are the manager's, not the customer's,
+        and must not count as the customer's engagement or credit orders) and without unsubscribe headers (the
+        customer's consent is not the manager's to withdraw); like any e-mail, outside the delivery window."""
+        content = EmailContent(
+            subject=config.subject,
+            body_html=config.body_html,
+            sender_name=config.sender_name,
+            sender_email=config.sender_email,
+            reply_to=config.reply_to,
+        )
+        return DeliveryRules(sends=(content,), windowed=False, internal=True)
 
     def execute(self, batch: Batch, config: NotifyManagerConfig, ctx: Context) -> Routing:
         address = recipient(config)

@@ -12,6 +12,7 @@ from tidings.actions.eligibility import Audience, queue_messages
 from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
+from tidings.core.delivery import DeliveryRules, EmailContent
 from tidings.model.catalog import CategoryCode
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
@@ -61,6 +62,17 @@ class SendEmail:
 
     def due_on_arrival(self, config: SendEmailConfig, now: datetime, account: AccountSettings) -> datetime:
         return now
+
+    def delivery_rules(self, config: SendEmailConfig) -> DeliveryRules:
+        content = EmailContent(
+            subject=config.subject,
+            body_html=config.body_html,
+            sender_name=config.sender_name,
+            sender_email=config.sender_email,
+            reply_to=config.reply_to,
+            utm=config.utm.query() if config.utm else None,
+        )
+        return DeliveryRules(sends=(content,), windowed=False)  # e-mail has no delivery window (D16)
 
     def execute(self, batch: Batch, config: SendEmailConfig, ctx: Context) -> Routing:
         audience = Audience(contact="email", channels=("email",), category=config.category)

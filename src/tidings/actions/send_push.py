@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tidings.actions.eligibility import Audience, Lifetime, queue_messages
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
+from tidings.core.delivery import DeliveryRules, PushContent
 from tidings.model.templates import TemplateText
 from tidings.store.tables import customers
 
@@ -56,6 +57,14 @@ class SendPush:
 
     def due_on_arrival(self, config: SendPushConfig, now: datetime, account: AccountSettings) -> datetime:
         return now
+
+    def delivery_rules(self, config: SendPushConfig) -> DeliveryRules:
+        content = PushContent(title=config.title, text=config.text, link=config.link, image_url=config.image_url)
+        return DeliveryRules(
+            sends=(content,),
+            windowed=not config.deliver_immediately,
+            lifetime=config.lifetime.delta() if config.lifetime else None,
+        )
 
     def execute(self, batch: Batch, config: SendPushConfig, ctx: Context) -> Routing:
         audience = Audience(contact="push", channels=("push",), category=config.category)

@@ -18,6 +18,7 @@ from sqlalchemy import case, literal, null
 from tidings.actions.eligibility import Audience, Lifetime, SubscriptionChannel, queue_messages
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
+from tidings.core.delivery import Content, DeliveryRules, SmsContent, ViberContent
 from tidings.model.templates import TemplateText
 from tidings.store.messages import CASCADE
 from tidings.store.tables import customers
@@ -82,6 +83,23 @@ class SendSms:
 
     def due_on_arrival(self, config: SendSmsConfig, now: datetime, account: AccountSettings) -> datetime:
         return now
+
+    def delivery_rules(self, config: SendSmsConfig) -> DeliveryRules:
+        contents: dict[SubscriptionChannel, Content] = {
+            "sms": SmsContent(text=config.text, sender=config.sender),
+            "viber": ViberContent(
+                text=config.text,
+                sender=config.sender,
+                image_url=config.viber_image_url,
+                button_text=config.viber_button_text,
+                button_url=config.viber_button_url,
+            ),
+        }
+        return DeliveryRules(
+            sends=tuple(contents[channel] for channel in CHANNELS[config.mode]),
+            windowed=not config.deliver_immediately,
+            lifetime=config.lifetime.delta() if config.lifetime else None,
+        )
 
     def execute(self, batch: Batch, config: SendSmsConfig, ctx: Context) -> Routing:
         audience = Audience(contact="phone", channels=CHANNELS[config.mode], category=config.category)

@@ -195,7 +195,10 @@ def _note_nodes(services: Services, conn: Connection, campaign: Any) -> list[str
     notes: set[str] = set()
     for version in range(1, int(campaign["current_version"]) + 1):
         document = services.documents.get(conn, int(campaign["id"]), version)
-        notes.update(node.id for node in document.nodes if getattr(type(node.config), "internal_note", False))
+        for node in document.nodes:
+            rules = document.delivery_rules(node.id)
+            if rules is not None and rules.internal:
+                notes.add(node.id)
     return sorted(notes)
 
 

@@ -11,8 +11,9 @@ as if sent, though nothing reached them.
 
 Optional hooks let the engine ask an action about the graph around it, without knowing its type:
 ``UpstreamReferences``, ``PortsFollowEdgeOrder``, ``EdgesCarryCriteria`` and ``ChecksGraph`` (read with the
-document's edges) and ``NarrowsWholeBase`` /
-``ClosesAdmission`` (consulted when customers enter). Two more tell the editor how to draw a node:
+document's edges), ``NarrowsWholeBase`` / ``ClosesAdmission`` (consulted when customers enter), and ``Sends``
+(read by the delivery pipeline, through the composition root, for the messages a send node queued).
+Two more tell the editor how to draw a node:
 ``NamesPorts`` (outputs called in words) and ``PortsCountedBySetting`` (one output per variant).
 
 Each action names its ``PaletteGroup``: the section of the editor's palette it is found in.
@@ -31,6 +32,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Executable, Select
 
 from tidings.core.account import AccountSettings
+from tidings.core.delivery import DeliveryRules
 from tidings.core.dialect import Dialect
 from tidings.core.graph import Graph
 
@@ -250,4 +252,12 @@ class ClosesAdmission(Protocol):
 
     def closed_reason(self, config: Any, node_id: str) -> str:
         """What the campaign's status says while this node keeps it closed."""
+        ...
+
+
+@runtime_checkable
+class Sends(Protocol):
+    def delivery_rules(self, config: Any) -> DeliveryRules:
+        """How the messages this node queues are delivered: what it sends on each channel, its delivery window,
+        lifetime (``core.delivery``). Every action that queues message rows declares it."""
         ...

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.delivery.providers import Channel, ChannelProvider, SandboxProvider
+from tidings.core.delivery import Channel
+from tidings.delivery.providers import ChannelProvider, SandboxProvider
 from tidings.delivery.rate_limit import RateLimit
 from tidings.settings import Settings
 

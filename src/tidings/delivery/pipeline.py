@@ -5,11 +5,16 @@ Each call (one per scheduler tick) first settles what time decided: messages a d
 queued again, Viber messages of a Viber → SMS cascade that Viber will not deliver become the SMS, and messages
 whose lifetime ended become ``undeliverable``. Then it delivers due chunks, the channels taking turns.
 
-Retries. A transient failure is retried after ``retry_base × 2^(attempt − 1)`` (at most ``retry_max``), or
-after the provider's ``Retry-After``; a retry of an SMS, Viber or push message waits for the delivery window
-unless its action says "deliver immediately". A retry that would come after the message's lifetime, or one
-past ``max_attempts``, makes the message ``undeliverable``. A permanent failure makes it ``failed`` — except a
-Viber message of a cascade, which becomes its SMS (in place: one message per entry, node and customer).
+The pipeline knows a message's node only through the ``DeliveryRules`` its action declares (``core.delivery``),
+looked up by the ``DeliveryRulesOf`` it is built with: what to render on the message's channel, whether it waits
+for the delivery window, its lifetime.
+
+Retries. A transient failure is retried after the back-off of ``core.retry`` (doubling from ``retry_base``, at
+most ``retry_max``; the provider's ``Retry-After`` when it sent one); a retry of a windowed message (SMS, Viber or
+push unless its node says "deliver immediately") waits for the delivery window. A retry that would come after
+the message's lifetime, or one past ``max_attempts``, makes the message ``undeliverable``. A permanent failure
+makes it ``failed`` — except a Viber message of a cascade, which becomes its SMS (in place: one message per
+entry, node and customer).
 
 Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
 records it whole. Any other provider runs between transactions, and the pipeline records each message as
@@ -36,19 +41,26 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, assert_never
 
 from sqlalchemy import Connection
 
-from tidings.actions.send_push import SendPushConfig
-from tidings.actions.send_sms import SendSmsConfig
 from tidings.core.account import AccountSettings
-from tidings.core.clock import SystemClock
+from tidings.core.clock import Clock
+from tidings.core.delivery import (
+    Channel,
+    DeliveryRules,
+    DeliveryRulesOf,
+    EmailContent,
+    PushContent,
+    SmsContent,
+    ViberContent,
+)
+from tidings.core.retry import RetryPolicy
 from tidings.core.windows import Window, zone_of
 from tidings.delivery.channels import Route
 from tidings.delivery.handover import Handover
 from tidings.delivery.providers import (
-    Channel,
     Outbound,
     OutboundEmail,
     OutboundPush,
@@ -59,7 +71,6 @@ from tidings.delivery.providers import (
     run_sync,
 )
 from tidings.delivery.tracking import Tracker
-from tidings.document.cache import DocumentCache
 from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.settings import Settings
@@ -77,34 +88,7 @@ SWITCH = message_sql.switch_to_sms()
 
 
 class Unrenderable(Exception):
-    """A message its node cannot make (the node's type does not send on the message's channel)."""
-
-
-class EmailNode(Protocol):
-    """The config of a node that sends e-mail: Send email, and Notify manager's note to a manager."""
-
-    subject: str
-    body_html: str
-    sender_name: str | None
-    sender_email: str | None
-    reply_to: str | None
-
-    @property
-    def utm(self) -> Any: ...
-
-
-_EMAIL_NODE_TYPES: dict[type, bool] = {}
-
-
-def _sends_email(config_type: type) -> bool:
-    """Whether configs of this type are ``EmailNode``s (checked once per type: a runtime protocol check costs
-    more than rendering the subject)."""
-    known = _EMAIL_NODE_TYPES.get(config_type)
-    if known is None:
-        fields = getattr(config_type, "model_fields", {})
-        names = ("subject", "body_html", "sender_name", "sender_email", "reply_to", "utm")
-        known = _EMAIL_NODE_TYPES[config_type] = all(name in fields or hasattr(config_type, name) for name in names)
-    return known
+    """A message its node cannot make (the node sends nothing on the message's channel)."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +98,7 @@ class Policy:
     chunk_size: int
     lease: timedelta
     lifetime: timedelta
-    max_attempts: int
-    retry_base: timedelta
-    retry_max: timedelta
+    retry: RetryPolicy
     sms_sender: str
 
     @classmethod
@@ -125,16 +107,13 @@ class Policy:
             chunk_size=settings.delivery_chunk_size,
             lease=timedelta(seconds=settings.lease_seconds),
             lifetime=timedelta(minutes=settings.message_lifetime_minutes),
-            max_attempts=settings.delivery_max_attempts,
-            retry_base=timedelta(seconds=settings.retry_base_seconds),
-            retry_max=timedelta(seconds=settings.retry_max_seconds),
+            retry=RetryPolicy(
+                max_attempts=settings.delivery_max_attempts,
+                base=timedelta(seconds=settings.retry_base_seconds),
+                cap=timedelta(seconds=settings.retry_max_seconds),
+            ),
             sms_sender=settings.sms_sender,
         )
-
-    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
-        if retry_after is not None:
-            return min(timedelta(seconds=retry_after), self.retry_max)
-        return min(self.retry_base * (1 << min(max(0, attempts - 1), 30)), self.retry_max)
 
 
 @dataclass(frozen=True)
@@ -147,7 +126,7 @@ class Prepared:
     attempts: int
     expires_at: datetime | None
     zone: str  # the recipient's time zone
-    window: Window | None  # the delivery window it waits for (SMS, Viber, push without "deliver immediately")
+    window: Window | None  # the delivery window it waits for (its node's rules are ``windowed``)
     cascade: bool  # a Viber message that becomes its SMS when Viber cannot deliver it
     lifetime: timedelta | None  # the action's own lifetime, if any
     payload: dict[str, Any] | None
@@ -163,19 +142,20 @@ class Delivery:
     def __init__(
         self,
         db: Database,
-        documents: DocumentCache,
         routes: Mapping[Channel, Route],
         *,
+        rules: DeliveryRulesOf,
         tracker: Tracker,
         policy: Policy,
+        wall: Clock,
     ) -> None:
         self.db = db
-        self.documents = documents
         self.routes = routes
+        self.rules = rules
         self.tracker = tracker
         self.policy = policy
         self.templates = default_templates()
-        self.wall = SystemClock()  # leases are about real worker deaths, never simulated time
+        self.wall = wall  # leases are about real worker deaths, never simulated time
 
     def __call__(self, now: datetime) -> int:
         """Deliver everything due at ``now``; returns how many messages were handled (sent, failed, retried,
@@ -294,21 +274,21 @@ class Delivery:
         rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
         refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
         contexts = build_contexts(conn, refs, now=now, unsubscribe_url=self.tracker.unsubscribe_url)
+        rules_of = self._rules_of(conn, rows)
         prepared: list[Prepared] = []
         failures: list[SendResult] = []
         for row in rows:
-            config = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"]).config
+            rules = rules_of[row["campaign_id"], row["version"], row["node_id"]]
             outbound: Outbound | None = None
             try:
                 context = contexts.get(row["message_id"])
                 if context is None:
                     raise Unrenderable("the customer no longer exists")
-                outbound = self._render(row, config, account, tokens.get(row["message_id"], []), context)
+                outbound = self._render(row, rules, account, tokens.get(row["message_id"], []), context)
             except TemplateError as error:
                 failures.append(SendResult(row["message_id"], False, error=f"template error: {error}"))
             except Unrenderable as error:
                 failures.append(SendResult(row["message_id"], False, error=str(error)))
-            lifetime = getattr(config, "lifetime", None)
             payload = row["payload"]
             prepared.append(
                 Prepared(
@@ -318,72 +298,85 @@ class Delivery:
                     attempts=row["attempts"],
                     expires_at=row["expires_at"],
                     zone=zone_of(row["timezone"], account.timezone),
-                    window=None if channel == "email" or getattr(config, "deliver_immediately", True) else window,
+                    window=window if rules is not None and rules.windowed else None,
                     cascade=bool(payload and payload.get("mode") == message_sql.CASCADE),
-                    lifetime=lifetime.delta() if lifetime is not None else None,
+                    lifetime=rules.lifetime if rules is not None else None,
                     payload=payload,
                 )
             )
         return prepared, failures
 
+    def _rules_of(self, conn: Connection, rows: Sequence[Any]) -> dict[tuple[int, int, str], DeliveryRules | None]:
+        """The rules of the nodes of these messages, each node's looked up once."""
+        nodes = {(row["campaign_id"], row["version"], row["node_id"]) for row in rows}
+        return {node: self.rules(conn, *node) for node in nodes}
+
     def _render(
-        self, row: Any, config: Any, account: AccountSettings, tokens: list[str], context: TemplateContext
+        self,
+        row: Any,
+        rules: DeliveryRules | None,
+        account: AccountSettings,
+        tokens: list[str],
+        context: TemplateContext,
     ) -> Outbound:
-        """The message to hand to the provider; raises ``TemplateError`` or ``Unrenderable``."""
+        """The message to hand to the provider: what its node sends on its channel, rendered for its recipient;
+        raises ``TemplateError`` or ``Unrenderable``."""
         message_id = row["message_id"]
         key = f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{message_id}"
+        channel = row["channel"]
+        content = rules.content(channel) if rules is not None else None
+        if rules is None or content is None:
+            raise Unrenderable(f"node {row['node_id']!r} sends no {channel} message")
 
         def render(source: str) -> str:
             return self.templates.render(source, context)
 
-        channel = row["channel"]
-        if channel == "email" and _sends_email(type(config)):
-            internal = bool(getattr(type(config), "internal_note", False))
-            config = cast(EmailNode, config)
-            # what is sent, and stored on the message, is the tracked HTML (an internal note is not tracked)
-            body = render(config.body_html)
-            if not internal:
-                body = self.tracker.track(body, message_id, config.utm.query() if config.utm else None)
-            name = config.sender_name or account.email_from_name
-            address = config.sender_email or account.email_from
-            return OutboundEmail(
-                message_id=message_id,
-                idempotency_key=key,
-                sender=f"{name} <{address}>",
-                reply_to=config.reply_to,
-                recipient=row["recipient"],
-                subject=render(config.subject),
-                body_html=body,
-                internal=internal,
-            )
-        if channel == "sms" and isinstance(config, SendSmsConfig):
-            if (row["payload"] or {}).get("viber") is not None:
-                key += ".sms"  # the SMS of a cascade is a message of its own to the SMS gateway
-            return OutboundSms(
-                message_id, key, row["recipient"], config.sender or self.policy.sms_sender, render(config.text)
-            )
-        if channel == "viber" and isinstance(config, SendSmsConfig):
-            return OutboundViber(
-                message_id,
-                key,
-                row["recipient"],
-                config.sender or self.policy.sms_sender,
-                render(config.text),
-                image_url=config.viber_image_url,
-                button_text=render(config.viber_button_text) if config.viber_button_text else None,
-                button_url=config.viber_button_url,
-            )
-        if channel == "push" and isinstance(config, SendPushConfig):
-            return OutboundPush(
-                message_id,
-                key,
-                tuple(tokens),
-                render(config.title),
-                render(config.text),
-                link=render(config.link) if config.link else None,
-                image_url=config.image_url,
-            )
-        raise Unrenderable(f"node {row['node_id']!r} ({type(config).__name__}) cannot send a {channel} message")
+        match content:
+            case EmailContent():
+                # what is sent, and stored on the message, is the tracked HTML (an internal note is not tracked)
+                body = render(content.body_html)
+                if not rules.internal:
+                    body = self.tracker.track(body, message_id, content.utm)
+                name = content.sender_name or account.email_from_name
+                address = content.sender_email or account.email_from
+                return OutboundEmail(
+                    message_id=message_id,
+                    idempotency_key=key,
+                    sender=f"{name} <{address}>",
+                    reply_to=content.reply_to,
+                    recipient=row["recipient"],
+                    subject=render(content.subject),
+                    body_html=body,
+                    internal=rules.internal,
+                )
+            case SmsContent():
+                if (row["payload"] or {}).get("viber") is not None:
+                    key += ".sms"  # the SMS of a cascade is a message of its own to the SMS gateway
+                sender = content.sender or self.policy.sms_sender
+                return OutboundSms(message_id, key, row["recipient"], sender, render(content.text))
+            case ViberContent():
+                return OutboundViber(
+                    message_id,
+                    key,
+                    row["recipient"],
+                    content.sender or self.policy.sms_sender,
+                    render(content.text),
+                    image_url=content.image_url,
+                    button_text=render(content.button_text) if content.button_text else None,
+                    button_url=content.button_url,
+                )
+            case PushContent():
+                return OutboundPush(
+                    message_id,
+                    key,
+                    tuple(tokens),
+                    render(content.title),
+                    render(content.text),
+                    link=render(content.link) if content.link else None,
+                    image_url=content.image_url,
+                )
+            case _:
+                assert_never(content)
 
     # -- recording ------------------------------------------------------------------------------------------------
     def _record(
@@ -423,8 +416,8 @@ class Delivery:
             error = result.error or "refused"
             status = "failed"
             if result.transient:
-                at = p.opening(now + self.policy.backoff(p.attempts, result.retry_after))
-                if p.attempts >= self.policy.max_attempts:
+                at = p.opening(now + self.policy.retry.delay(p.attempts, result.retry_after))
+                if self.policy.retry.exhausted(p.attempts):
                     status, error = "undeliverable", f"gave up after {p.attempts} attempts; last error: {error}"
                 elif p.expires_at is not None and at >= p.expires_at:
                     status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
@@ -457,10 +450,10 @@ class Delivery:
         if not rows:
             return 0
         account = load_account(conn)
+        rules_of = self._rules_of(conn, rows)
         switch = []
         for row in rows:
-            config = self.documents.get(conn, row["campaign_id"], row["version"]).node(row["node_id"]).config
-            lifetime = getattr(config, "lifetime", None)
+            rules = rules_of[row["campaign_id"], row["version"], row["node_id"]]
             p = Prepared(
                 message_id=row["id"],
                 outbound=None,
@@ -468,9 +461,9 @@ class Delivery:
                 attempts=0,
                 expires_at=None,
                 zone=zone_of(row["timezone"], account.timezone),
-                window=None if getattr(config, "deliver_immediately", False) else Window.of(account),
+                window=Window.of(account) if rules is not None and rules.windowed else None,
                 cascade=True,
-                lifetime=lifetime.delta() if lifetime is not None else None,
+                lifetime=rules.lifetime if rules is not None else None,
                 payload=row["payload"],
             )
             reason = "Viber bounced" if row["status"] == "bounced" else "Viber: message lifetime ended"

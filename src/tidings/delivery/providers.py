@@ -20,15 +20,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequ
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, insert
 
+from tidings.core.delivery import Channel
 from tidings.store.tables import mailbox
-
-#: The channels the delivery pipeline sends through (in-app notifications and popups are served by the API).
-Channel = Literal["email", "sms", "viber", "push"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "viber", "push")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from tidings.delivery.providers import Channel, OutboundPush, Outbox, SendResult, in_parallel
+from tidings.core.delivery import Channel
+from tidings.delivery.providers import OutboundPush, Outbox, SendResult, in_parallel
 from tidings.delivery.sms_http import connection_failure, http_result
 from tidings.settings import Settings
 

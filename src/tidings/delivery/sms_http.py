@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from tidings.delivery.providers import Channel, OutboundSms, Outbox, SendResult, describe, in_parallel
+from tidings.core.delivery import Channel
+from tidings.core.retry import retry_after_seconds
+from tidings.delivery.providers import OutboundSms, Outbox, SendResult, describe, in_parallel
 from tidings.settings import Settings
 
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
@@ -55,25 +56,6 @@ def auth_headers(header: str | None) -> dict[str, str]:
     return {name.strip(): value.strip()}
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds, or an HTTP date read against the real clock: it is
-    the provider's time), if any."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 def json_path(body: Any, path: str) -> str | None:
     for part in path.split("."):
         if not isinstance(body, dict) or part not in body:
@@ -93,7 +75,8 @@ def http_result(message_id: int, response: httpx.Response, *, id_field: str) -> 
         return SendResult(message_id, True, provider_message_id=json_path(body, id_field))
     error = f"HTTP {status}: {response.text[:300]}".strip()
     if status in TRANSIENT_STATUSES or status >= 500:
-        return SendResult(message_id, False, error=error, transient=True, retry_after=retry_after(response))
+        wait = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))  # the provider's time
+        return SendResult(message_id, False, error=error, transient=True, retry_after=wait)
     return SendResult(message_id, False, error=error)
 
 

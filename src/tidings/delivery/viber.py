@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from tidings.delivery.providers import Channel, OutboundViber, Outbox, SendResult, in_parallel
+from tidings.core.delivery import Channel
+from tidings.delivery.providers import OutboundViber, Outbox, SendResult, in_parallel
 from tidings.delivery.sms_http import auth_headers, connection_failure, http_result
 from tidings.settings import Settings
 

@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import Connection
 
+from tidings.core.delivery import DeliveryRules
 from tidings.core.errors import NotFound
 from tidings.document.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
@@ -29,6 +30,10 @@ class DocumentCache:
         with self._lock:
             self._documents[key] = document
         return document
+
+    def delivery_rules(self, conn: Connection, campaign_id: int, version: int, node_id: str) -> DeliveryRules | None:
+        """The ``DeliveryRulesOf`` the delivery pipeline is built with: a send node's rules, None for another."""
+        return self.get(conn, campaign_id, version).delivery_rules(node_id)
 
     def forget(self, campaign_id: int, version: int) -> None:
         """Drop a cached draft version that was edited in place."""

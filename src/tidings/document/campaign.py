@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
 
-from tidings.core.contracts import EdgesCarryCriteria, PortsFollowEdgeOrder
+from tidings.core.contracts import EdgesCarryCriteria, PortsFollowEdgeOrder, Sends
+from tidings.core.delivery import DeliveryRules
 from tidings.document.registry import ACTIONS, TRIGGERS
 
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -152,6 +153,14 @@ class CampaignDocument(BaseModel):
         if isinstance(action, PortsFollowEdgeOrder) and action.ports_follow_edge_order(node.config):
             return [str(port) for port in action.ports(node.config)]
         return None
+
+    def delivery_rules(self, node_id: str) -> DeliveryRules | None:
+        """How the messages of a send node are delivered (``Sends``); None for any other node."""
+        if node_id == self.trigger.id:
+            return None
+        node = self.node(node_id)
+        action = ACTIONS[node.type]
+        return action.delivery_rules(node.config) if isinstance(action, Sends) else None
 
     def default_port(self, node_id: str) -> str:
         if node_id == self.trigger.id:

@@ -13,21 +13,20 @@ from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS
-from tidings.model.templates import TEMPLATE_CHECK, TemplateCheck
+from tidings.model.templates import TEMPLATE_CHECK
+from tidings.rendering.templates import check_syntax
 
 _TAGS = set(CONDITION_TAGS.values())
 
 
-def parse_document(
-    raw: Any, catalog: Catalog | None = None, check_template: TemplateCheck | None = None
-) -> CampaignDocument:
+def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument:
     """Parse and check a document; raise ``DocumentInvalid`` listing every problem found.
 
-    With a ``catalog``, references to custom fields, segments and audiences are checked too; with
-    ``check_template``, every template field is checked to render.
+    Every template field is checked to render. With a ``catalog``, references to custom fields, segments and
+    audiences are checked too.
     """
     try:
-        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: check_template})
+        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: check_syntax})
     except ValidationError as error:
         problems = [_describe(raw, item) for item in error.errors(include_url=False)]
         raise DocumentInvalid(_summary(problems), details=problems) from None

@@ -22,7 +22,6 @@ from tidings.document.validation import parse_document
 from tidings.engine.arrival import due_on_arrival
 from tidings.engine.counters import CounterDelta
 from tidings.engine.triggering import enroll_by_api, first_fire_at
-from tidings.rendering.templates import check_syntax
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store import segments as segment_sql
@@ -80,7 +79,7 @@ class CampaignService:
     # -- writing -------------------------------------------------------------------------------------
     def _parse(self, raw: Any) -> CampaignDocument:
         with self.db.engine.connect() as conn:
-            return parse_document(raw, load_catalog(conn), check_syntax)
+            return parse_document(raw, load_catalog(conn))
 
     def create(self, raw: Any) -> dict[str, Any]:
         document = self._parse(raw)

@@ -17,16 +17,15 @@ header. The answer decides the outcome:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Connection
 
+from tidings.core.retry import retry_after_seconds
 from tidings.loyalty.adapter import LoyaltyCall, LoyaltyResult, reason_code
 
 PATHS = {"bonus": "/bonuses", "audience": "/audiences", "subscription": "/subscriptions"}
@@ -92,26 +91,9 @@ def result_of(request_id: int, response: httpx.Response) -> LoyaltyResult:
     error = (message or response.reason_phrase or f"HTTP {status}")[:ERROR_CHARS]
     details = {"status": status, "body": body} if body is not None else {"status": status}
     if status in TRANSIENT_STATUSES or status >= 500:
-        return LoyaltyResult(
-            request_id, "retry", response=details, reason=reason, error=error, retry_after=retry_after(response)
-        )
+        wait = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))  # the program's time
+        return LoyaltyResult(request_id, "retry", response=details, reason=reason, error=error, retry_after=wait)
     return LoyaltyResult(request_id, "failed", response=details, reason=reason, error=error)
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (moment - datetime.now(UTC)).total_seconds() if moment.tzinfo else math.nan
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _json(response: httpx.Response) -> Any:

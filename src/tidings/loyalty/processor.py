@@ -7,8 +7,8 @@ One call of the processor is one round of the scheduler's tick. Per chunk:
 2. apply: the adapter carries them out — inside the claiming transaction for the built-in ledger, between two
    transactions for the HTTP adapter (no database transaction waits on the network);
 3. record (one transaction): ``done`` and ``failed`` requests are finished and wake the customers held at their
-   node; a transient failure is retried after an exponential back-off (or the program's ``Retry-After``) until
-   the last attempt, which fails with the last reason.
+   node; a transient failure is retried after the back-off of ``core.retry`` (exponential, or the program's
+   ``Retry-After``) until the last attempt, which fails with the last reason.
 
 A worker that dies between 1 and 3 leaves a lease that expires (wall-clock time); the request is claimed again
 and sent with the same idempotency key, so the program applies it once.
@@ -17,13 +17,13 @@ and sent with the same idempotency key, so the program applies it once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.core.clock import Clock, SystemClock
+from tidings.core.clock import Clock
+from tidings.core.retry import RetryPolicy
 from tidings.loyalty.adapter import LoyaltyAdapter, LoyaltyCall, LoyaltyResult, idempotency_key
 from tidings.store import loyalty as loyalty_sql
 from tidings.store.database import Database
@@ -32,21 +32,6 @@ from tidings.store.database import Database
 CUSTOMER_MISSING = "customer_missing"
 #: Reason of a bonus whose campaign was stopped before it was sent (stopping ends every journey, D13).
 CAMPAIGN_STOPPED = "campaign_stopped"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int
-    base_seconds: float
-    max_seconds: float
-
-    def delay(self, attempt: int, retry_after: float | None) -> timedelta:
-        """Wait before the attempt after ``attempt`` (1-based): base × 2^(attempt-1), at least what the program
-        asked for, at most ``max_seconds``."""
-        seconds = self.base_seconds * 2 ** min(attempt - 1, 40)
-        if retry_after is not None:
-            seconds = max(seconds, retry_after)
-        return timedelta(seconds=min(seconds, self.max_seconds))
 
 
 class LoyaltyProcessor:
@@ -58,14 +43,14 @@ class LoyaltyProcessor:
         retry: RetryPolicy,
         chunk_size: int,
         lease_seconds: float,
-        wall: Clock | None = None,
+        wall: Clock,
     ) -> None:
         self.db = db
         self.adapter = adapter
         self.retry = retry
         self.chunk_size = chunk_size
         self.lease = timedelta(seconds=lease_seconds)
-        self.wall = wall or SystemClock()  # leases are about real worker deaths, never simulated time
+        self.wall = wall  # leases are about real worker deaths, never simulated time
 
     def __call__(self, now: datetime) -> int:
         """Process every request due at ``now``, chunk by chunk; returns how many were handled."""
@@ -116,7 +101,7 @@ class LoyaltyProcessor:
         retried: list[dict[str, Any]] = []
         for result in sorted(results, key=lambda r: r.request_id):  # id order: the lock order of every writer
             attempt = attempts.get(result.request_id, 1)
-            if result.outcome == "retry" and attempt < self.retry.max_attempts:
+            if result.outcome == "retry" and not self.retry.exhausted(attempt):
                 retried.append(
                     {
                         "b_id": result.request_id,

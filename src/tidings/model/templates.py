@@ -4,8 +4,8 @@ A document error then names the node, the field and the line: ``node 'e1', field
 'if' is never closed; add {% endif %}``.
 
 The check runs when a document is saved or validated: ``parse_document`` puts the renderer's syntax check
-(``delivery.templates.check_syntax``, handed in by the caller) into the validation context under
-``TEMPLATE_CHECK``, so the vocabulary needs no renderer of its own.
+(``rendering.templates.check_syntax``) into the validation context under ``TEMPLATE_CHECK``, so the vocabulary
+needs no renderer of its own.
 A stored version is loaded without it: a campaign saved before a rule existed keeps running, and a template of
 it that cannot render fails its messages one by one with the template error instead.
 
