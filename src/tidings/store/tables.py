@@ -196,7 +196,7 @@ journey_state = Table(
     Column("status", String(8), nullable=False),  # waiting | claimed
     Column("claim_id", String(36)),
     Column("claimed_until", Timestamp),
-    Column("outcome", String(96)),  # set while a chunk is being advanced: port:<p> | drop:<reason> | hold
+    Column("outcome", String(96)),  # set while a chunk is being advanced: core.outcomes.encode
     Index(
         "ix_journey_state_due",
         "due_at",
@@ -237,7 +237,7 @@ node_counters = Table(
     metadata,
     Column("campaign_id", BigInteger, primary_key=True),
     Column("node_id", String(64), primary_key=True),
-    Column("metric", String(80), primary_key=True),  # entered | performed | dropped:<reason>
+    Column("metric", String(80), primary_key=True),  # named by core.outcomes (entered, performed, per port, per reason)
     Column("shard", Integer, primary_key=True),  # spreads concurrent increments over rows
     Column("value", BigInteger, nullable=False),
 )
