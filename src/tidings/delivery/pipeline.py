@@ -60,6 +60,7 @@ from tidings.delivery.providers import (
 )
 from tidings.delivery.tracking import Tracker
 from tidings.document.cache import DocumentCache
+from tidings.model.statuses import MessageStatus
 from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.settings import Settings
@@ -421,7 +422,7 @@ class Delivery:
                 )
                 continue
             error = result.error or "refused"
-            status = "failed"
+            status: MessageStatus = "failed"
             if result.transient:
                 at = p.opening(now + self.policy.backoff(p.attempts, result.retry_after))
                 if p.attempts >= self.policy.max_attempts:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 
 from tidings.core.dialect import Dialect
 from tidings.core.outcomes import HELD, Dropped, Outcome, Performed, encode
+from tidings.model.statuses import EntryStatus
 from tidings.store.tables import campaigns, entries, journey_state, journey_trace, node_counters
 
 js = journey_state
@@ -351,7 +352,7 @@ def delete_tokens(campaign_id: int, *, node_id: str | None = None) -> Delete:
     return delete(js).where(condition)
 
 
-def finish_entries_without_tokens(campaign_id: int, *, now: datetime, status: str) -> Update:
+def finish_entries_without_tokens(campaign_id: int, *, now: datetime, status: EntryStatus) -> Update:
     has_token = exists().where(js.c.entry_id == entries.c.id)
     return (
         update(entries)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.model.statuses import LoyaltyRequestStatus
 from tidings.store.tables import campaigns, customers, journey_state, loyalty_requests
 from tidings.store.types import Json
 
@@ -55,7 +56,7 @@ def lock_chunk_requests(claim_id: str) -> Select[Any]:
     )
 
 
-def request_is(status: str, reason: str | None = None) -> ColumnElement[bool]:
+def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> ColumnElement[bool]:
     """Predicate on ``journey_state``: the token's request has ``status`` (and, for ``failed``, ``reason``)."""
     condition = and_(of_token(), lr.c.status == status)
     if reason is not None:
@@ -177,7 +178,7 @@ def list_requests(
     customer_id: int | None,
     campaign_id: int | None,
     kind: str | None,
-    status: str | None,
+    status: LoyaltyRequestStatus | None,
     limit: int,
     offset: int,
 ) -> Select[Any]:
