@@ -55,3 +55,15 @@ def postgres_clone(template: str) -> Iterator[str]:
         yield pg_url(name)
     finally:
         drop_database(name)
+
+
+@contextmanager
+def postgres_empty() -> Iterator[str]:
+    """A new PostgreSQL database without any table (for tests that migrate it step by step)."""
+    name = f"tidings_e_{uuid.uuid4().hex[:12]}"
+    with _admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield pg_url(name)
+    finally:
+        drop_database(name)

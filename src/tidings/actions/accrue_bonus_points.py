@@ -114,8 +114,7 @@ class AccrueBonusPoints:
             loyalty_sql.request_from_chunk(
                 ctx.dialect,
                 kind=loyalty_sql.BONUS,
-                claim_id=batch.claim_id,
-                outcome="hold",
+                rows=batch.held(),
                 payload=config.payload(),
                 now=ctx.now,
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -85,14 +85,14 @@ class AudienceAction:
         if config.ignore_control_group:
             routing.suppress("out", CONTROL_GROUP, in_control_group())
         routing.to("out")
-        changed: dict[str, Any] = {"claim_id": batch.claim_id, "outcome": "port:out"}
+        changed = batch.performed()
         if config.operation == "add":
-            routing.then(audience_effects.add_members(ctx.dialect, audience_id=audience_id, now=ctx.now, **changed))
+            routing.then(audience_effects.add_members(ctx.dialect, audience_id=audience_id, rows=changed, now=ctx.now))
         else:
-            routing.then(audience_effects.remove_members(audience_id=audience_id, **changed))
+            routing.then(audience_effects.remove_members(audience_id=audience_id, rows=changed))
         if config.send_to_loyalty:
             payload = {"operation": config.operation, "audience_id": audience_id, "audience": name}
-            routing.then(audience_effects.request_loyalty(ctx.dialect, payload=payload, now=ctx.now, **changed))
+            routing.then(audience_effects.request_loyalty(ctx.dialect, rows=changed, payload=payload, now=ctx.now))
         return routing
 
 

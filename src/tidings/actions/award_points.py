@@ -76,9 +76,9 @@ class AwardPoints:
         if amount < 0:
             routing.drop(INSUFFICIENT_POINTS, customer_matches(points.balance_below(amount)))
         routing.to("out")
-        changed = {"claim_id": batch.claim_id, "outcome": "port:out"}
-        routing.then(points.add_to_chunk_balances(amount=amount, **changed))
+        credited = batch.performed()
+        routing.then(points.add_to_chunk_balances(rows=credited, amount=amount))
         routing.then(
-            points.ledger_rows_from_chunk(ctx.dialect, amount=amount, reason=config.comment, now=ctx.now, **changed)
+            points.ledger_rows_from_chunk(ctx.dialect, rows=credited, amount=amount, reason=config.comment, now=ctx.now)
         )
         return routing

@@ -159,7 +159,7 @@ def queue_messages(
             expires_at = openings_by_zone(customers.c.timezone, Timestamp(), zones, window, ctx.account, now, delta)
     return message_sql.queue_from_batch(
         ctx.dialect,
-        batch.member,
+        batch.performed(),
         channel=channel,
         recipient=recipient,
         send_after=send_after,

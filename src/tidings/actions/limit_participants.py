@@ -72,8 +72,7 @@ class LimitParticipants:
                 campaign_id=batch.campaign_id,
                 node_id=batch.node_id,
                 period=key,
-                claim_id=batch.claim_id,
-                outcome="port:out",
+                rows=batch.performed(),
             )
         )
         if config.period == "campaign":

@@ -111,7 +111,5 @@ class LimitPoll:
                 recheck = min(recheck, max(ctx.now, oldest + lifetime))
             routing.hold(recheck)
         return routing.then(
-            poll_sql.invite_from_chunk(
-                ctx.dialect, poll_id=config.poll, claim_id=batch.claim_id, outcome="port:out", now=ctx.now
-            )
+            poll_sql.invite_from_chunk(ctx.dialect, poll_id=config.poll, rows=batch.performed(), now=ctx.now)
         )

@@ -122,7 +122,7 @@ class NotifyManager:
             literal("queued"),
             literal(ctx.now, messages.c.send_after.type),
             literal(ctx.now, messages.c.created_at.type),
-        ).where(batch.member, journey_state.c.outcome == "port:out")
+        ).where(batch.performed())
         insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
         columns = [
             "campaign_id",

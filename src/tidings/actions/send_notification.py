@@ -191,9 +191,7 @@ class SendNotification:
         sources = {"title": config.title, "text": config.text}
         if not has_markup(*sources.values()):
             content = {**sources, **fixed}
-            insert = notification_sql.insert_performed(
-                ctx.dialect, claim_id=batch.claim_id, outcome="port:out", content=content
-            )
+            insert = notification_sql.insert_performed(ctx.dialect, rows=batch.performed(), content=content)
             return routing.to("out").then(insert)
         rendering = render_performed(batch, ctx, performed, sources)
         if rendering.failed:

@@ -128,10 +128,7 @@ class ShowPopup:
         sources = {name: getattr(config, name) for name in TEMPLATED}
         if not has_markup(*sources.values()):
             insert = popup_sql.insert_performed(
-                ctx.dialect,
-                claim_id=batch.claim_id,
-                outcome="port:out",
-                content={**fixed, "content": config.content(sources)},
+                ctx.dialect, rows=batch.performed(), content={**fixed, "content": config.content(sources)}
             )
             return routing.to("out").then(insert)
         rendering = render_performed(batch, ctx, performed, sources)

@@ -13,6 +13,7 @@ from tidings.api.deps import CampaignIdPath, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL, nul_path
 from tidings.core.errors import DocumentInvalid, InvalidInput, NotFound
+from tidings.core.outcomes import ENTERED, PERFORMED, by_family
 from tidings.document.campaign import CampaignDocument
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
@@ -106,10 +107,6 @@ class CampaignStats(BaseModel):
     nodes: list[NodeStats]
 
 
-def _by_prefix(metrics: dict[str, int], prefix: str) -> dict[str, int]:
-    return {m.removeprefix(prefix): n for m, n in sorted(metrics.items()) if m.startswith(prefix)}
-
-
 def _refuse_nul(document: Any) -> None:
     """PostgreSQL stores no NUL character: refuse it on both databases, naming where it is."""
     where = nul_path(document, [])
@@ -195,9 +192,9 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
     result = []
     for node_id, node_type, title in nodes:
         metrics = counters.get(node_id, {})
-        performed = metrics.get("performed", 0)
-        ports = _by_prefix(metrics, "port:")
-        entered = metrics.get("entered", 0)
+        performed = metrics.get(PERFORMED, 0)
+        ports = by_family(metrics, "port")
+        entered = metrics.get(ENTERED, 0)
         if node_id == document.trigger.id:
             # Everyone the trigger admits enters the campaign and leaves by the trigger's one output.
             entered, ports = performed, {"out": performed}
@@ -209,9 +206,9 @@ def stats(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignStats:
                 entered=entered,
                 performed=performed,
                 ports=ports,
-                dropped=_by_prefix(metrics, "dropped:"),
-                suppressed=_by_prefix(metrics, "suppressed:"),
-                removed=_by_prefix(metrics, "removed:"),
+                dropped=by_family(metrics, "dropped"),
+                suppressed=by_family(metrics, "suppressed"),
+                removed=by_family(metrics, "removed"),
                 waiting=waiting.get(node_id, 0),
             )
         )

@@ -15,6 +15,7 @@ from tidings.api.rows import check_rows
 from tidings.core.errors import NotFound
 from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CustomerIn, merge_duplicates
+from tidings.model.statuses import EntryStatus
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.custom_fields import declared_types
@@ -89,7 +90,7 @@ class Journey(BaseModel):
     campaign_id: int
     campaign_name: str | None
     version: int
-    status: str = Field(description="active | completed | stopped")
+    status: EntryStatus
     entered_at: datetime
     finished_at: datetime | None
     steps: list[Step]

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
+from tidings.model.statuses import MessageStatus
 from tidings.store import messages as message_sql
 
 router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
@@ -25,7 +26,7 @@ class MessageOut(BaseModel):
     customer: str
     channel: str
     recipient: str
-    status: str
+    status: MessageStatus
     subject: str | None
     body: str | None
     send_after: datetime

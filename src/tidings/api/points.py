@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.core.errors import NotFound
+from tidings.model.statuses import LoyaltyRequestStatus
 from tidings.store import loyalty as loyalty_sql
 from tidings.store import points as points_sql
 from tidings.store.customers import get_by_external
@@ -47,7 +48,7 @@ class LoyaltyRequestOut(BaseModel):
     campaign_id: int = Field(description="0 for a request made outside any campaign (subscription sync).")
     node_id: str | None
     payload: dict[str, Any]
-    status: str = Field(description="pending | done | failed")
+    status: LoyaltyRequestStatus
     attempts: int
     next_attempt_at: datetime | None
     created_at: datetime
@@ -79,7 +80,7 @@ def loyalty_requests(
     customer: Annotated[str | None, Query(min_length=1, max_length=128, description="External id.")] = None,
     campaign_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     kind: Literal["bonus", "audience", "subscription"] | None = None,
-    status: Literal["pending", "done", "failed"] | None = None,
+    status: LoyaltyRequestStatus | None = None,
 ) -> LoyaltyRequests:
     with services.db.engine.connect() as conn:
         customer_id = None

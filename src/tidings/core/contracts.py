@@ -5,9 +5,10 @@ rules that send the matching customers to a port, drop them with a reason, or ho
 time, plus effect statements (message rows, …) that run in the same transaction after the rules are applied.
 Rules are SQL predicates, so a chunk of any size is routed with a handful of statements.
 
-A port rule may carry a reason: the customers leave by the port as performed, but the trace records the reason
-and the node counts them as ``suppressed:<reason>`` — a control-group customer at a send node (D1) is routed on
-as if sent, though nothing reached them.
+Each rule gives its rows an ``Outcome`` (``core.outcomes``). A port rule may carry a reason: the customers leave
+by the port as performed, but the trace records the reason and the node counts them as suppressed — a
+control-group customer at a send node (D1) is routed on as if sent, though nothing reached them. Effects name the
+rows they act on with ``Batch.performed`` (which leaves suppressed rows out) or ``Batch.held``.
 
 Optional hooks let the engine ask an action about the graph around it, without knowing its type:
 ``UpstreamReferences``, ``PortsFollowEdgeOrder``, ``EdgesCarryCriteria`` and ``ChecksGraph`` (read with the
@@ -26,15 +27,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Executable, Select
+from sqlalchemy import ColumnElement, Connection, Executable, Select, and_
 
 from tidings.core.account import AccountSettings
 from tidings.core.delivery import DeliveryRules
 from tidings.core.dialect import Dialect
 from tidings.core.graph import Graph
+from tidings.core.outcomes import HELD, Dropped, Held, Outcome, Performed, encode
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,19 @@ class Batch:
     size: int
     #: Predicate on ``journey_state`` selecting this batch's rows (built by the engine, which owns the table).
     member: ColumnElement[bool] = field(compare=False, repr=False)
+    #: The ``journey_state`` column the engine writes each row's outcome to while the batch is advanced (read it
+    #: through ``performed`` and ``held``).
+    outcome_column: ColumnElement[str | None] = field(compare=False, repr=False)
+
+    def performed(self, port: str = "out") -> ColumnElement[bool]:
+        """Predicate on ``journey_state``: this batch's rows that the rules sent on by ``port`` as performed, for an
+        effect (``Routing.then``) to act on. A row suppressed at that port is not one of them: nothing was done
+        for it."""
+        return and_(self.member, self.outcome_column == encode(Performed(port)))
+
+    def held(self) -> ColumnElement[bool]:
+        """Predicate on ``journey_state``: this batch's rows that the rules hold at the node."""
+        return and_(self.member, self.outcome_column == encode(HELD))
 
 
 #: Reason recorded when a customer-facing action is suppressed for a control-group customer (D1).
@@ -66,33 +81,18 @@ class Context:
     graph: Graph
 
 
-RuleKind = Literal["port", "drop", "hold"]
-
-
 @dataclass(frozen=True)
 class Rule:
-    kind: RuleKind
-    value: str | datetime
+    """The unrouted rows of the batch that ``where`` holds for (all of them when None) get ``outcome``; held rows
+    are due again at ``until``."""
+
+    outcome: Outcome
     where: ColumnElement[bool] | None
-    reason: str | None = None  # only on a port rule: a suppression (see the module docstring)
+    until: datetime | None = None
 
-    def outcome(self) -> str:
-        """What ``journey_state.outcome`` holds for the rows this rule takes: ``port:<p>``,
-        ``port:<p>:<reason>``, ``drop:<reason>`` or ``hold``."""
-        if self.kind == "hold":
-            return "hold"
-        return f"{self.kind}:{self.value}" + (f":{self.reason}" if self.reason else "")
-
-
-def parse_outcome(outcome: str) -> tuple[str, str | None, str | None]:
-    """``(kind, port, reason)`` of an outcome written by ``Rule.outcome``."""
-    kind, _, rest = outcome.partition(":")
-    if kind == "port":
-        port, _, reason = rest.partition(":")
-        return kind, port, reason or None
-    if kind == "drop":
-        return kind, None, rest
-    return kind, None, None
+    def __post_init__(self) -> None:
+        if isinstance(self.outcome, Held) != (self.until is not None):
+            raise ValueError(f"{self!r}: a rule that holds customers says until when, and no other rule does")
 
 
 @dataclass
@@ -107,25 +107,25 @@ class Routing:
         return cls().to(port)
 
     def to(self, port: str, where: ColumnElement[bool] | None = None) -> Routing:
-        self.rules.append(Rule("port", port, where))
+        self.rules.append(Rule(Performed(port), where))
         return self
 
     def suppress(self, port: str, reason: str, where: ColumnElement[bool] | None = None) -> Routing:
         """Route on by ``port`` as performed, but record that the action was not carried out, and why."""
-        self.rules.append(Rule("port", port, where, reason))
+        self.rules.append(Rule(Performed(port, reason), where))
         return self
 
     def drop(self, reason: str, where: ColumnElement[bool] | None = None) -> Routing:
-        self.rules.append(Rule("drop", reason, where))
+        self.rules.append(Rule(Dropped(reason), where))
         return self
 
     def hold(self, until: datetime, where: ColumnElement[bool] | None = None) -> Routing:
-        self.rules.append(Rule("hold", until, where))
+        self.rules.append(Rule(HELD, where, until))
         return self
 
     def then(self, statement: Executable) -> Routing:
-        """Run ``statement`` after the rules; it may read ``journey_state.outcome`` (``port:<name>``; a suppressed
-        row holds ``port:<name>:<reason>``, so an effect selecting ``port:<name>`` leaves it out)."""
+        """Run ``statement`` after the rules; it names the rows it acts on with ``Batch.performed`` (a suppressed row
+        is not among them) or ``Batch.held``."""
         self.effects.append(statement)
         return self
 

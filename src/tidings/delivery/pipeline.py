@@ -71,6 +71,7 @@ from tidings.delivery.providers import (
     run_sync,
 )
 from tidings.delivery.tracking import Tracker
+from tidings.model.statuses import MessageStatus
 from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.settings import Settings
@@ -414,7 +415,7 @@ class Delivery:
                 )
                 continue
             error = result.error or "refused"
-            status = "failed"
+            status: MessageStatus = "failed"
             if result.transient:
                 at = p.opening(now + self.policy.retry.delay(p.attempts, result.retry_after))
                 if self.policy.retry.exhausted(p.attempts):

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from tidings.core.account import AccountSettings
-from tidings.core.contracts import Batch, Context, Routing, parse_outcome
+from tidings.core.contracts import Batch, Context, Routing
+from tidings.core.outcomes import ENTERED, HELD, Held, Outcome, Performed, decode
 from tidings.document.cache import DocumentCache
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS
@@ -22,6 +23,7 @@ from tidings.store import journeys
 from tidings.store.account import load_account
 from tidings.store.database import Database
 from tidings.store.journey_rows import chunk_member
+from tidings.store.tables import journey_state
 
 
 class UnroutedRows(RuntimeError):
@@ -32,7 +34,7 @@ class UnroutedRows(RuntimeError):
 class ChunkResult:
     node_id: str | None = None
     size: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[Outcome, int] = field(default_factory=dict)
 
 
 def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: datetime) -> ChunkResult:
@@ -53,31 +55,28 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
             node_id=node_id,
             size=size,
             member=chunk_member(claim_id),
+            outcome_column=journey_state.c.outcome,
         )
         routing: Routing = action.execute(batch, node.config, ctx)
 
         for rule in routing.rules:
-            if rule.kind == "hold":
-                assert isinstance(rule.value, datetime)
-                conn.execute(journeys.mark_outcome(claim_id, "hold", rule.where, rule.value))
-            else:
-                conn.execute(journeys.mark_outcome(claim_id, rule.outcome(), rule.where, None))
+            conn.execute(journeys.mark_outcome(claim_id, rule.outcome, rule.where, rule.until))
         unrouted = conn.execute(journeys.count_unrouted(claim_id)).scalar_one()
         if unrouted:
             raise UnroutedRows(f"action {node.type!r} at node {node_id!r} left {unrouted} customers unrouted")
         for effect in routing.effects:
             conn.execute(effect)
 
-        outcomes: dict[str, int] = dict(conn.execute(journeys.outcome_counts(claim_id)).all())
+        outcomes = {decode(value): count for value, count in conn.execute(journeys.outcome_counts(claim_id))}
         counters = CounterDelta(campaign_id, claim_id)
         terminal = _write_trace_and_counters(conn, claim_id, node_id, outcomes, document, counters, now)
         if terminal:
             conn.execute(journeys.complete_entries(claim_id, terminal, now=now))
             conn.execute(journeys.delete_leaving(claim_id, terminal))
         for outcome, count in outcomes.items():
-            if outcome.startswith("port:"):
+            if isinstance(outcome, Performed):
                 _move(conn, claim_id, outcome, document, node_id, counters, count, now, account)
-        if "hold" in outcomes:
+        if HELD in outcomes:
             conn.execute(journeys.release_held(claim_id))
         counters.write(conn, db.dialect)
         return ChunkResult(node_id, size, outcomes)
@@ -87,27 +86,19 @@ def _write_trace_and_counters(
     conn: Connection,
     claim_id: str,
     node_id: str,
-    outcomes: dict[str, int],
+    outcomes: dict[Outcome, int],
     document: CampaignDocument,
     counters: CounterDelta,
     now: datetime,
-) -> list[str]:
+) -> list[Outcome]:
     """Trace every decision; return the outcomes whose customers leave the campaign here."""
-    terminal: list[str] = []
+    terminal: list[Outcome] = []
     for outcome, count in outcomes.items():
-        kind, port, reason = parse_outcome(outcome)
-        if kind == "port":
-            assert port is not None
-            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="performed", port=port, reason=reason))
-            counters.add(node_id, "performed", count)
-            counters.add(node_id, f"port:{port}", count)
-            if reason is not None:
-                counters.add(node_id, f"suppressed:{reason}", count)
-            if not document.targets(node_id, port):
-                terminal.append(outcome)
-        elif kind == "drop":
-            conn.execute(journeys.trace_outcome(claim_id, outcome, now=now, kind="dropped", port=None, reason=reason))
-            counters.add(node_id, f"dropped:{reason}", count)
+        if isinstance(outcome, Held):
+            continue
+        conn.execute(journeys.trace_outcome(claim_id, outcome, now=now))
+        counters.count(node_id, outcome, count)
+        if not isinstance(outcome, Performed) or not document.targets(node_id, outcome.port):
             terminal.append(outcome)
     return terminal
 
@@ -115,7 +106,7 @@ def _write_trace_and_counters(
 def _move(
     conn: Connection,
     claim_id: str,
-    outcome: str,
+    outcome: Performed,
     document: CampaignDocument,
     node_id: str,
     counters: CounterDelta,
@@ -124,16 +115,14 @@ def _move(
     account: AccountSettings,
 ) -> None:
     """Send a port's customers to every child: copies for all but the first, then move the rows themselves."""
-    _, port, _ = parse_outcome(outcome)
-    assert port is not None
-    targets = document.targets(node_id, port)
+    targets = document.targets(node_id, outcome.port)
     if not targets:
         return
     for target in targets[1:]:
         due = due_on_arrival(document, target, now, account)
         conn.execute(journeys.copy_to_node(claim_id, outcome, target=target, now=now, due_at=due))
     for target in targets:
-        counters.add(target, "entered", count)
+        counters.add(target, ENTERED, count)
     first = targets[0]
     conn.execute(
         journeys.move_to_node(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from tidings.core.clock import Clock
 from tidings.core.errors import InvalidInput, InvalidTransition, NotFound
+from tidings.core.outcomes import ENTERED, Dropped, counter
 from tidings.core.triggers import listened_segment
 from tidings.document.cache import DocumentCache
 from tidings.document.campaign import CampaignDocument
@@ -152,7 +153,7 @@ class CampaignService:
             if target is None:
                 conn.execute(journeys.trace_removed(campaign_id, node_id=node_id, now=now, reason="node_removed"))
                 conn.execute(journeys.delete_tokens(campaign_id, node_id=node_id))
-                counters.add(node_id, "dropped:node_removed", count)
+                counters.count(node_id, Dropped("node_removed"), count)
             else:
                 if target != node_id:  # the trace and the counters say where they went and why
                     conn.execute(
@@ -160,8 +161,8 @@ class CampaignService:
                             campaign_id, node_id=node_id, now=now, reason="node_removed", outcome="removed"
                         )
                     )
-                    counters.add(node_id, "removed:node_removed", count)
-                    counters.add(target, "entered", count)
+                    counters.add(node_id, counter("removed", "node_removed"), count)
+                    counters.add(target, ENTERED, count)
                 due = due_on_arrival(new, target, now, account) if target != node_id else None
                 conn.execute(
                     journeys.retarget_tokens(
@@ -192,7 +193,7 @@ class CampaignService:
                 conn.execute(journeys.trace_removed(campaign_id, node_id=None, now=now, reason="campaign_stopped"))
                 counters = CounterDelta(campaign_id, "stop")
                 for node_id, count in conn.execute(journeys.tokens_per_node(campaign_id)).all():
-                    counters.add(node_id, "dropped:campaign_stopped", count)
+                    counters.count(node_id, Dropped("campaign_stopped"), count)
                 counters.write(conn, self.db.dialect)
                 conn.execute(journeys.delete_tokens(campaign_id))
                 conn.execute(journeys.finish_entries_without_tokens(campaign_id, now=now, status="stopped"))

@@ -8,6 +8,7 @@ from collections import Counter
 from sqlalchemy import Connection
 
 from tidings.core.dialect import Dialect
+from tidings.core.outcomes import Outcome, counter_names
 from tidings.store import journeys
 
 SHARDS = 8
@@ -22,6 +23,11 @@ class CounterDelta:
     def add(self, node_id: str, metric: str, amount: int) -> None:
         if amount:
             self.counts[(node_id, metric)] += amount
+
+    def count(self, node_id: str, outcome: Outcome, amount: int) -> None:
+        """Add ``amount`` rows leaving ``node_id`` with ``outcome`` to each counter that counts them."""
+        for metric in counter_names(outcome):
+            self.add(node_id, metric, amount)
 
     def write(self, conn: Connection, dialect: Dialect) -> None:
         if not self.counts:

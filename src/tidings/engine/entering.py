@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Select
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import ClosesAdmission
 from tidings.core.dialect import Dialect
+from tidings.core.outcomes import ENTERED, PERFORMED, Performed
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS
 from tidings.engine.arrival import due_on_arrival
@@ -58,17 +59,17 @@ def enter_customers(
     trigger_id = document.trigger.id
     conn.execute(journeys.trace_entries(batch, trigger_id=trigger_id, now=now))
     counters = CounterDelta(campaign_id, batch)
-    counters.add(trigger_id, "performed", inserted)
+    counters.add(trigger_id, PERFORMED, inserted)
     children = document.targets(trigger_id, "out")
     if passes is not None:
         conn.execute(journeys.trace_entries(batch, trigger_id=passes, now=now))  # performed, port out
-        for metric in ("entered", "performed", "port:out"):
-            counters.add(passes, metric, inserted)
+        counters.add(passes, ENTERED, inserted)
+        counters.count(passes, Performed("out"), inserted)
         children = document.targets(passes, "out")
     for child in children:
         due = due_on_arrival(document, child, now, account)
         conn.execute(journeys.tokens_from_entries(batch, node_id=child, now=now, due_at=due))
-        counters.add(child, "entered", inserted)
+        counters.add(child, ENTERED, inserted)
     if not children:
         conn.execute(journeys.complete_batch_without_children(batch, now=now))
     counters.write(conn, dialect)

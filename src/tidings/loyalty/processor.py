@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from tidings.core.clock import Clock
 from tidings.core.retry import RetryPolicy
 from tidings.loyalty.adapter import LoyaltyAdapter, LoyaltyCall, LoyaltyResult, idempotency_key
+from tidings.model.statuses import LoyaltyRequestStatus
 from tidings.store import loyalty as loyalty_sql
 from tidings.store.database import Database
 
@@ -110,7 +111,7 @@ class LoyaltyProcessor:
                     }
                 )
                 continue
-            status = "done" if result.outcome == "done" else "failed"
+            status: LoyaltyRequestStatus = "done" if result.outcome == "done" else "failed"
             response = (
                 result.response if status == "done" else {**(result.response or {}), "reason": result.reason or "error"}
             )

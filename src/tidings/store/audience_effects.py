@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, delete, literal, select
+from sqlalchemy import ColumnElement, Delete, Insert, Select, delete, literal, select
 
 from tidings.core.dialect import Dialect
 from tidings.store.tables import audience_members, audiences, journey_state, loyalty_requests
@@ -29,31 +29,29 @@ def audience_by_name(name: str) -> Select[Any]:
     return select(audiences.c.id, audiences.c.name).where(audiences.c.name == name)
 
 
-def _leaving(claim_id: str, outcome: str) -> Select[Any]:
-    return select(journey_state.c.customer_id).where(
-        journey_state.c.claim_id == claim_id, journey_state.c.outcome == outcome
-    )
-
-
-def add_members(dialect: Dialect, *, audience_id: int, claim_id: str, outcome: str, now: datetime) -> Insert:
-    """Add the chunk's customers that left by ``outcome``; existing members stay as they are."""
-    rows = select(
+def add_members(dialect: Dialect, *, audience_id: int, rows: ColumnElement[bool], now: datetime) -> Insert:
+    """Add the customers of the ``journey_state`` rows that ``rows`` holds for (e.g. ``Batch.performed()``);
+    existing members stay as they are."""
+    members = select(
         literal(audience_id), journey_state.c.customer_id, literal(now, audience_members.c.added_at.type)
-    ).where(journey_state.c.claim_id == claim_id, journey_state.c.outcome == outcome)
+    ).where(rows)
     insert = dialect.insert_ignoring_conflicts(audience_members, ["audience_id", "customer_id"])
-    return insert.from_select(["audience_id", "customer_id", "added_at"], rows.distinct())
+    return insert.from_select(["audience_id", "customer_id", "added_at"], members.distinct())
 
 
-def remove_members(*, audience_id: int, claim_id: str, outcome: str) -> Delete:
+def remove_members(*, audience_id: int, rows: ColumnElement[bool]) -> Delete:
+    """Remove the customers of the ``journey_state`` rows that ``rows`` holds for."""
+    leaving = select(journey_state.c.customer_id).where(rows)
     return delete(audience_members).where(
         audience_members.c.audience_id == audience_id,
-        audience_members.c.customer_id.in_(_leaving(claim_id, outcome).scalar_subquery()),
+        audience_members.c.customer_id.in_(leaving.scalar_subquery()),
     )
 
 
-def request_loyalty(dialect: Dialect, *, claim_id: str, outcome: str, payload: dict[str, Any], now: datetime) -> Insert:
-    """One pending ``audience`` request per (entry, node, customer) for the loyalty adapter."""
-    rows = select(
+def request_loyalty(dialect: Dialect, *, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime) -> Insert:
+    """One pending ``audience`` request for the loyalty adapter per ``journey_state`` row that ``rows`` holds for,
+    at most one per (entry, node, customer)."""
+    requests = select(
         literal("audience"),
         journey_state.c.campaign_id,
         journey_state.c.entry_id,
@@ -62,7 +60,7 @@ def request_loyalty(dialect: Dialect, *, claim_id: str, outcome: str, payload: d
         literal(payload, Json),
         literal("pending"),
         literal(now, loyalty_requests.c.created_at.type),
-    ).where(journey_state.c.claim_id == claim_id, journey_state.c.outcome == outcome)
+    ).where(rows)
     insert = dialect.insert_ignoring_conflicts(loyalty_requests, ["entry_id", "node_id", "customer_id"])
     columns = ["kind", "campaign_id", "entry_id", "node_id", "customer_id", "payload", "status", "created_at"]
-    return insert.from_select(columns, rows)
+    return insert.from_select(columns, requests)

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.core.outcomes import HELD, Dropped, Outcome, Performed, encode
+from tidings.model.statuses import EntryStatus
 from tidings.store.tables import campaigns, entries, journey_state, journey_trace, node_counters
 
 js = journey_state
@@ -121,23 +123,29 @@ def has_due(*, now: datetime) -> Select[Any]:
 
 
 # -- routing a chunk -----------------------------------------------------------------------------------
-def mark_outcome(claim_id: str, outcome: str, where: ColumnElement[bool] | None, due_at: datetime | None) -> Update:
+def _given(claim_id: str, outcome: Outcome) -> ColumnElement[bool]:
+    """The chunk's rows that were given ``outcome``."""
+    return and_(js.c.claim_id == claim_id, js.c.outcome == encode(outcome))
+
+
+def mark_outcome(claim_id: str, outcome: Outcome, where: ColumnElement[bool] | None, due_at: datetime | None) -> Update:
     condition = and_(js.c.claim_id == claim_id, js.c.outcome.is_(None))
     if where is not None:
         condition = and_(condition, where)
-    values: dict[str, Any] = {"outcome": outcome}
+    values: dict[str, Any] = {"outcome": encode(outcome)}
     if due_at is not None:
         values["due_at"] = due_at
     return update(js).where(condition).values(**values)
 
 
 def outcome_counts(claim_id: str) -> Select[Any]:
+    """(encoded outcome, count) of the chunk's rows; ``core.outcomes.decode`` reads the first column."""
     return select(js.c.outcome, func.count()).where(js.c.claim_id == claim_id).group_by(js.c.outcome)
 
 
-def trace_outcome(
-    claim_id: str, outcome: str, *, now: datetime, kind: str, port: str | None, reason: str | None
-) -> Insert:
+def trace_outcome(claim_id: str, outcome: Performed | Dropped, *, now: datetime) -> Insert:
+    """Trace the rows given ``outcome``: ``performed`` with their port, or ``dropped``; with the reason if any."""
+    kind, port = ("performed", outcome.port) if isinstance(outcome, Performed) else ("dropped", None)
     rows = select(
         js.c.campaign_id,
         js.c.version,
@@ -148,12 +156,12 @@ def trace_outcome(
         _ts(now),
         literal(kind),
         literal(port),
-        literal(reason),
-    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+        literal(outcome.reason),
+    ).where(_given(claim_id, outcome))
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 
 
-def copy_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due_at: datetime) -> Insert:
+def copy_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetime, due_at: datetime) -> Insert:
     """Fan-out: a copy of each token for an additional child."""
     rows = select(
         js.c.campaign_id,
@@ -164,14 +172,14 @@ def copy_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due
         _ts(now),
         _ts(due_at),
         literal("waiting"),
-    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    ).where(_given(claim_id, outcome))
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 
 
-def move_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due_at: datetime) -> Update:
+def move_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetime, due_at: datetime) -> Update:
     return (
         update(js)
-        .where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+        .where(_given(claim_id, outcome))
         .values(
             node_id=target,
             arrived_at=now,
@@ -187,19 +195,20 @@ def move_to_node(claim_id: str, outcome: str, *, target: str, now: datetime, due
 def release_held(claim_id: str) -> Update:
     return (
         update(js)
-        .where(js.c.claim_id == claim_id, js.c.outcome == "hold")
+        .where(_given(claim_id, HELD))
         .values(status="waiting", claim_id=None, claimed_until=None, outcome=None)
     )
 
 
-def complete_entries(claim_id: str, terminal: Sequence[str], *, now: datetime) -> Update:
+def complete_entries(claim_id: str, terminal: Sequence[Outcome], *, now: datetime) -> Update:
     """Entries whose every remaining token leaves the campaign in this chunk are completed."""
+    leaving_values = [encode(outcome) for outcome in terminal]
     other = js.alias("other")
     still_inside = exists().where(
         other.c.entry_id == entries.c.id,
-        or_(other.c.claim_id.is_(None), other.c.claim_id != claim_id, other.c.outcome.not_in(terminal)),
+        or_(other.c.claim_id.is_(None), other.c.claim_id != claim_id, other.c.outcome.not_in(leaving_values)),
     )
-    leaving = select(js.c.entry_id).where(js.c.claim_id == claim_id, js.c.outcome.in_(terminal))
+    leaving = select(js.c.entry_id).where(js.c.claim_id == claim_id, js.c.outcome.in_(leaving_values))
     return (
         update(entries)
         .where(entries.c.id.in_(leaving.scalar_subquery()), entries.c.status == "active", ~still_inside)
@@ -207,8 +216,8 @@ def complete_entries(claim_id: str, terminal: Sequence[str], *, now: datetime) -
     )
 
 
-def delete_leaving(claim_id: str, terminal: Sequence[str]) -> Delete:
-    return delete(js).where(js.c.claim_id == claim_id, js.c.outcome.in_(terminal))
+def delete_leaving(claim_id: str, terminal: Sequence[Outcome]) -> Delete:
+    return delete(js).where(js.c.claim_id == claim_id, js.c.outcome.in_([encode(outcome) for outcome in terminal]))
 
 
 def count_unrouted(claim_id: str) -> Select[Any]:
@@ -343,7 +352,7 @@ def delete_tokens(campaign_id: int, *, node_id: str | None = None) -> Delete:
     return delete(js).where(condition)
 
 
-def finish_entries_without_tokens(campaign_id: int, *, now: datetime, status: str) -> Update:
+def finish_entries_without_tokens(campaign_id: int, *, now: datetime, status: EntryStatus) -> Update:
     has_token = exists().where(js.c.entry_id == entries.c.id)
     return (
         update(entries)

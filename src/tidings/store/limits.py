@@ -44,14 +44,9 @@ def first_rows(claim_id: str, count: int) -> ColumnElement[bool]:
     return journey_state.c.id.in_(first.scalar_subquery())
 
 
-def add_passed(*, campaign_id: int, node_id: str, period: str, claim_id: str, outcome: str) -> Update:
-    """Add the chunk's rows that left by ``outcome`` to the (locked) counter."""
-    passed = (
-        select(func.count())
-        .select_from(journey_state)
-        .where(journey_state.c.claim_id == claim_id, journey_state.c.outcome == outcome)
-        .scalar_subquery()
-    )
+def add_passed(*, campaign_id: int, node_id: str, period: str, rows: ColumnElement[bool]) -> Update:
+    """Add the ``journey_state`` rows that ``rows`` holds for (``Batch.performed()``) to the (locked) counter."""
+    passed = select(func.count()).select_from(journey_state).where(rows).scalar_subquery()
     return (
         update(limit_counters)
         .where(_counter(campaign_id, node_id, period))

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.model.statuses import LoyaltyRequestStatus
 from tidings.store.tables import campaigns, customers, journey_state, loyalty_requests
 from tidings.store.types import Json
 
@@ -55,7 +56,7 @@ def lock_chunk_requests(claim_id: str) -> Select[Any]:
     )
 
 
-def request_is(status: str, reason: str | None = None) -> ColumnElement[bool]:
+def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> ColumnElement[bool]:
     """Predicate on ``journey_state``: the token's request has ``status`` (and, for ``failed``, ``reason``)."""
     condition = and_(of_token(), lr.c.status == status)
     if reason is not None:
@@ -74,10 +75,11 @@ def failure_reasons(claim_id: str) -> Select[Any]:
 
 
 def request_from_chunk(
-    dialect: Dialect, *, kind: str, claim_id: str, outcome: str, payload: dict[str, Any], now: datetime
+    dialect: Dialect, *, kind: str, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime
 ) -> Insert:
-    """One pending request per chunk row that got ``outcome``; a (entry, node, customer) that has one keeps it."""
-    rows = select(
+    """One pending request per ``journey_state`` row that ``rows`` holds for (e.g. ``Batch.held()``); a (entry,
+    node, customer) that has one keeps it."""
+    requests = select(
         literal(kind),
         js.c.campaign_id,
         js.c.entry_id,
@@ -86,10 +88,10 @@ def request_from_chunk(
         literal(payload, Json),
         literal("pending"),
         _ts(now),
-    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    ).where(rows)
     insert = dialect.insert_ignoring_conflicts(lr, ["entry_id", "node_id", "customer_id"])
     columns = ["kind", "campaign_id", "entry_id", "node_id", "customer_id", "payload", "status", "created_at"]
-    return insert.from_select(columns, rows)
+    return insert.from_select(columns, requests)
 
 
 # -- the processor -------------------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def list_requests(
     customer_id: int | None,
     campaign_id: int | None,
     kind: str | None,
-    status: str | None,
+    status: LoyaltyRequestStatus | None,
     limit: int,
     offset: int,
 ) -> Select[Any]:

@@ -58,7 +58,7 @@ def _lease_is(lease: ColumnElement[Any]) -> ColumnElement[bool]:
 # -- queueing (the send actions) -----------------------------------------------------------------------------
 def queue_from_batch(
     dialect: Dialect,
-    batch_member: ColumnElement[bool],
+    performed: ColumnElement[bool],
     *,
     channel: ColumnElement[Any],
     recipient: ColumnElement[Any],
@@ -67,8 +67,8 @@ def queue_from_batch(
     payload: ColumnElement[Any] | None,
     now: datetime,
 ) -> Insert:
-    """One queued message per row of the batch that leaves by ``out`` (suppressed rows carry a reason and are
-    left out); at most one per (entry, node, customer) — the unique index makes a replay a no-op. The value
+    """One queued message per ``journey_state`` row that ``performed`` holds for (``Batch.performed``: suppressed
+    rows are left out); at most one per (entry, node, customer) — the unique index makes a replay a no-op. The value
     expressions may read ``customers``."""
     rows = (
         select(
@@ -86,7 +86,7 @@ def queue_from_batch(
             literal(now, Timestamp()),
         )
         .join_from(journey_state, customers, customers.c.id == journey_state.c.customer_id)
-        .where(batch_member, journey_state.c.outcome == "port:out")
+        .where(performed)
     )
     columns = [
         "campaign_id",

@@ -59,10 +59,11 @@ def balance_below(amount: Decimal) -> ColumnElement[bool]:
     return below
 
 
-def add_to_chunk_balances(*, claim_id: str, outcome: str, amount: Decimal) -> Update:
-    """Add ``amount`` to the balance of every customer of the chunk's rows that left by ``outcome`` (at most one
-    row per customer: a chunk is one node of one campaign and a customer has one active entry in it)."""
-    leaving = select(js.c.customer_id).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+def add_to_chunk_balances(*, rows: ColumnElement[bool], amount: Decimal) -> Update:
+    """Add ``amount`` to the balance of every customer of the chunk's ``journey_state`` rows that ``rows`` holds
+    for, e.g. ``Batch.performed()`` (at most one row per customer: a chunk is one node of one campaign and a
+    customer has one active entry in it)."""
+    leaving = select(js.c.customer_id).where(rows)
     return (
         update(customers)
         .where(customers.c.id.in_(leaving.scalar_subquery()))
@@ -71,10 +72,10 @@ def add_to_chunk_balances(*, claim_id: str, outcome: str, amount: Decimal) -> Up
 
 
 def ledger_rows_from_chunk(
-    dialect: Dialect, *, claim_id: str, outcome: str, amount: Decimal, reason: str | None, now: datetime
+    dialect: Dialect, *, rows: ColumnElement[bool], amount: Decimal, reason: str | None, now: datetime
 ) -> Insert:
-    """One ledger row per chunk row that left by ``outcome``."""
-    rows = select(
+    """One ledger row per ``journey_state`` row that ``rows`` holds for."""
+    entries = select(
         js.c.customer_id,
         amount_literal(amount),
         literal(reason, points_ledger.c.reason.type),
@@ -82,9 +83,9 @@ def ledger_rows_from_chunk(
         js.c.entry_id,
         js.c.node_id,
         literal(now, points_ledger.c.created_at.type),
-    ).where(js.c.claim_id == claim_id, js.c.outcome == outcome)
+    ).where(rows)
     columns = ["customer_id", "amount", "reason", "campaign_id", "entry_id", "node_id", "created_at"]
-    return dialect.insert_ignoring_conflicts(points_ledger, LEDGER_KEY).from_select(columns, rows)
+    return dialect.insert_ignoring_conflicts(points_ledger, LEDGER_KEY).from_select(columns, entries)
 
 
 # -- rows given by value (loyalty requests credited by the built-in adapter, the points API) ------------------

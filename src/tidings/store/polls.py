@@ -244,13 +244,13 @@ def first_unrouted(claim_id: str, count: int) -> ColumnElement[bool]:
     return js.c.id.in_(first.scalar_subquery())
 
 
-def invite_from_chunk(dialect: Dialect, *, poll_id: int, claim_id: str, outcome: str, now: datetime) -> Insert:
-    """An open invitation for each chunk row that left by ``outcome`` (renewed if the customer had one)."""
-    rows = select(literal(poll_id), js.c.customer_id, js.c.campaign_id, js.c.entry_id, js.c.node_id, _ts(now)).where(
-        js.c.claim_id == claim_id, js.c.outcome == outcome
-    )
+def invite_from_chunk(dialect: Dialect, *, poll_id: int, rows: ColumnElement[bool], now: datetime) -> Insert:
+    """An open invitation for each ``journey_state`` row that ``rows`` holds for, e.g. ``Batch.performed()``
+    (renewed if the customer had one)."""
+    invited = select(literal(poll_id), js.c.customer_id, js.c.campaign_id, js.c.entry_id, js.c.node_id, _ts(now))
+    invited = invited.where(rows)
     upsert = dialect.upsert(pi, ["poll_id", "customer_id"], ["campaign_id", "entry_id", "node_id", "invited_at"])
-    return upsert.from_select(["poll_id", "customer_id", "campaign_id", "entry_id", "node_id", "invited_at"], rows)
+    return upsert.from_select(["poll_id", "customer_id", "campaign_id", "entry_id", "node_id", "invited_at"], invited)
 
 
 def wake_next(campaign_id: int, node_id: str, *, now: datetime) -> Update:

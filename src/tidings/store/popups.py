@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, literal, or_, select, update
+from sqlalchemy import ColumnElement, Insert, Select, Update, literal, or_, select, update
 
 from tidings.core.dialect import Dialect
 from tidings.store.tables import journey_state, popups
@@ -19,19 +19,19 @@ ANY_ACTION = "any"
 _ONCE = ["entry_id", "node_id", "customer_id"]
 
 
-def insert_performed(dialect: Dialect, *, claim_id: str, outcome: str, content: Mapping[str, Any]) -> Insert:
-    """One popup with the same ``content`` for each row of the chunk that left by ``outcome``; a customer who
-    already has this node's popup in this entry keeps it."""
+def insert_performed(dialect: Dialect, *, rows: ColumnElement[bool], content: Mapping[str, Any]) -> Insert:
+    """One popup with the same ``content`` for each ``journey_state`` row that ``rows`` holds for
+    (``Batch.performed()``); a customer who already has this node's popup in this entry keeps it."""
     values = [literal(content[name], popups.c[name].type) for name in CONTENT]
-    rows = select(
+    source = select(
         journey_state.c.campaign_id,
         journey_state.c.entry_id,
         journey_state.c.node_id,
         journey_state.c.customer_id,
         *values,
-    ).where(journey_state.c.claim_id == claim_id, journey_state.c.outcome == outcome)
+    ).where(rows)
     return dialect.insert_ignoring_conflicts(popups, _ONCE).from_select(
-        ["campaign_id", "entry_id", "node_id", "customer_id", *CONTENT], rows
+        ["campaign_id", "entry_id", "node_id", "customer_id", *CONTENT], source
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 
+from tidings.model.statuses import EntryStatus, JourneyStatus, LoyaltyRequestStatus, MessageStatus
 from tidings.store.types import BigId, Json, Timestamp
 
 metadata = MetaData(
@@ -30,6 +34,13 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def _one_of(column: str, vocabulary: Any) -> CheckConstraint:
+    """CHECK that ``column`` holds a value of the ``Literal`` ``vocabulary`` (named ``ck_<table>_<column>``)."""
+    allowed = ", ".join(f"'{value}'" for value in get_args(vocabulary))
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
 
 account_settings = Table(
     "account_settings",
@@ -162,13 +173,14 @@ entries = Table(
     Column("campaign_id", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
     Column("customer_id", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # active | completed | stopped
+    Column("status", String(16), nullable=False),
     Column("entered_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp),
     Column("context", Json),
     Column("event_id", BigInteger),  # the event that started the entry, if any
     Column("is_control", Boolean, nullable=False, server_default="0"),  # D1: customer-facing actions suppressed
     Column("trigger_batch", String(36), nullable=False),
+    _one_of("status", EntryStatus),
     Index("ix_entries_campaign_customer", "campaign_id", "customer_id", "entered_at"),
     Index("ix_entries_trigger_batch", "trigger_batch"),
     Index(
@@ -193,10 +205,11 @@ journey_state = Table(
     Column("node_id", String(64), nullable=False),
     Column("arrived_at", Timestamp, nullable=False),
     Column("due_at", Timestamp, nullable=False),
-    Column("status", String(8), nullable=False),  # waiting | claimed
+    Column("status", String(8), nullable=False),
     Column("claim_id", String(36)),
     Column("claimed_until", Timestamp),
-    Column("outcome", String(96)),  # set while a chunk is being advanced: port:<p> | drop:<reason> | hold
+    Column("outcome", String(96)),  # set while a chunk is being advanced: core.outcomes.encode
+    _one_of("status", JourneyStatus),
     Index(
         "ix_journey_state_due",
         "due_at",
@@ -237,7 +250,7 @@ node_counters = Table(
     metadata,
     Column("campaign_id", BigInteger, primary_key=True),
     Column("node_id", String(64), primary_key=True),
-    Column("metric", String(80), primary_key=True),  # entered | performed | dropped:<reason>
+    Column("metric", String(80), primary_key=True),  # named by core.outcomes (entered, performed, per port, per reason)
     Column("shard", Integer, primary_key=True),  # spreads concurrent increments over rows
     Column("value", BigInteger, nullable=False),
 )
@@ -253,7 +266,7 @@ messages = Table(
     Column("customer_id", BigInteger, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("recipient", String(320), nullable=False),
-    Column("status", String(16), nullable=False),  # queued | sending | sent | failed | undeliverable
+    Column("status", String(16), nullable=False),
     Column("subject", Text),
     Column("body", Text),
     Column("send_after", Timestamp, nullable=False),
@@ -274,6 +287,7 @@ messages = Table(
     Column("provider_message_id", String(200)),
     Column("error", Text),
     UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_messages_once_per_entry_node"),
+    _one_of("status", MessageStatus),
     Index("ix_messages_queue", "status", "send_after"),
     Index("ix_messages_campaign_node", "campaign_id", "node_id"),
     Index("ix_messages_customer", "customer_id"),
@@ -438,7 +452,7 @@ loyalty_requests = Table(
     Column("node_id", String(64)),
     Column("customer_id", BigInteger, nullable=False),
     Column("payload", Json, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | done | failed
+    Column("status", String(16), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", Timestamp),
@@ -447,6 +461,7 @@ loyalty_requests = Table(
     Column("response", Json),
     Column("error", Text),
     UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_loyalty_requests_once"),
+    _one_of("status", LoyaltyRequestStatus),
 )
 
 

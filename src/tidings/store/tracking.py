@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, or_, select, update
 
 from tidings.core.dialect import Dialect
+from tidings.model.statuses import MessageStatus
 from tidings.store.subscriptions import lock_customers, set_channels
 from tidings.store.tables import messages
 from tidings.store.types import Timestamp
@@ -30,7 +31,7 @@ from tidings.store.types import Timestamp
 Event = Literal["delivered", "open", "click", "bounced", "spam", "unsubscribed"]
 
 #: Statuses an event may move a message out of, per target status.
-_MOVES_TO: dict[str, tuple[str, ...]] = {
+_MOVES_TO: dict[MessageStatus, tuple[MessageStatus, ...]] = {
     "delivered": ("sent", "failed"),
     "opened": ("sent", "delivered", "failed"),
     "clicked": ("sent", "delivered", "opened", "failed"),
@@ -54,7 +55,7 @@ def _earliest(column: Column[Any]) -> ColumnElement[Any]:
     return case((column.is_(None), at), (at < column, at), else_=column)
 
 
-def _status_to(target: str) -> ColumnElement[Any]:
+def _status_to(target: MessageStatus) -> ColumnElement[Any]:
     # ``status IN (…)`` would be an expanding parameter, which an executemany cannot carry
     movable = or_(*(messages.c.status == status for status in _MOVES_TO[target]))
     return case((movable, literal(target)), else_=messages.c.status)
