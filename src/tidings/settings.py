@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tidings.model.sms_body import check_body_template
+
 #: Signs tracking links when ``TIDINGS_SECRET_KEY`` is not set. It is public, so anyone could forge an
 #: unsubscribe link with it: fine on a laptop, never in production (a warning is logged while it is in use).
 DEVELOPMENT_SECRET_KEY = "tidings-development-key-not-secret"
@@ -162,8 +164,6 @@ class Settings(BaseSettings):
     @field_validator("sms_body_template")
     @classmethod
     def _body_template(cls, value: str) -> str:
-        from tidings.delivery.sms_http import check_body_template
-
         check_body_template(value)
         return value
 

@@ -13,7 +13,6 @@ operator time to fix them); any other status a permanent failure. A timeout or a
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,30 +22,10 @@ import httpx
 from tidings.core.delivery import Channel
 from tidings.core.retry import retry_after_seconds
 from tidings.delivery.providers import OutboundSms, Outbox, SendResult, describe, in_parallel
+from tidings.model.sms_body import fill
 from tidings.settings import Settings
 
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
-_PLACEHOLDERS = ("to", "text", "sender", "key")
-
-
-def check_body_template(template: str) -> None:
-    """Raise ``ValueError`` unless ``template`` becomes a JSON object with the recipient and the text in it."""
-    for required in ("{to}", "{text}"):
-        if required not in template:
-            raise ValueError(f"the SMS body template must contain {required}")
-    try:
-        body = json.loads(fill(template, {name: f"x{name}" for name in _PLACEHOLDERS}))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the SMS body template is not JSON once filled in: {error}") from None
-    if not isinstance(body, dict):
-        raise ValueError("the SMS body template must be a JSON object")
-
-
-def fill(template: str, values: dict[str, str]) -> str:
-    """Replace each ``{name}`` by its value escaped for the inside of a JSON string."""
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", json.dumps(value, ensure_ascii=False)[1:-1])
-    return template
 
 
 def auth_headers(header: str | None) -> dict[str, str]:
