@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from tidings.store.tables import mailbox
+from tidings.store import messages as message_sql
 
 #: The channels the delivery pipeline sends through (in-app notifications and popups are served by the API).
 Channel = Literal["email", "sms", "viber", "push"]
@@ -247,7 +247,7 @@ class SandboxProvider:
         if emails:
             assert outbox.conn is not None, "the sandbox writes inside the delivery transaction"
             outbox.conn.execute(
-                insert(mailbox),
+                message_sql.insert_mailbox(),
                 [
                     {
                         "message_id": m.message_id,
