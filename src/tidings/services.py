@@ -12,14 +12,12 @@ from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.tracking import Tracker
 from tidings.document.cache import DocumentCache
 from tidings.engine.campaigns import CampaignService
-from tidings.engine.manual_clock import ClockAdvancer, default_next_due
+from tidings.engine.manual_clock import ClockAdvancer
 from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler
 from tidings.loyalty.adapter import LoyaltyAdapter
 from tidings.loyalty.processor import LoyaltyProcessor
 from tidings.settings import Settings
-from tidings.store import loyalty as loyalty_sql
-from tidings.store import messages as message_sql
 from tidings.store.database import Database
 
 
@@ -104,6 +102,7 @@ class Services:
             clock,
             runtime,
             delivery,
+            wall=wall,
             chunk_size=settings.chunk_size,
             lease_seconds=settings.lease_seconds,
             loyalty=loyalty,
@@ -115,12 +114,7 @@ class Services:
     def advancer(self) -> ClockAdvancer:
         if not isinstance(self.clock, ManualClock):
             raise RuntimeError("the clock can only be advanced with TIDINGS_CLOCK=manual")
-        next_due = [
-            *default_next_due(),
-            lambda after: message_sql.next_send_after(after=after),
-            lambda after: loyalty_sql.next_attempt_at(after=after),
-        ]
-        return ClockAdvancer(self.db, self.clock, self.scheduler, next_due)
+        return ClockAdvancer(self.db, self.clock, self.scheduler)
 
     def start(self) -> None:
         """Start background parts (the DBOS runtime); call once in a process that runs chunks."""

@@ -22,6 +22,7 @@ from tests.engine.helpers import (
 )
 from tidings.core.errors import DocumentInvalid
 from tidings.document.validation import parse_document
+from tidings.engine.polls import record_response
 from tidings.services import Services
 from tidings.store import polls as poll_sql
 from tidings.store.tables import customers, poll_invitations, polls
@@ -44,7 +45,7 @@ def answer(services: Services, poll_id: int, customer_id: int) -> str | None:
     with services.db.engine.begin() as conn:
         poll = conn.execute(poll_sql.lock_poll(poll_id)).mappings().one()
         store = conn.execute(select(customers.c.store_code).where(customers.c.id == customer_id)).scalar_one()
-        recorded = poll_sql.record_response(
+        recorded = record_response(
             conn,
             services.db.dialect,
             poll=poll,

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import ColumnElement, Update, exists, select, true, update
+from sqlalchemy import ColumnElement, Update, exists
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
-from tidings.store.tables import audience_members, entries, journey_state
+from tidings.store import journeys
+from tidings.store.tables import audience_members, entries
 
 #: Buckets of the hash: a percentage is compared in hundredths of a percent.
 BUCKETS = 10_000
@@ -77,7 +78,6 @@ def bucket(customer_id: Any, campaign_id: int) -> Any:
 
 def mark_control(batch: Batch, config: ControlGroupConfig) -> Update | None:
     """Flag the entries of this chunk's customers who fall in the control group (never unflag one)."""
-    in_chunk = select(journey_state.c.entry_id).where(batch.member).scalar_subquery()
     if config.method == "audience":
         chosen: ColumnElement[bool] = exists().where(
             audience_members.c.audience_id == config.audience, audience_members.c.customer_id == entries.c.customer_id
@@ -86,11 +86,7 @@ def mark_control(batch: Batch, config: ControlGroupConfig) -> Update | None:
         if config.basis_points() == 0:
             return None
         chosen = bucket(entries.c.customer_id, batch.campaign_id) < config.basis_points()
-    return (
-        update(entries)
-        .where(entries.c.id.in_(in_chunk), entries.c.is_control.is_not(True), chosen)
-        .values(is_control=true())
-    )
+    return journeys.flag_control_entries(batch.member, chosen)
 
 
 class ControlGroup:

@@ -22,15 +22,17 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, func
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.core.delivery import DeliveryRules, EmailContent
 from tidings.model.templates import TemplateText
+from tidings.store import messages as message_sql
+from tidings.store import users as user_sql
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
-from tidings.store.tables import customers, journey_state, messages, users
+from tidings.store.tables import messages
 
 NO_MANAGER = "no_manager"
 
@@ -60,22 +62,8 @@ class NotifyManagerConfig(BaseModel):
 def recipient(config: NotifyManagerConfig) -> ColumnElement[Any]:
     """The address each ``journey_state`` row's note goes to, or NULL when there is none."""
     if config.user is not None:
-        return select(users.c.email).where(users.c.id == config.user).scalar_subquery()
-    responsible = (
-        select(users.c.email)
-        .join(customers, customers.c.manager_id == users.c.id)
-        .where(customers.c.id == journey_state.c.customer_id)
-        .scalar_subquery()
-    )
-    managers = select(users.c.email, (func.row_number().over(order_by=users.c.id) - 1).label("turn"))
-    ranked = managers.where(users.c.role == "manager").subquery("ranked")
-    count = select(func.count()).select_from(users).where(users.c.role == "manager").scalar_subquery()
-    round_robin = (
-        select(ranked.c.email)
-        .where(ranked.c.turn == journey_state.c.customer_id % func.nullif(count, 0))
-        .scalar_subquery()
-    )
-    return func.coalesce(responsible, round_robin)
+        return user_sql.email_of(config.user)
+    return func.coalesce(user_sql.responsible_manager_email(), user_sql.round_robin_manager_email())
 
 
 class NotifyManager:
@@ -111,29 +99,5 @@ class NotifyManager:
             gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
         gates.append(Gate(NO_MANAGER, address.is_(None), suppress=True))
         routing, _ = gated(gates)
-        queued = select(
-            journey_state.c.campaign_id,
-            journey_state.c.version,
-            journey_state.c.entry_id,
-            journey_state.c.node_id,
-            journey_state.c.customer_id,
-            literal("email"),
-            address,
-            literal("queued"),
-            literal(ctx.now, messages.c.send_after.type),
-            literal(ctx.now, messages.c.created_at.type),
-        ).where(batch.performed())
-        insert = ctx.dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
-        columns = [
-            "campaign_id",
-            "version",
-            "entry_id",
-            "node_id",
-            "customer_id",
-            "channel",
-            "recipient",
-            "status",
-            "send_after",
-            "created_at",
-        ]
-        return routing.to("out").then(insert.from_select(columns, queued))
+        queue = message_sql.queue_notes_from_batch(ctx.dialect, batch.performed(), recipient=address, now=ctx.now)
+        return routing.to("out").then(queue)

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
-from tidings.store.tables import journey_state, segment_members, segments
+from tidings.store import segments as segment_sql
+from tidings.store.tables import journey_state, segment_members
 
 NOT_IN_SEGMENT = "not_in_segment"
 SEGMENT_MISSING = "segment_missing"
@@ -54,7 +55,7 @@ class SelectFromSegment:
         return now
 
     def execute(self, batch: Batch, config: SelectFromSegmentConfig, ctx: Context) -> Routing:
-        found = ctx.conn.execute(select(segments.c.id).where(segments.c.id == config.segment)).first()
+        found = ctx.conn.execute(segment_sql.get_segment(config.segment)).first()
         if found is None:  # deleted after the campaign was saved: say so rather than fail the chunk
             return Routing().drop(SEGMENT_MISSING)
         member = exists().where(
@@ -64,4 +65,4 @@ class SelectFromSegment:
         return Routing().to("out", member).drop(NOT_IN_SEGMENT)
 
     def whole_base_candidates(self, config: SelectFromSegmentConfig) -> Select[Any]:
-        return select(segment_members.c.customer_id).where(segment_members.c.segment_id == config.segment)
+        return segment_sql.member_ids(config.segment)

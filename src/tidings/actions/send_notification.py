@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, not_, or_, select
+from sqlalchemy import ColumnElement, not_, or_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
@@ -34,6 +34,7 @@ from tidings.model.templates import TemplateText
 from tidings.rendering.templates import TemplateError, default_templates
 from tidings.rendering.variables import MessageRef, build_contexts
 from tidings.segments.compiler import ConditionCompiler
+from tidings.store import journeys
 from tidings.store import notifications as notification_sql
 from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import journey_state, notifications
@@ -129,10 +130,8 @@ def render_performed(
 ) -> Rendering:
     """Render ``sources`` (name → Liquid, None stays None) for each row of the chunk that ``performed`` holds for.
     Each row of the result carries its ``campaign_id``, ``entry_id``, ``node_id`` and ``customer_id``."""
-    query = select(
-        journey_state.c.id, journey_state.c.campaign_id, journey_state.c.entry_id, journey_state.c.customer_id
-    ).where(batch.member, performed)
-    refs = [MessageRef(row.id, row.customer_id, row.campaign_id, row.entry_id) for row in ctx.conn.execute(query)]
+    rows = ctx.conn.execute(journeys.batch_rows(batch.member, performed))
+    refs = [MessageRef(row.id, row.customer_id, row.campaign_id, row.entry_id) for row in rows]
     contexts = build_contexts(ctx.conn, refs, now=ctx.now, unsubscribe_url=lambda _: "")
     templates = default_templates()
     rendering = Rendering()

@@ -70,5 +70,8 @@ def advance(body: AdvanceIn, services: ServicesDep, lock: ClockLockDep) -> Advan
             )
         report = services.advancer.advance_to(now + step)
         return Advanced(
-            now=services.clock.now(), entered=report.entered, chunks=report.chunks, delivered=report.delivered
+            now=services.clock.now(),
+            entered=report["entered"],
+            chunks=report["chunks"],
+            delivered=report["delivered"],
         )

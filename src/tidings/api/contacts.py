@@ -66,7 +66,7 @@ def register(
     token another customer registered moves to this customer."""
     with services.db.engine.begin() as conn:
         customer_id = find_customer(conn, external_id)["id"]
-        known = conn.execute(token_sql.get_token(contact.token).with_for_update()).first() is not None
+        known = conn.execute(token_sql.lock_token(contact.token)).first() is not None
         conn.execute(token_sql.register_token(services.db.dialect, customer_id, contact, services.clock.now()))
         if known:
             response.status_code = 200

@@ -28,6 +28,7 @@ from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.core.errors import Conflict, NotFound
 from tidings.delivery.poll_links import PollLink, PollLinks, poll_code
+from tidings.engine.polls import limit_reached, record_response
 from tidings.services import Services
 from tidings.store import polls as poll_sql
 from tidings.store.customers import get_by_external
@@ -327,7 +328,7 @@ def _state(conn: Connection, link_: PollLink, *, lock: bool = False) -> HTMLResp
         return _message(*UNAVAILABLE, status=404 if poll is None or customer is None else 410)
     if conn.execute(poll_sql.has_answered(poll_id, customer["id"])).scalar():
         return _message(*ANSWERED, status=409 if lock else 200)
-    if poll_sql.limit_reached(conn, poll, customer["store_code"]):
+    if limit_reached(conn, poll, customer["store_code"]):
         return _message(*CLOSED, status=410)
     return poll, customer
 
@@ -343,7 +344,7 @@ def _submit(services: Services, link_: PollLink, form: dict[str, list[str]]) -> 
         answers, errors = parse_answers(questions, form)
         if errors:
             return _form(poll, form, errors, status=422)
-        recorded = poll_sql.record_response(
+        recorded = record_response(
             conn,
             services.db.dialect,
             poll=poll,

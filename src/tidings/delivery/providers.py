@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from tidings.core.delivery import Channel
-from tidings.store.tables import mailbox
+from tidings.store import messages as message_sql
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ class SandboxProvider:
         if emails:
             assert outbox.conn is not None, "the sandbox writes inside the delivery transaction"
             outbox.conn.execute(
-                insert(mailbox),
+                message_sql.insert_mailbox(),
                 [
                     {
                         "message_id": m.message_id,

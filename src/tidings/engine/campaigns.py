@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.core.clock import Clock
 from tidings.core.errors import InvalidInput, InvalidTransition, NotFound
@@ -28,8 +28,8 @@ from tidings.store import journeys
 from tidings.store import segments as segment_sql
 from tidings.store.account import load_account
 from tidings.store.catalog import load_catalog
+from tidings.store.customers import ids_by_external
 from tidings.store.database import Database
-from tidings.store.tables import customers
 
 CENT = Decimal("0.01")
 
@@ -224,13 +224,7 @@ class CampaignService:
             row = self._row(conn, campaign_id)
             if row["status"] != "active":
                 raise InvalidTransition(f"campaign {campaign_id} is {row['status']}; only an active campaign enrols")
-            found = dict(
-                conn.execute(
-                    select(customers.c.external_id, customers.c.id).where(
-                        customers.c.external_id.in_(set(external_ids))
-                    )
-                ).all()
-            )
+            found: dict[str, int] = dict(conn.execute(ids_by_external(external_ids)).all())
             unknown: list[str] = sorted(set(external_ids) - set(found))
             entered = enroll_by_api(
                 conn, self.db, self.documents, campaign_id, list(found.values()), context, now, load_account(conn)

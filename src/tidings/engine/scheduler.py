@@ -1,23 +1,34 @@
 """The scheduler: fires triggers, claims due chunks for the runtime, and drives delivery.
 
-Each ``tick`` does one round of every kind of work and says how much it did, so loops can sleep when idle
-and the manual clock can run "until nothing is due".
+Each kind of timed work is declared once, as a ``TimedJob`` of ``TIMED_JOBS``: each ``tick`` runs one round of
+every job's step, in that order, and the ``TickReport`` says how much each did — so loops can sleep when idle and
+the manual clock (``tidings.engine.manual_clock``) can run "until nothing is due", stepping to the moments the
+jobs' ``next_due`` queries find.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from tidings.core.clock import Clock, SystemClock
+from sqlalchemy import Select
+
+from tidings.core.account import AccountSettings
+from tidings.core.clock import Clock
 from tidings.document.cache import DocumentCache
 from tidings.engine.ab_decisions import settle_due
 from tidings.engine.runtime import Runtime
 from tidings.engine.triggering import fire_event_triggers, fire_schedules
 from tidings.segments.segments import recompute_due
+from tidings.store import ab_tests as ab_sql
+from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
+from tidings.store import loyalty as loyalty_sql
+from tidings.store import messages as message_sql
+from tidings.store import segments as segment_sql
 from tidings.store.account import load_account
 from tidings.store.database import Database
 
@@ -27,22 +38,113 @@ Delivery = Callable[[datetime], int]
 Loyalty = Callable[[datetime], int]
 
 
-@dataclass
+class NextDue(Protocol):
+    def __call__(self, *, after: datetime) -> Select[Any]:
+        """A query for the earliest moment strictly after ``after`` at which the work is due (NULL: never)."""
+        ...
+
+
+#: One round of a kind of work at ``now``; returns how much it did, by report count.
+Step = Callable[["Scheduler", datetime, AccountSettings], Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class TimedJob:
+    """A kind of timed work: what a tick runs (``step``), what the report counts of it (``counts``), and when
+    it next has work (``next_due``; None when the work has no moment of its own — it is due as soon as it
+    exists, and whatever creates it is another job or a request)."""
+
+    name: str
+    counts: tuple[str, ...]
+    step: Step
+    next_due: NextDue | None
+
+    def run(self, scheduler: Scheduler, now: datetime, account: AccountSettings) -> TickReport:
+        done = self.step(scheduler, now, account)
+        undeclared = set(done) - set(self.counts)
+        if undeclared:
+            raise ValueError(f"timed job {self.name!r} reported {sorted(undeclared)}; it declares {self.counts}")
+        return TickReport(done)
+
+
+def _recompute_segments(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    return {"segments": recompute_due(scheduler.db, now, account)}
+
+
+def _fire_schedules(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    return {"entered": fire_schedules(scheduler.db, scheduler.documents, now, account)}
+
+
+def _drain_inbox(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    work = fire_event_triggers(scheduler.db, scheduler.documents, now, account, scheduler.chunk_size)
+    return {"entered": work.entered, "inbox": work.consumed}
+
+
+def _settle_ab_tests(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    return {"ab_settled": settle_due(scheduler.db, scheduler.documents, now)}
+
+
+def _advance_chunks(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    claims = scheduler.claim_chunks(now)
+    scheduler.runtime.submit(claims)
+    return {"chunks": len(claims)}
+
+
+def _deliver(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    return {"delivered": scheduler.delivery(now)}
+
+
+def _call_loyalty(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    return {"loyalty": scheduler.loyalty(now)}
+
+
+#: Every kind of timed work, in the order a tick runs them: segment newcomers reach the inbox drained after
+#: them; A/B tests are settled before the customers waiting for them move.
+TIMED_JOBS: tuple[TimedJob, ...] = (
+    # segments recomputed
+    TimedJob("segments", ("segments",), _recompute_segments, segment_sql.next_recompute_time),
+    # customers entered by schedule triggers
+    TimedJob("schedules", ("entered",), _fire_schedules, campaign_sql.next_fire_time),
+    # customers entered from the trigger inbox, and the inbox rows used up (entered or not)
+    TimedJob("inbox", ("entered", "inbox"), _drain_inbox, None),
+    # A/B tests decided or restarted
+    TimedJob("ab_tests", ("ab_settled",), _settle_ab_tests, ab_sql.next_due_at),
+    # chunks of customers advanced through nodes
+    TimedJob("chunks", ("chunks",), _advance_chunks, journeys.next_due_at),
+    # messages handled by delivery (sent, failed, retried, expired or switched to SMS)
+    TimedJob("delivery", ("delivered",), _deliver, message_sql.next_send_after),
+    # loyalty requests handled
+    TimedJob("loyalty", ("loyalty",), _call_loyalty, loyalty_sql.next_attempt_at),
+)
+
+#: The counts of a report, in the order of the jobs that declare them.
+REPORT_COUNTS: tuple[str, ...] = tuple(dict.fromkeys(name for job in TIMED_JOBS for name in job.counts))
+
+
 class TickReport:
-    entered: int = 0
-    chunks: int = 0
-    delivered: int = 0
-    segments: int = 0  # segments recomputed
-    inbox: int = 0  # trigger inbox rows consumed
-    ab_settled: int = 0  # A/B tests decided or restarted
-    loyalty: int = 0  # loyalty requests handled
+    """How much work one or more ticks did, by report count (``REPORT_COUNTS``); a count not given is 0."""
+
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None:
+        given = counts or {}
+        unknown = set(given) - set(REPORT_COUNTS)
+        if unknown:
+            raise KeyError(f"no timed job reports {sorted(unknown)}; the counts are {', '.join(REPORT_COUNTS)}")
+        self.counts: dict[str, int] = {name: given.get(name, 0) for name in REPORT_COUNTS}
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.counts:
+            raise KeyError(f"no timed job reports {name!r}; the counts are {', '.join(REPORT_COUNTS)}")
+        return self.counts[name]
+
+    def __repr__(self) -> str:
+        return f"TickReport({self.counts})"
 
     @property
     def busy(self) -> bool:
-        return any(astuple(self))  # every field counts work done
+        return any(self.counts.values())  # every count is work done
 
     def __add__(self, other: TickReport) -> TickReport:
-        return TickReport(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        return TickReport({name: count + other[name] for name, count in self.counts.items()})
 
 
 class Scheduler:
@@ -54,10 +156,11 @@ class Scheduler:
         runtime: Runtime,
         delivery: Delivery,
         *,
+        wall: Clock,
         chunk_size: int,
         lease_seconds: float,
+        loyalty: Loyalty,
         max_chunks_per_tick: int = 8,
-        loyalty: Loyalty | None = None,
     ) -> None:
         self.db = db
         self.documents = documents
@@ -65,29 +168,19 @@ class Scheduler:
         self.runtime = runtime
         self.delivery = delivery
         self.loyalty = loyalty
+        self.wall = wall  # leases are about real worker deaths, never simulated time
         self.chunk_size = chunk_size
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chunks = max_chunks_per_tick
-        self.wall = SystemClock()  # leases are about real worker deaths, never simulated time
 
     def tick(self) -> TickReport:
         now = self.clock.now()
-        report = TickReport()
         with self.db.engine.begin() as conn:
             account = load_account(conn)
             conn.execute(journeys.release_expired_claims(wall_now=self.wall.now()))
-        report.segments = recompute_due(self.db, now, account)  # newcomers reach the inbox drained below
-        report.entered += fire_schedules(self.db, self.documents, now, account)
-        inbox = fire_event_triggers(self.db, self.documents, now, account, self.chunk_size)
-        report.entered += inbox.entered
-        report.inbox = inbox.consumed
-        report.ab_settled = settle_due(self.db, self.documents, now)  # before the customers waiting for it
-        claims = self.claim_chunks(now)
-        self.runtime.submit(claims)
-        report.chunks = len(claims)
-        report.delivered = self.delivery(now)
-        if self.loyalty is not None:
-            report.loyalty = self.loyalty(now)
+        report = TickReport()
+        for job in TIMED_JOBS:
+            report = report + job.run(self, now, account)
         return report
 
     def claim_chunks(self, now: datetime) -> list[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, cast, func, literal, null, select
+from sqlalchemy import Connection, Select
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import NarrowsWholeBase
@@ -15,25 +15,10 @@ from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.engine.entering import enter_customers
 from tidings.store import campaigns as campaign_sql
-from tidings.store import segments as segment_sql
+from tidings.store import candidates as candidate_sql
 from tidings.store.database import Database
-from tidings.store.tables import campaigns, customers, events, trigger_inbox
-from tidings.store.types import Json
 
 _JUST_BEFORE = timedelta(microseconds=1)
-
-
-def no_context() -> Any:
-    return cast(null(), Json).label("context")
-
-
-def no_event() -> Any:
-    return cast(null(), BigInteger).label("event_id")
-
-
-def whole_base() -> Select[Any]:
-    """Candidates for triggers with no natural audience: every customer (D11)."""
-    return select(customers.c.id.label("customer_id"), no_context(), no_event())
 
 
 def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | None]:
@@ -47,9 +32,8 @@ def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | Non
         node = document.node(children[0])
         action = ACTIONS[node.type]
         if isinstance(action, NarrowsWholeBase) and document.default_port(node.id) == "out":
-            narrowed = action.whole_base_candidates(node.config).subquery("narrowed")
-            return select(narrowed.c.customer_id, no_context(), no_event()), node.id
-    return whole_base(), None
+            return candidate_sql.narrowed_base(action.whole_base_candidates(node.config)), node.id
+    return candidate_sql.whole_base(), None
 
 
 def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
@@ -58,7 +42,7 @@ def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSet
 
 
 def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tuple[int, CampaignDocument]:
-    version = conn.execute(select(campaigns.c.current_version).where(campaigns.c.id == campaign_id)).scalar_one()
+    version = conn.execute(campaign_sql.current_version(campaign_id)).scalar_one()
     return version, documents.get(conn, campaign_id, version)
 
 
@@ -92,22 +76,12 @@ def fire_event_triggers(
                     campaign_id=campaign_id,
                     version=version,
                     document=document,
-                    candidates=segment_sql.inbox_newcomers(inbox_ids),
+                    candidates=candidate_sql.inbox_newcomers(inbox_ids),
                     now=now,
                     account=account,
                 ).count
-            first_event = (
-                select(func.min(events.c.id))
-                .join(trigger_inbox, trigger_inbox.c.event_id == events.c.id)
-                .where(trigger_inbox.c.id.in_(inbox_ids), events.c.occurred_at <= now)
-                .group_by(events.c.customer_id)
-            )
             matches = trigger.event_matches(document.trigger.config)
-            if matches is not None:
-                first_event = first_event.where(matches)
-            candidates = select(
-                events.c.customer_id.label("customer_id"), no_context(), events.c.id.label("event_id")
-            ).where(events.c.id.in_(first_event.scalar_subquery()))
+            candidates = candidate_sql.inbox_events(inbox_ids, now=now, matches=matches)
             entered = enter_customers(
                 conn,
                 db.dialect,
@@ -128,7 +102,7 @@ def fire_schedules(db: Database, documents: DocumentCache, now: datetime, accoun
     total = 0
     while True:
         with db.engine.begin() as conn:
-            due = conn.execute(campaign_sql.due_schedules(db.dialect, now=now).limit(1)).first()
+            due = conn.execute(campaign_sql.claim_due_schedule(db.dialect, now=now)).first()
             if due is None:
                 return total
             campaign_id, fire_at = due
@@ -162,11 +136,7 @@ def enroll_by_api(
     account: AccountSettings,
 ) -> int:
     version, document = _current(conn, documents, campaign_id)
-    candidates = select(
-        customers.c.id.label("customer_id"),
-        no_context() if context is None else literal(context, Json).label("context"),
-        no_event(),
-    ).where(customers.c.id.in_(customer_ids))
+    candidates = candidate_sql.chosen_customers(customer_ids, context)
     return enter_customers(
         conn,
         db.dialect,

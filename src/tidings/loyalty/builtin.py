@@ -12,14 +12,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.core.dialect import Dialect
 from tidings.core.localtime import local_instant
 from tidings.loyalty.adapter import LoyaltyCall, LoyaltyResult
 from tidings.store import points
 from tidings.store.account import load_account
-from tidings.store.tables import customers
 
 
 class BuiltinLedger:
@@ -40,8 +39,7 @@ class BuiltinLedger:
         if not bonuses:
             return results
         timezone = load_account(conn).timezone
-        owners = select(customers.c.id).where(customers.c.id.in_({call.customer_id for call in bonuses}))
-        conn.execute(points.lock_customers(owners)).all()
+        conn.execute(points.lock_customers_by_id({call.customer_id for call in bonuses})).all()
         rows = [_ledger_row(call, now, timezone) for call in bonuses]
         created = list(conn.execute(points.insert_ledger_rows(self.dialect), rows).scalars())
         if created:

@@ -30,12 +30,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.core.errors import NotFound
 from tidings.rendering.templates import TemplateContext
+from tidings.store import campaigns as campaign_sql
+from tidings.store import customers as customer_sql
+from tidings.store import events as event_sql
+from tidings.store import journeys
+from tidings.store import orders as order_sql
 from tidings.store.account import load_account
-from tidings.store.tables import campaigns, customers, entries, events, order_lines, orders, products, stores
 
 
 def _number(value: Decimal | int | float | None) -> int | float | None:
@@ -130,7 +134,7 @@ def order_variables(conn: Connection, order_ids: Sequence[int], tz: tzinfo = UTC
     if not order_ids:
         return {}
     found: dict[int, dict[str, object]] = {}
-    for row in conn.execute(select(orders).where(orders.c.id.in_(order_ids))).mappings():
+    for row in conn.execute(order_sql.orders_by_id(order_ids)).mappings():
         found[row["id"]] = {
             "id": row["external_id"],
             "kind": row["kind"],
@@ -142,13 +146,7 @@ def order_variables(conn: Connection, order_ids: Sequence[int], tz: tzinfo = UTC
             "attributes": row["attributes"] or {},
             "lines": [],
         }
-    lines = (
-        select(order_lines, products.c.name)
-        .join_from(order_lines, products, products.c.sku == order_lines.c.sku, isouter=True)
-        .where(order_lines.c.order_id.in_(list(found)))
-        .order_by(order_lines.c.order_id, order_lines.c.id)
-    )
-    for line in conn.execute(lines).mappings():
+    for line in conn.execute(order_sql.lines_with_product_names(list(found))).mappings():
         items = found[line["order_id"]]["lines"]
         assert isinstance(items, list)
         items.append(
@@ -197,11 +195,8 @@ def event_variables(conn: Connection, found: Sequence[EntryRef]) -> dict[int, di
             by_event.setdefault(entry.event_id, []).append(entry)
     if not by_event:
         return {}
-    query = select(events.c.id, events.c.name, events.c.properties, events.c.occurred_at).where(
-        events.c.id.in_(list(by_event))
-    )
     variables: dict[int, dict[str, object]] = {}
-    for row in conn.execute(query):
+    for row in conn.execute(event_sql.events_by_id(list(by_event))):
         for entry in by_event[row.id]:
             event = {
                 "name": row.name,
@@ -233,20 +228,14 @@ def build_contexts(
         return {}
     preferences_url = preferences_url or unsubscribe_url
     account_zone = zone(load_account(conn).timezone, UTC)
-    columns = [customers.c[name] for name in _CUSTOMER_COLUMNS]
-    people = (
-        select(customers.c.id, stores.c.name, *columns)
-        .join_from(customers, stores, stores.c.code == customers.c.store_code, isouter=True)
-        .where(customers.c.id.in_(sorted({message.customer_id for message in messages})))
-    )
+    people = customer_sql.with_store_names(sorted({message.customer_id for message in messages}), _CUSTOMER_COLUMNS)
     customer_rows = {row[0]: row for row in conn.execute(people)}
     timezone_at = 2 + _CUSTOMER_COLUMNS.index("timezone")
     zones = {customer_id: zone(row[timezone_at], account_zone) for customer_id, row in customer_rows.items()}
     campaign_ids = sorted({message.campaign_id for message in messages if message.campaign_id is not None})
     names: dict[int, str] = {}
     if campaign_ids:
-        query = select(campaigns.c.id, campaigns.c.name).where(campaigns.c.id.in_(campaign_ids))
-        names = {row.id: row.name for row in conn.execute(query)}
+        names = {row.id: row.name for row in conn.execute(campaign_sql.names_of(campaign_ids))}
     trigger = _trigger_variables(conn, messages, zones)
 
     contexts: dict[int, TemplateContext] = {}
@@ -278,8 +267,8 @@ def _trigger_variables(
     customer_of = {m.entry_id: m.customer_id for m in messages if m.entry_id is not None and m.customer_id in zones}
     if not customer_of:
         return {}
-    query = select(entries.c.id, entries.c.event_id, entries.c.context).where(entries.c.id.in_(sorted(customer_of)))
-    found = [EntryRef(row.id, row.event_id, row.context, zones[customer_of[row.id]]) for row in conn.execute(query)]
+    rows = conn.execute(journeys.entries_by_id(sorted(customer_of)))
+    found = [EntryRef(row.id, row.event_id, row.context, zones[customer_of[row.id]]) for row in rows]
     variables: dict[int, dict[str, object]] = {entry.id: {"context": entry.context or {}} for entry in found}
     for loader in TRIGGER_VARIABLES:
         for entry_id, loaded in loader(conn, found).items():
@@ -304,15 +293,9 @@ def preview_context(
     that unsubscribe no one."""
     entry_id: int | None = None
     if campaign_id is not None:
-        if conn.execute(select(campaigns.c.id).where(campaigns.c.id == campaign_id)).first() is None:
+        if conn.execute(campaign_sql.get_campaign(campaign_id)).first() is None:
             raise NotFound(f"campaign {campaign_id} does not exist", details={"campaign_id": campaign_id})
-        latest = (
-            select(entries.c.id)
-            .where(entries.c.campaign_id == campaign_id, entries.c.customer_id == customer_id)
-            .order_by(entries.c.entered_at.desc(), entries.c.id.desc())
-            .limit(1)
-        )
-        entry_id = conn.execute(latest).scalar()
+        entry_id = conn.execute(journeys.latest_entry(campaign_id=campaign_id, customer_id=customer_id)).scalar()
     link = f"{public_url.rstrip('/')}/api/v1/unsubscribe/preview"
     ref = MessageRef(0, customer_id, campaign_id, entry_id)
     found = build_contexts(conn, [ref], now=now, unsubscribe_url=lambda _: link).get(0)
@@ -320,13 +303,7 @@ def preview_context(
         raise NotFound(f"customer {customer_id} does not exist", details={"customer_id": customer_id})
     variables = dict(found.variables)
     if order is not None:
-        query = (
-            select(orders.c.id)
-            .where(orders.c.external_id == order, orders.c.customer_id == customer_id)
-            .order_by(orders.c.id.desc())
-            .limit(1)
-        )
-        order_id = conn.execute(query).scalar()
+        order_id = conn.execute(order_sql.latest_order_id(customer_id=customer_id, external_id=order)).scalar()
         if order_id is None:
             raise NotFound(f"the customer has no order {order!r}", details={"order": order})
         variables["order"] = order_variables(conn, [order_id], found.timezone)[order_id]

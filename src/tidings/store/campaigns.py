@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,15 @@ def replace_version(*, campaign_id: int, version: int, document: dict[str, Any])
 def get_campaign(campaign_id: int, *, for_update: bool = False) -> Select[Any]:
     query = select(campaigns).where(campaigns.c.id == campaign_id)
     return query.with_for_update() if for_update else query
+
+
+def current_version(campaign_id: int) -> Select[Any]:
+    return select(campaigns.c.current_version).where(campaigns.c.id == campaign_id)
+
+
+def names_of(campaign_ids: Sequence[int]) -> Select[Any]:
+    """The (id, name) of each of the given campaigns."""
+    return select(campaigns.c.id, campaigns.c.name).where(campaigns.c.id.in_(campaign_ids))
 
 
 def list_campaigns() -> Select[Any]:
@@ -90,12 +100,14 @@ def delete_trigger(campaign_id: int) -> Delete:
     return delete(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id)
 
 
-def due_schedules(dialect: Dialect, *, now: datetime) -> Select[Any]:
+def claim_due_schedule(dialect: Dialect, *, now: datetime) -> Select[Any]:
+    """The (campaign_id, next_fire_at) of the active campaign whose schedule trigger is due first."""
     query = (
         select(campaign_triggers.c.campaign_id, campaign_triggers.c.next_fire_at)
         .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
         .where(campaigns.c.status == "active", campaign_triggers.c.next_fire_at <= now)
         .order_by(campaign_triggers.c.next_fire_at)
+        .limit(1)
     )
     return dialect.lock_for_claim(query)
 

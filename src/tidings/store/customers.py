@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Select, select
 from tidings.core.dialect import Dialect
 from tidings.model.customers import CustomerIn
 from tidings.store.subscriptions import lock_customers, set_channels
-from tidings.store.tables import channel_subscriptions, customers
+from tidings.store.tables import channel_subscriptions, customers, stores
 
 PROFILE_FIELDS = (
     "email",
@@ -69,4 +69,13 @@ def get_by_external(external_id: str) -> Select[Any]:
 def subscriptions_of(customer_id: int) -> Select[Any]:
     return select(channel_subscriptions.c.channel, channel_subscriptions.c.status).where(
         channel_subscriptions.c.customer_id == customer_id
+    )
+
+
+def with_store_names(customer_ids: Sequence[int], columns: Sequence[str]) -> Select[Any]:
+    """Of each given customer: the id, the name of their store (NULL when unknown), then ``columns``."""
+    return (
+        select(customers.c.id, stores.c.name, *(customers.c[name] for name in columns))
+        .join_from(customers, stores, stores.c.code == customers.c.store_code, isouter=True)
+        .where(customers.c.id.in_(customer_ids))
     )

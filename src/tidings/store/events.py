@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, insert
+from sqlalchemy import Connection, Insert, Select, insert, select
 
 from tidings.store import campaigns as campaign_sql
 from tidings.store.tables import events
@@ -47,3 +47,9 @@ def insert_events(conn: Connection, rows: Sequence[NewEvent], ingest_batch: str,
     )
     conn.execute(campaign_sql.route_events_to_inbox(ingest_batch))
     return len(rows)
+
+
+def events_by_id(event_ids: Sequence[int]) -> Select[Any]:
+    return select(events.c.id, events.c.name, events.c.properties, events.c.occurred_at).where(
+        events.c.id.in_(event_ids)
+    )

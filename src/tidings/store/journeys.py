@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
 
@@ -224,6 +225,23 @@ def count_unrouted(claim_id: str) -> Select[Any]:
     return select(func.count()).where(js.c.claim_id == claim_id, js.c.outcome.is_(None))
 
 
+# -- what an action reads and writes of its chunk ----------------------------------------------------------------
+def batch_rows(batch_member: ColumnElement[bool], where: ColumnElement[bool]) -> Select[Any]:
+    """The chunk's rows (id, campaign_id, entry_id, customer_id) for which ``where`` holds."""
+    return select(js.c.id, js.c.campaign_id, js.c.entry_id, js.c.customer_id).where(batch_member, where)
+
+
+def flag_control_entries(batch_member: ColumnElement[bool], chosen: ColumnElement[bool]) -> Update:
+    """Flag as control group (D1) the entries of the chunk for which ``chosen`` (a predicate on ``entries``)
+    holds; never unflag one."""
+    in_chunk = select(js.c.entry_id).where(batch_member).scalar_subquery()
+    return (
+        update(entries)
+        .where(entries.c.id.in_(in_chunk), entries.c.is_control.is_not(True), chosen)
+        .values(is_control=true())
+    )
+
+
 # -- entering ------------------------------------------------------------------------------------------
 def insert_entries(
     candidates: Select[Any],
@@ -375,3 +393,18 @@ def tokens_of_customer(customer_id: int) -> Select[Any]:
 
 def entries_of_customer(customer_id: int) -> Select[Any]:
     return select(entries).where(entries.c.customer_id == customer_id).order_by(entries.c.entered_at, entries.c.id)
+
+
+def entries_by_id(entry_ids: Sequence[int]) -> Select[Any]:
+    """What the template variables of the given entries come from: id, event_id, context."""
+    return select(entries.c.id, entries.c.event_id, entries.c.context).where(entries.c.id.in_(entry_ids))
+
+
+def latest_entry(*, campaign_id: int, customer_id: int) -> Select[Any]:
+    """The id of the customer's latest entry into the campaign."""
+    return (
+        select(entries.c.id)
+        .where(entries.c.campaign_id == campaign_id, entries.c.customer_id == customer_id)
+        .order_by(entries.c.entered_at.desc(), entries.c.id.desc())
+        .limit(1)
+    )

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     func,
+    insert,
     literal,
     null,
     or_,
@@ -102,8 +103,45 @@ def queue_from_batch(
         "payload",
         "created_at",
     ]
-    insert = dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
-    return insert.from_select(columns, rows)
+    return _queue_once(dialect).from_select(columns, rows)
+
+
+def queue_notes_from_batch(
+    dialect: Dialect, performed: ColumnElement[bool], *, recipient: ColumnElement[Any], now: datetime
+) -> Insert:
+    """One queued internal e-mail (Notify manager) to ``recipient`` per ``journey_state`` row that ``performed``
+    holds for (``Batch.performed``); at most one per (entry, node, customer), as ``queue_from_batch``.
+    ``recipient`` reads the ``journey_state`` row."""
+    rows = select(
+        journey_state.c.campaign_id,
+        journey_state.c.version,
+        journey_state.c.entry_id,
+        journey_state.c.node_id,
+        journey_state.c.customer_id,
+        literal("email"),
+        recipient,
+        literal("queued"),
+        literal(now, messages.c.send_after.type),
+        literal(now, messages.c.created_at.type),
+    ).where(performed)
+    columns = [
+        "campaign_id",
+        "version",
+        "entry_id",
+        "node_id",
+        "customer_id",
+        "channel",
+        "recipient",
+        "status",
+        "send_after",
+        "created_at",
+    ]
+    return _queue_once(dialect).from_select(columns, rows)
+
+
+def _queue_once(dialect: Dialect) -> Insert:
+    """The unique index on (entry, node, customer) makes queueing a replay a no-op."""
+    return dialect.insert_ignoring_conflicts(messages, ["entry_id", "node_id", "customer_id"])
 
 
 def zones_of_batch(batch_member: ColumnElement[bool]) -> Select[Any]:
@@ -354,6 +392,12 @@ def expire_overdue(*, now: datetime, wall_now: datetime) -> Update:
 
 def next_send_after(*, after: datetime) -> Select[Any]:
     return select(func.min(messages.c.send_after)).where(messages.c.status == "queued", messages.c.send_after > after)
+
+
+# -- the sandbox mailbox ----------------------------------------------------------------------------------------
+def insert_mailbox() -> Insert:
+    """Executed with many rows: message_id, recipient, sender, subject, body_html, received_at."""
+    return insert(mailbox)
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

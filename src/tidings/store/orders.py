@@ -41,7 +41,7 @@ from sqlalchemy import (
 from tidings.core.dialect import Dialect
 from tidings.model.orders import OrderIn, OrderKind
 from tidings.store.catalog_data import Verdict, chunks, existing, product_categories_of
-from tidings.store.tables import customers, order_lines, orders, product_categories, stores
+from tidings.store.tables import customers, order_lines, orders, product_categories, products, stores
 from tidings.store.types import to_micros
 
 ORDER_COLUMNS = (
@@ -296,3 +296,29 @@ def count_orders_of_customer(customer_id: int, kind: OrderKind | None) -> Select
 def lines_of(order_ids: Sequence[int]) -> Select[Any]:
     """The lines of the given orders, in the order they were sent."""
     return select(order_lines).where(order_lines.c.order_id.in_(order_ids)).order_by(order_lines.c.id)
+
+
+# -- template variables (``rendering.variables``) -----------------------------------------------------------------
+def orders_by_id(order_ids: Sequence[int]) -> Select[Any]:
+    return select(orders).where(orders.c.id.in_(order_ids))
+
+
+def lines_with_product_names(order_ids: Sequence[int]) -> Select[Any]:
+    """The lines of the given orders, each with its catalogue product's ``name`` (NULL for an unknown SKU), by
+    order and then in the order they were sent."""
+    return (
+        select(order_lines, products.c.name)
+        .join_from(order_lines, products, products.c.sku == order_lines.c.sku, isouter=True)
+        .where(order_lines.c.order_id.in_(order_ids))
+        .order_by(order_lines.c.order_id, order_lines.c.id)
+    )
+
+
+def latest_order_id(*, customer_id: int, external_id: str) -> Select[Any]:
+    """The id of the customer's latest order (or receipt) with this external id."""
+    return (
+        select(orders.c.id)
+        .where(orders.c.external_id == external_id, orders.c.customer_id == customer_id)
+        .order_by(orders.c.id.desc())
+        .limit(1)
+    )

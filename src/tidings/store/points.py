@@ -9,6 +9,7 @@ serialises writers), so the check "is there a row already?" made after the lock 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,11 @@ def lock_customers(customer_ids: Select[Any]) -> Select[Any]:
         .order_by(customers.c.id)
         .with_for_update()
     )
+
+
+def lock_customers_by_id(customer_ids: Collection[int]) -> Select[Any]:
+    """Lock the given customers (those that exist), in id order, for this transaction."""
+    return lock_customers(select(customers.c.id).where(customers.c.id.in_(customer_ids)))
 
 
 def chunk_customers(claim_id: str) -> Select[Any]:

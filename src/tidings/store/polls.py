@@ -1,22 +1,16 @@
 """Statements on polls, their responses and the invitations a Limit poll node hands out (spec 5.7, D5).
 
-Answering is ``record_response``: one transaction locks the poll row (so concurrent answers never overshoot a
-limit), refuses a second answer (the unique index on poll × customer is the last word) or an answer beyond the
-limit, stores the answer, closes the customer's invitation, records a ``poll_completed`` event — which reaches
-the trigger inbox of the campaigns listening to it in the same transaction — and wakes the customers waiting
-for a free invitation slot.
+Answering a poll, the transaction that runs several of them, is ``tidings.engine.polls.record_response``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Delete,
     Insert,
     Select,
@@ -32,7 +26,6 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
-from tidings.store.events import NewEvent, insert_events
 from tidings.store.tables import customers, journey_state, poll_invitations, poll_responses, polls
 
 js = journey_state
@@ -143,58 +136,15 @@ def responses_in_scope(poll_id: int, *, limit_type: str | None, store_code: str 
     return query
 
 
-Refusal = Literal["answered", "closed"]
-
-
-@dataclass(frozen=True)
-class Recorded:
-    refused: Refusal | None  # None: stored
-
-
-def limit_reached(conn: Connection, poll: Any, store_code: str | None) -> bool:
-    if poll["limit_type"] is None or poll["limit_value"] is None:
-        return False
-    scope = responses_in_scope(poll["id"], limit_type=poll["limit_type"], store_code=store_code)
-    return int(conn.execute(scope).scalar_one()) >= int(poll["limit_value"])
-
-
-def record_response(
-    conn: Connection,
-    dialect: Dialect,
-    *,
-    poll: Any,
-    customer_id: int,
-    store_code: str | None,
-    answers: dict[str, Any],
-    event_properties: dict[str, Any],
-    now: datetime,
-) -> Recorded:
-    """Store one customer's answers (``poll`` is the row ``lock_poll`` returned in this transaction)."""
-    poll_id = int(poll["id"])
-    if conn.execute(has_answered(poll_id, customer_id)).scalar():
-        return Recorded("answered")
-    if limit_reached(conn, poll, store_code):
-        return Recorded("closed")
-    stored = conn.execute(
+def insert_response(
+    dialect: Dialect, *, poll_id: int, customer_id: int, store_code: str | None, answers: dict[str, Any], now: datetime
+) -> Insert:
+    """Store one customer's answers, returning the new id; nothing (no row) when the customer has answered."""
+    return (
         dialect.insert_ignoring_conflicts(pr, ["poll_id", "customer_id"])
         .values(poll_id=poll_id, customer_id=customer_id, store_code=store_code, answers=answers, submitted_at=now)
         .returning(pr.c.id)
-    ).first()
-    if stored is None:  # a concurrent answer of the same customer won
-        return Recorded("answered")
-    invited = conn.execute(
-        update(pi)
-        .where(pi.c.poll_id == poll_id, pi.c.customer_id == customer_id, pi.c.answered_at.is_(None))
-        .values(answered_at=now)
-        .returning(pi.c.campaign_id, pi.c.node_id)
-    ).first()
-    insert_events(conn, [NewEvent(customer_id, POLL_COMPLETED, event_properties, now)], str(uuid.uuid4()), now)
-    if limit_reached(conn, poll, store_code):  # this answer closed the poll (for the store): nobody waits any more
-        for campaign_id, node_id in conn.execute(inviting_nodes(poll_id)).all():
-            conn.execute(wake_node(campaign_id, node_id, now=now))
-    elif invited is not None and invited.campaign_id is not None and invited.node_id is not None:
-        conn.execute(wake_next(invited.campaign_id, invited.node_id, now=now))  # a slot freed up
-    return Recorded(None)
+    )
 
 
 # -- invitations (Limit poll) --------------------------------------------------------------------------------
@@ -234,6 +184,16 @@ def open_invitations(poll_id: int, *, campaign_id: int, node_id: str, since: dat
     if since is not None:
         conditions.append(pi.c.invited_at > since)
     return select(func.count(), func.min(pi.c.invited_at)).select_from(pi).where(*conditions)
+
+
+def close_invitation(poll_id: int, customer_id: int, *, now: datetime) -> Update:
+    """Mark the customer's open invitation answered, returning the (campaign_id, node_id) that handed it out."""
+    return (
+        update(pi)
+        .where(pi.c.poll_id == poll_id, pi.c.customer_id == customer_id, pi.c.answered_at.is_(None))
+        .values(answered_at=now)
+        .returning(pi.c.campaign_id, pi.c.node_id)
+    )
 
 
 def first_unrouted(claim_id: str, count: int) -> ColumnElement[bool]:

@@ -31,6 +31,11 @@ def get_token(token: str) -> Select[Any]:
     return select(push_tokens).where(push_tokens.c.token == token)
 
 
+def lock_token(token: str) -> Select[Any]:
+    """The token's row, locked for this transaction."""
+    return get_token(token).with_for_update()
+
+
 def tokens_of(customer_id: int) -> Select[Any]:
     return select(push_tokens).where(push_tokens.c.customer_id == customer_id).order_by(push_tokens.c.id)
 

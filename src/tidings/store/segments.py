@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Delete,
     Insert,
@@ -17,16 +16,13 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    null,
     or_,
     select,
     update,
 )
-from sqlalchemy import cast as sql_cast
 
 from tidings.core.dialect import Dialect
 from tidings.store.tables import campaign_triggers, campaigns, customers, segment_members, segments, trigger_inbox
-from tidings.store.types import Json
 
 sm = segment_members
 
@@ -169,6 +165,11 @@ def newcomers_to_inbox(segment_id: int, *, since: datetime) -> Insert:
     return insert(trigger_inbox).from_select(["campaign_id", "customer_id"], rows)
 
 
+def member_ids(segment_id: int) -> Select[Any]:
+    """The customer ids of the segment's members (one column, ``customer_id``)."""
+    return select(sm.c.customer_id).where(sm.c.segment_id == segment_id)
+
+
 def members_page(segment_id: int, *, limit: int, offset: int) -> Select[Any]:
     return (
         select(customers.c.external_id, sm.c.since)
@@ -184,16 +185,3 @@ def members_page(segment_id: int, *, limit: int, offset: int) -> Select[Any]:
 def listen_to_segment(campaign_id: int, segment_id: int) -> Update:
     """Record which segment a campaign's (just armed) trigger listens to."""
     return update(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id).values(segment_id=segment_id)
-
-
-def inbox_newcomers(inbox_ids: list[int]) -> Select[Any]:
-    """Enrolment candidates (customer_id, context, event_id) from claimed inbox rows that name a customer."""
-    return (
-        select(
-            trigger_inbox.c.customer_id.label("customer_id"),
-            sql_cast(null(), Json).label("context"),
-            sql_cast(null(), BigInteger).label("event_id"),
-        )
-        .where(trigger_inbox.c.id.in_(inbox_ids), trigger_inbox.c.customer_id.is_not(None))
-        .group_by(trigger_inbox.c.customer_id)
-    )
