@@ -105,7 +105,7 @@ class LimitPoll:
                 )
             ).one()
             free = config.wave_size - int(open_count)
-            routing.to("out", poll_sql.first_unrouted(batch.claim_id, free))
+            routing.to("out", first=free)
             recheck = ctx.now + RECHECK
             if lifetime is not None and oldest is not None:  # the oldest open invitation frees its slot then
                 recheck = min(recheck, max(ctx.now, oldest + lifetime))

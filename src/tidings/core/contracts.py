@@ -84,11 +84,12 @@ class Context:
 @dataclass(frozen=True)
 class Rule:
     """The unrouted rows of the batch that ``where`` holds for (all of them when None) get ``outcome``; held rows
-    are due again at ``until``."""
+    are due again at ``until``. With ``first``, at most that many of them do: the earliest to arrive (by row id)."""
 
     outcome: Outcome
     where: ColumnElement[bool] | None
     until: datetime | None = None
+    first: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.outcome, Held) != (self.until is not None):
@@ -106,8 +107,10 @@ class Routing:
     def all_to(cls, port: str = "out") -> Routing:
         return cls().to(port)
 
-    def to(self, port: str, where: ColumnElement[bool] | None = None) -> Routing:
-        self.rules.append(Rule(Performed(port), where))
+    def to(self, port: str, where: ColumnElement[bool] | None = None, *, first: int | None = None) -> Routing:
+        """Send on by ``port`` the rows ``where`` holds for; with ``first``, only that many of them (the earliest to
+        arrive), e.g. the free places of a limit."""
+        self.rules.append(Rule(Performed(port), where, first=first))
         return self
 
     def suppress(self, port: str, reason: str, where: ColumnElement[bool] | None = None) -> Routing:

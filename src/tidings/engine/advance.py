@@ -59,73 +59,61 @@ def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: da
         )
         routing: Routing = action.execute(batch, node.config, ctx)
 
-        for rule in routing.rules:
-            conn.execute(journeys.mark_outcome(claim_id, rule.outcome, rule.where, rule.until))
-        unrouted = conn.execute(journeys.count_unrouted(claim_id)).scalar_one()
+        for statement in journeys.route_chunk(claim_id, routing.rules):
+            conn.execute(statement)
+        counted: dict[str | None, int] = {
+            value: count for value, count in conn.execute(journeys.outcome_counts(claim_id))
+        }
+        unrouted = counted.pop(None, 0)
         if unrouted:
             raise UnroutedRows(f"action {node.type!r} at node {node_id!r} left {unrouted} customers unrouted")
         for effect in routing.effects:
             conn.execute(effect)
 
-        outcomes = {decode(value): count for value, count in conn.execute(journeys.outcome_counts(claim_id))}
+        outcomes = {decode(value): count for value, count in counted.items() if value is not None}
         counters = CounterDelta(campaign_id, claim_id)
-        terminal = _write_trace_and_counters(conn, claim_id, node_id, outcomes, document, counters, now)
+        leaving = [outcome for outcome in outcomes if not isinstance(outcome, Held)]
+        if leaving:
+            conn.execute(journeys.trace_chunk(claim_id, leaving, now=now))
+        terminal = [
+            outcome
+            for outcome in leaving
+            if not isinstance(outcome, Performed) or not document.targets(node_id, outcome.port)
+        ]
         if terminal:
             conn.execute(journeys.complete_entries(claim_id, terminal, now=now))
             conn.execute(journeys.delete_leaving(claim_id, terminal))
+        moves: dict[Performed, tuple[str, datetime]] = {}
         for outcome, count in outcomes.items():
+            counters.count(node_id, outcome, count)
             if isinstance(outcome, Performed):
-                _move(conn, claim_id, outcome, document, node_id, counters, count, now, account)
-        if HELD in outcomes:
-            conn.execute(journeys.release_held(claim_id))
+                moves.update(_fan_out(conn, claim_id, node_id, outcome, document, counters, count, now, account))
+        if moves or HELD in outcomes:
+            conn.execute(journeys.move_chunk(claim_id, moves, held=HELD in outcomes, now=now))
         counters.write(conn, db.dialect)
         return ChunkResult(node_id, size, outcomes)
 
 
-def _write_trace_and_counters(
+def _fan_out(
     conn: Connection,
     claim_id: str,
     node_id: str,
-    outcomes: dict[Outcome, int],
-    document: CampaignDocument,
-    counters: CounterDelta,
-    now: datetime,
-) -> list[Outcome]:
-    """Trace every decision; return the outcomes whose customers leave the campaign here."""
-    terminal: list[Outcome] = []
-    for outcome, count in outcomes.items():
-        if isinstance(outcome, Held):
-            continue
-        conn.execute(journeys.trace_outcome(claim_id, outcome, now=now))
-        counters.count(node_id, outcome, count)
-        if not isinstance(outcome, Performed) or not document.targets(node_id, outcome.port):
-            terminal.append(outcome)
-    return terminal
-
-
-def _move(
-    conn: Connection,
-    claim_id: str,
     outcome: Performed,
     document: CampaignDocument,
-    node_id: str,
     counters: CounterDelta,
     count: int,
     now: datetime,
     account: AccountSettings,
-) -> None:
-    """Send a port's customers to every child: copies for all but the first, then move the rows themselves."""
+) -> dict[Performed, tuple[str, datetime]]:
+    """Copy a port's customers to every child but the first; return where the rows themselves go (the first
+    child, and when they are due there), or nothing when the port leads nowhere."""
     targets = document.targets(node_id, outcome.port)
     if not targets:
-        return
+        return {}
     for target in targets[1:]:
         due = due_on_arrival(document, target, now, account)
         conn.execute(journeys.copy_to_node(claim_id, outcome, target=target, now=now, due_at=due))
     for target in targets:
         counters.add(target, ENTERED, count)
     first = targets[0]
-    conn.execute(
-        journeys.move_to_node(
-            claim_id, outcome, target=first, now=now, due_at=due_on_arrival(document, first, now, account)
-        )
-    )
+    return {outcome: (first, due_on_arrival(document, first, now, account))}

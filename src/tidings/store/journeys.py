@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Select,
     Update,
     and_,
+    case,
     delete,
     exists,
     func,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from tidings.core.contracts import Rule
 from tidings.core.dialect import Dialect
 from tidings.core.outcomes import HELD, Dropped, Outcome, Performed, encode
 from tidings.model.statuses import EntryStatus
@@ -129,24 +131,73 @@ def _given(claim_id: str, outcome: Outcome) -> ColumnElement[bool]:
     return and_(js.c.claim_id == claim_id, js.c.outcome == encode(outcome))
 
 
-def mark_outcome(claim_id: str, outcome: Outcome, where: ColumnElement[bool] | None, due_at: datetime | None) -> Update:
-    condition = and_(js.c.claim_id == claim_id, js.c.outcome.is_(None))
-    if where is not None:
-        condition = and_(condition, where)
-    values: dict[str, Any] = {"outcome": encode(outcome)}
-    if due_at is not None:
-        values["due_at"] = due_at
-    return update(js).where(condition).values(**values)
+def route_chunk(claim_id: str, rules: Sequence[Rule]) -> list[Update]:
+    """The statements that give every row of the chunk the outcome of the first rule that takes it (rules are SQL
+    predicates, first match wins): one pass for a run of plain rules, and one for each rule that takes only the
+    ``first`` rows (it must see which rows the rules before it took). A hold also sets when the row is due again.
+    A row no rule takes keeps no outcome (``outcome_counts`` reports it under None)."""
+    statements: list[Update] = []
+    plain: list[Rule] = []
+    for rule in rules:
+        if rule.first is None:
+            plain.append(rule)
+            continue
+        if plain:
+            statements.append(_route_in_one_pass(claim_id, plain))
+            plain = []
+        statements.append(_route_first(claim_id, rule, rule.first))
+    if plain:
+        statements.append(_route_in_one_pass(claim_id, plain))
+    return statements
+
+
+def _unrouted(claim_id: str) -> ColumnElement[bool]:
+    return and_(js.c.claim_id == claim_id, js.c.outcome.is_(None))
+
+
+def _route_in_one_pass(claim_id: str, rules: Sequence[Rule]) -> Update:
+    outcome_whens: list[tuple[ColumnElement[bool], str]] = []
+    due_whens: list[tuple[ColumnElement[bool], Any]] = []
+    otherwise: Rule | None = None
+    for rule in rules:
+        if rule.where is None:
+            otherwise = rule  # takes every row left: the rules after it are never reached
+            break
+        outcome_whens.append((rule.where, encode(rule.outcome)))
+        due_whens.append((rule.where, js.c.due_at if rule.until is None else _ts(rule.until)))
+    last_outcome = None if otherwise is None else encode(otherwise.outcome)
+    last_due = js.c.due_at if otherwise is None or otherwise.until is None else _ts(otherwise.until)
+    values: dict[str, Any] = {
+        "outcome": case(*outcome_whens, else_=literal(last_outcome)) if outcome_whens else literal(last_outcome)
+    }
+    if any(rule.until is not None for rule in rules):
+        values["due_at"] = case(*due_whens, else_=last_due) if due_whens else last_due
+    return update(js).where(_unrouted(claim_id)).values(**values)
+
+
+def _route_first(claim_id: str, rule: Rule, count: int) -> Update:
+    taken = _unrouted(claim_id) if rule.where is None else and_(_unrouted(claim_id), rule.where)
+    first = select(js.c.id).where(taken).order_by(js.c.id).limit(max(count, 0))
+    values: dict[str, Any] = {"outcome": encode(rule.outcome)}
+    if rule.until is not None:
+        values["due_at"] = _ts(rule.until)
+    return update(js).where(_unrouted(claim_id), js.c.id.in_(first.scalar_subquery())).values(**values)
 
 
 def outcome_counts(claim_id: str) -> Select[Any]:
-    """(encoded outcome, count) of the chunk's rows; ``core.outcomes.decode`` reads the first column."""
+    """(encoded outcome, count) of the chunk's rows, None for rows no rule took; ``core.outcomes.decode`` reads
+    the first column."""
     return select(js.c.outcome, func.count()).where(js.c.claim_id == claim_id).group_by(js.c.outcome)
 
 
-def trace_outcome(claim_id: str, outcome: Performed | Dropped, *, now: datetime) -> Insert:
-    """Trace the rows given ``outcome``: ``performed`` with their port, or ``dropped``; with the reason if any."""
-    kind, port = ("performed", outcome.port) if isinstance(outcome, Performed) else ("dropped", None)
+def trace_chunk(claim_id: str, outcomes: Sequence[Performed | Dropped], *, now: datetime) -> Insert:
+    """Trace the chunk's rows given one of ``outcomes`` in one statement: ``performed`` with their port, or
+    ``dropped``; with the reason if any."""
+    encoded = {encode(outcome): outcome for outcome in outcomes}
+
+    def by_outcome(value: Callable[[Performed | Dropped], str | None]) -> ColumnElement[Any]:
+        return case({key: value(outcome) for key, outcome in encoded.items()}, value=js.c.outcome)
+
     rows = select(
         js.c.campaign_id,
         js.c.version,
@@ -155,10 +206,10 @@ def trace_outcome(claim_id: str, outcome: Performed | Dropped, *, now: datetime)
         js.c.node_id,
         js.c.arrived_at,
         _ts(now),
-        literal(kind),
-        literal(port),
-        literal(outcome.reason),
-    ).where(_given(claim_id, outcome))
+        by_outcome(lambda outcome: "performed" if isinstance(outcome, Performed) else "dropped"),
+        by_outcome(lambda outcome: outcome.port if isinstance(outcome, Performed) else None),
+        by_outcome(lambda outcome: outcome.reason),
+    ).where(js.c.claim_id == claim_id, js.c.outcome.in_(list(encoded)))
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 
 
@@ -177,28 +228,22 @@ def copy_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetim
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 
 
-def move_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetime, due_at: datetime) -> Update:
-    return (
-        update(js)
-        .where(_given(claim_id, outcome))
-        .values(
-            node_id=target,
-            arrived_at=now,
-            due_at=due_at,
-            status="waiting",
-            claim_id=None,
-            claimed_until=None,
-            outcome=None,
+def move_chunk(claim_id: str, moves: Mapping[Performed, tuple[str, datetime]], *, held: bool, now: datetime) -> Update:
+    """Release the chunk in one statement: the rows of each outcome in ``moves`` go to its node, due at its time;
+    with ``held``, the held rows wait at their node again (their due time was set when they were routed)."""
+    targets = {encode(outcome): move for outcome, move in moves.items()}
+    releasing = [*targets, *([encode(HELD)] if held else [])]
+    values: dict[str, Any] = {"status": "waiting", "claim_id": None, "claimed_until": None, "outcome": None}
+    if targets:
+        moved = js.c.outcome.in_(list(targets))
+        values["node_id"] = case(
+            {key: node for key, (node, _) in targets.items()}, value=js.c.outcome, else_=js.c.node_id
         )
-    )
-
-
-def release_held(claim_id: str) -> Update:
-    return (
-        update(js)
-        .where(_given(claim_id, HELD))
-        .values(status="waiting", claim_id=None, claimed_until=None, outcome=None)
-    )
+        values["due_at"] = case(
+            {key: _ts(due_at) for key, (_, due_at) in targets.items()}, value=js.c.outcome, else_=js.c.due_at
+        )
+        values["arrived_at"] = case((moved, _ts(now)), else_=js.c.arrived_at)
+    return update(js).where(js.c.claim_id == claim_id, js.c.outcome.in_(releasing)).values(**values)
 
 
 def complete_entries(claim_id: str, terminal: Sequence[Outcome], *, now: datetime) -> Update:
@@ -219,10 +264,6 @@ def complete_entries(claim_id: str, terminal: Sequence[Outcome], *, now: datetim
 
 def delete_leaving(claim_id: str, terminal: Sequence[Outcome]) -> Delete:
     return delete(js).where(js.c.claim_id == claim_id, js.c.outcome.in_([encode(outcome) for outcome in terminal]))
-
-
-def count_unrouted(claim_id: str) -> Select[Any]:
-    return select(func.count()).where(js.c.claim_id == claim_id, js.c.outcome.is_(None))
 
 
 # -- what an action reads and writes of its chunk ----------------------------------------------------------------

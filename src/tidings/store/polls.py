@@ -196,14 +196,6 @@ def close_invitation(poll_id: int, customer_id: int, *, now: datetime) -> Update
     )
 
 
-def first_unrouted(claim_id: str, count: int) -> ColumnElement[bool]:
-    """Predicate on ``journey_state``: the first ``count`` rows of the chunk not routed yet, by id."""
-    if count <= 0:
-        return literal(False)
-    first = select(js.c.id).where(js.c.claim_id == claim_id, js.c.outcome.is_(None)).order_by(js.c.id).limit(count)
-    return js.c.id.in_(first.scalar_subquery())
-
-
 def invite_from_chunk(dialect: Dialect, *, poll_id: int, rows: ColumnElement[bool], now: datetime) -> Insert:
     """An open invitation for each ``journey_state`` row that ``rows`` holds for, e.g. ``Batch.performed()``
     (renewed if the customer had one)."""
