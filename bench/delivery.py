@@ -44,7 +44,8 @@ from sqlalchemy import func, literal, select, text
 from bench.common import Progress, checkpoint, fresh_database, peak_rss_mb, process_cpu_seconds
 from tidings.core.clock import ManualClock
 from tidings.core.delivery import DeliveryRules, EmailContent
-from tidings.delivery.providers import OutboundEmail
+from tidings.delivery.channels.email import OutboundEmail
+from tidings.delivery.channels.route import Chunk, Compose
 from tidings.delivery.smtp import SmtpProvider
 from tidings.engine.worker import settle
 from tidings.rendering.templates import TemplateContext
@@ -146,13 +147,16 @@ def count(services: Services, query: Any) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def rendering_inputs(services: Services, ids: list[int]) -> list[tuple[Any, DeliveryRules, Any, TemplateContext]]:
-    """What the pipeline's renderer takes for these messages: row, the node's delivery rules, account, template
-    context (the variables are read from the database here, as the pipeline reads them once per chunk)."""
-    inputs: list[tuple[Any, DeliveryRules, Any, TemplateContext]] = []
+def rendering_inputs(
+    services: Services, ids: list[int]
+) -> list[tuple[Any, DeliveryRules, Compose[Any, Any], TemplateContext]]:
+    """What the pipeline's renderer takes for these messages: row, the node's delivery rules, the e-mail route's
+    composer, template context (the variables are read from the database here, as the pipeline reads them once per
+    chunk)."""
+    inputs: list[tuple[Any, DeliveryRules, Compose[Any, Any], TemplateContext]] = []
     tracker = services.delivery.tracker
     with services.db.engine.connect() as conn:
-        account = load_account(conn)
+        compose = services.delivery.routes["email"].composer(Chunk(conn, ids, load_account(conn), tracker))
         for start in range(0, len(ids), 5_000):
             rows = conn.execute(message_sql.with_customers(ids[start : start + 5_000])).mappings().all()
             refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
@@ -160,7 +164,7 @@ def rendering_inputs(services: Services, ids: list[int]) -> list[tuple[Any, Deli
             for row in rows:
                 rules = services.documents.delivery_rules(conn, row["campaign_id"], row["version"], row["node_id"])
                 assert rules is not None, "the bench's node sends e-mail"
-                inputs.append((row, rules, account, contexts[row["message_id"]]))
+                inputs.append((row, rules, compose, contexts[row["message_id"]]))
     return inputs
 
 
@@ -179,11 +183,12 @@ def measure_render(services: Services, sample: int) -> dict[str, float]:
     inputs = rendering_inputs(services, ids)
     settle()  # as in a worker
     delivery = services.delivery
-    row, rules, account, context = inputs[0]
-    delivery._render(row, rules, account, [], context)  # parse once, as a long-running worker has
+    route = delivery.routes["email"]
+    row, rules, compose, context = inputs[0]
+    delivery._render(row, rules, route, compose, context)  # parse once, as a long-running worker has
     started, cpu = time.perf_counter(), time.thread_time()
-    for row, rules, account, context in inputs:
-        delivery._render(row, rules, account, [], context)
+    for row, rules, compose, context in inputs:
+        delivery._render(row, rules, route, compose, context)
     per_core = len(inputs) / (time.thread_time() - cpu)
     per_wall = len(inputs) / (time.perf_counter() - started)
     emails = [(_email(rules), context) for _, rules, _, context in inputs]
@@ -245,8 +250,8 @@ def deliver_in_processes(url: str, workers: int, chunk_size: int) -> float:
 
 
 def first_email(services: Services) -> OutboundEmail:
-    [(row, rules, account, context)] = rendering_inputs(services, [1])
-    message = services.delivery._render(row, rules, account, [], context)
+    [(row, rules, compose, context)] = rendering_inputs(services, [1])
+    message = services.delivery._render(row, rules, services.delivery.routes["email"], compose, context)
     assert isinstance(message, OutboundEmail)
     return message
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tidings.core.windows import Window, zone_of
-from tidings.delivery.providers import OutboundSms, Outbox, SendResult, in_parallel
+from tidings.delivery.channels.sms import OutboundSms
+from tidings.delivery.providers import Outbox, SendResult, in_parallel
 from tidings.delivery.rate_limit import RateLimit
 
 

@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, provider_settings
-from tidings.delivery.providers import OutboundSms, SendResult, send_all
+from tidings.delivery.channels.sms import OutboundSms
+from tidings.delivery.providers import SendResult, send_all
 from tidings.delivery.sms_http import HttpSmsProvider, fill
 from tidings.settings import Settings
 

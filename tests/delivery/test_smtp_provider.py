@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from tests.delivery.conftest import RecordingHandler, ServerFactory, SmtpServer, authenticator
-from tidings.delivery.providers import OutboundEmail, SendResult, send_all
+from tidings.delivery.channels.email import OutboundEmail
+from tidings.delivery.providers import SendResult, send_all
 from tidings.delivery.smtp import SmtpProvider
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings

@@ -13,7 +13,8 @@ from tests.actions.helpers import node
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, provider_settings
 from tests.engine.helpers import add_customers, advance, advance_to, campaign, counters, start, trace
 from tidings.core.clock import ManualClock
-from tidings.delivery.providers import OutboundViber, send_all
+from tidings.delivery.channels.viber import OutboundViber
+from tidings.delivery.providers import send_all
 from tidings.delivery.viber import ViberProvider
 from tidings.services import Services
 from tidings.settings import Settings

@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import ColumnElement, Executable, and_, case, exists, func, literal, not_, or_
 
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, Routing
+from tidings.core.delivery import Channel
 from tidings.core.windows import Window, openings_by_zone
 from tidings.model.conditions import SubscriptionCondition, SubscriptionTarget
 from tidings.model.durations import Duration, DurationAmount, DurationUnit
@@ -32,7 +33,6 @@ from tidings.store.journey_rows import customer_matches, has_row_here, in_contro
 from tidings.store.tables import customers, messages, push_tokens
 from tidings.store.types import Timestamp
 
-SubscriptionChannel = Literal["email", "sms", "viber", "push"]
 Contact = Literal["email", "phone", "push"]
 
 
@@ -88,7 +88,7 @@ class Audience:
     """Who a message action may reach: the contact it needs and the channels it may use, in preference order."""
 
     contact: Contact
-    channels: Sequence[SubscriptionChannel]
+    channels: Sequence[Channel]
     category: str | None
 
     def reachable(self, compiler: ConditionCompiler, channel: str) -> ColumnElement[bool]:

@@ -15,17 +15,17 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import case, literal, null
 
-from tidings.actions.eligibility import Audience, Lifetime, SubscriptionChannel, queue_messages
+from tidings.actions.eligibility import Audience, Lifetime, queue_messages
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
-from tidings.core.delivery import Content, DeliveryRules, SmsContent, ViberContent
+from tidings.core.delivery import Channel, Content, DeliveryRules, SmsContent, ViberContent
 from tidings.model.templates import TemplateText
 from tidings.store.messages import CASCADE
 from tidings.store.tables import customers
 from tidings.store.types import Json
 
 Mode = Literal["sms", "viber", "viber_sms"]
-CHANNELS: dict[Mode, tuple[SubscriptionChannel, ...]] = {
+CHANNELS: dict[Mode, tuple[Channel, ...]] = {
     "sms": ("sms",),
     "viber": ("viber",),
     "viber_sms": ("viber", "sms"),
@@ -85,7 +85,7 @@ class SendSms:
         return now
 
     def delivery_rules(self, config: SendSmsConfig) -> DeliveryRules:
-        contents: dict[SubscriptionChannel, Content] = {
+        contents: dict[Channel, Content] = {
             "sms": SmsContent(text=config.text, sender=config.sender),
             "viber": ViberContent(
                 text=config.text,

@@ -20,12 +20,19 @@ from typing import ClassVar, Literal, Protocol
 
 from sqlalchemy import Connection
 
-#: The channels the delivery pipeline sends through (in-app notifications and popups are served by the API).
+#: The channels the delivery pipeline sends through (in-app notifications and popups are served by the API); each
+#: has its content below and its route in ``delivery.channels``.
 Channel = Literal["email", "sms", "viber", "push"]
 
 
+class Content:
+    """What a send node sends on one channel: a frozen dataclass per channel, naming its channel."""
+
+    channel: ClassVar[Channel]
+
+
 @dataclass(frozen=True)
-class EmailContent:
+class EmailContent(Content):
     channel: ClassVar[Channel] = "email"
     subject: str  # Liquid, like every text below that the pipeline renders
     body_html: str
@@ -36,14 +43,14 @@ class EmailContent:
 
 
 @dataclass(frozen=True)
-class SmsContent:
+class SmsContent(Content):
     channel: ClassVar[Channel] = "sms"
     text: str
     sender: str | None = None  # the settings' when None
 
 
 @dataclass(frozen=True)
-class ViberContent:
+class ViberContent(Content):
     channel: ClassVar[Channel] = "viber"
     text: str
     sender: str | None = None  # the settings' when None
@@ -53,15 +60,12 @@ class ViberContent:
 
 
 @dataclass(frozen=True)
-class PushContent:
+class PushContent(Content):
     channel: ClassVar[Channel] = "push"
     title: str
     text: str
     link: str | None = None  # Liquid
     image_url: str | None = None
-
-
-Content = EmailContent | SmsContent | ViberContent | PushContent
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ whose lifetime ended become ``undeliverable``. Then it delivers due chunks, the 
 
 The pipeline knows a message's node only through the ``DeliveryRules`` its action declares (``core.delivery``),
 looked up by the ``DeliveryRulesOf`` it is built with: what to render on the message's channel, whether it waits
-for the delivery window, its lifetime.
+for the delivery window, its lifetime. It knows a channel only through its route (``delivery.channels``): how a
+message is composed from what its node sends there, which provider sends it, at what pace.
 
 Retries. A transient failure is retried after the back-off of ``core.retry`` (doubling from ``retry_base``, at
 most ``retry_max``; the provider's ``Retry-After`` when it sent one); a retry of a windowed message (SMS, Viber or
@@ -41,35 +42,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, assert_never
+from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.core.account import AccountSettings
 from tidings.core.clock import Clock
-from tidings.core.delivery import (
-    Channel,
-    DeliveryRules,
-    DeliveryRulesOf,
-    EmailContent,
-    PushContent,
-    SmsContent,
-    ViberContent,
-)
+from tidings.core.delivery import Channel, DeliveryRules, DeliveryRulesOf
 from tidings.core.retry import RetryPolicy
 from tidings.core.windows import Window, zone_of
-from tidings.delivery.channels import Route
+from tidings.delivery.channels.route import Chunk, Claimed, Compose, Route
 from tidings.delivery.handover import Handover
-from tidings.delivery.providers import (
-    Outbound,
-    OutboundEmail,
-    OutboundPush,
-    OutboundSms,
-    OutboundViber,
-    Outbox,
-    SendResult,
-    run_sync,
-)
+from tidings.delivery.providers import Outbound, Outbox, SendResult, run_sync
 from tidings.delivery.tracking import Tracker
 from tidings.model.statuses import MessageStatus
 from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
@@ -100,7 +83,6 @@ class Policy:
     lease: timedelta
     lifetime: timedelta
     retry: RetryPolicy
-    sms_sender: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -113,7 +95,6 @@ class Policy:
                 base=timedelta(seconds=settings.retry_base_seconds),
                 cap=timedelta(seconds=settings.retry_max_seconds),
             ),
-            sms_sender=settings.sms_sender,
         )
 
 
@@ -138,12 +119,13 @@ class Prepared:
 
 
 class Delivery:
-    """Delivers every due message, each channel through its ``Route`` (provider and rate limit)."""
+    """Delivers every due message, each channel through its ``Route`` (how its messages are composed, their
+    provider and its rate limit)."""
 
     def __init__(
         self,
         db: Database,
-        routes: Mapping[Channel, Route],
+        routes: Mapping[Channel, Route[Any, Any]],
         *,
         rules: DeliveryRulesOf,
         tracker: Tracker,
@@ -171,27 +153,27 @@ class Delivery:
         busy = dict(self.routes)
         while busy and time.monotonic() <= deadline:  # a chunk per channel in turn: no channel waits for another
             for channel, route in list(busy.items()):
-                count, more = self._deliver_chunk(channel, route, now)
+                count, more = self._deliver_chunk(route, now)
                 handled += count
                 if not more:
                     del busy[channel]
         return handled
 
     # -- one chunk ------------------------------------------------------------------------------------------------
-    def _chunk_limit(self, route: Route) -> int:
+    def _chunk_limit(self, route: Route[Any, Any]) -> int:
         rate = route.rate_limit.rate
         if rate == 0:
             return self.policy.chunk_size
         return max(1, min(self.policy.chunk_size, int(rate * self.policy.lease.total_seconds() / 2)))
 
-    def _deliver_chunk(self, channel: Channel, route: Route, now: datetime) -> tuple[int, bool]:
+    def _deliver_chunk(self, route: Route[Any, Any], now: datetime) -> tuple[int, bool]:
         """(messages claimed, whether a full chunk was claimed)."""
         limit = self._chunk_limit(route)
         lease = self.wall.now() + self.policy.lease
         with self.db.engine.begin() as conn:
             claim = message_sql.claim_due(
                 self.db.dialect,
-                channel=channel,
+                channel=route.channel,
                 now=now,
                 wall_now=self.wall.now(),
                 limit=limit,
@@ -201,7 +183,7 @@ class Delivery:
             ids = list(conn.execute(claim).scalars())
             if not ids:
                 return 0, False
-            prepared, failures = self._prepare(conn, channel, ids, now)
+            prepared, failures = self._prepare(conn, route, ids, now)
             by_id = {p.message_id: p for p in prepared}
             leases = {message_id: lease for message_id in ids}
             prepared = [p for p in prepared if p.outbound is not None]
@@ -213,7 +195,9 @@ class Delivery:
         run_sync(self._stream(route, prepared, lease, now))
         return len(ids), len(ids) == limit
 
-    async def _collect(self, route: Route, prepared: Sequence[Prepared], now: datetime, conn: Connection) -> Any:
+    async def _collect(
+        self, route: Route[Any, Any], prepared: Sequence[Prepared], now: datetime, conn: Connection
+    ) -> Any:
         async def take(_: Outbound) -> bool:
             await route.rate_limit.acquire()
             return True
@@ -221,7 +205,9 @@ class Delivery:
         outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, conn, take)
         return [result async for result in route.provider.send(outbox)]
 
-    async def _stream(self, route: Route, prepared: Sequence[Prepared], claimed: datetime, now: datetime) -> None:
+    async def _stream(
+        self, route: Route[Any, Any], prepared: Sequence[Prepared], claimed: datetime, now: datetime
+    ) -> None:
         """Hand the chunk to a provider that works outside our transactions: each message is recorded ``sending``
         before it is handed over, and each result before its task is handed the next message (``Handover``
         group-commits both)."""
@@ -263,19 +249,16 @@ class Delivery:
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(
-        self, conn: Connection, channel: Channel, ids: list[int], now: datetime
+        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime
     ) -> tuple[list[Prepared], list[SendResult]]:
         """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
         account = load_account(conn)
         window = Window.of(account)
-        tokens: dict[int, list[str]] = {}
-        if channel == "push":
-            for message_id, token in conn.execute(message_sql.push_tokens_of(ids)):
-                tokens.setdefault(message_id, []).append(token)
         rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
         refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
         contexts = build_contexts(conn, refs, now=now, unsubscribe_url=self.tracker.unsubscribe_url)
         rules_of = self._rules_of(conn, rows)
+        compose = route.composer(Chunk(conn, ids, account, self.tracker))
         prepared: list[Prepared] = []
         failures: list[SendResult] = []
         for row in rows:
@@ -285,7 +268,7 @@ class Delivery:
                 context = contexts.get(row["message_id"])
                 if context is None:
                     raise Unrenderable("the customer no longer exists")
-                outbound = self._render(row, rules, account, tokens.get(row["message_id"], []), context)
+                outbound = self._render(row, rules, route, compose, context)
             except TemplateError as error:
                 failures.append(SendResult(row["message_id"], False, error=f"template error: {error}"))
             except Unrenderable as error:
@@ -300,7 +283,7 @@ class Delivery:
                     expires_at=row["expires_at"],
                     zone=zone_of(row["timezone"], account.timezone),
                     window=window if rules is not None and rules.windowed else None,
-                    cascade=bool(payload and payload.get("mode") == message_sql.CASCADE),
+                    cascade=message_sql.falls_back_to_sms(row["channel"], payload),
                     lifetime=rules.lifetime if rules is not None else None,
                     payload=payload,
                 )
@@ -316,68 +299,29 @@ class Delivery:
         self,
         row: Any,
         rules: DeliveryRules | None,
-        account: AccountSettings,
-        tokens: list[str],
+        route: Route[Any, Any],
+        compose: Compose[Any, Outbound],
         context: TemplateContext,
     ) -> Outbound:
-        """The message to hand to the provider: what its node sends on its channel, rendered for its recipient;
-        raises ``TemplateError`` or ``Unrenderable``."""
+        """The message to hand to the provider: what its node sends on its channel, composed by the channel's
+        route and rendered for its recipient; raises ``TemplateError`` or ``Unrenderable``."""
+        content = rules.content(route.channel) if rules is not None else None
+        if rules is None or not isinstance(content, route.content):
+            raise Unrenderable(f"node {row['node_id']!r} sends no {route.channel} message")
         message_id = row["message_id"]
-        key = f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{message_id}"
-        channel = row["channel"]
-        content = rules.content(channel) if rules is not None else None
-        if rules is None or content is None:
-            raise Unrenderable(f"node {row['node_id']!r} sends no {channel} message")
 
         def render(source: str) -> str:
             return self.templates.render(source, context)
 
-        match content:
-            case EmailContent():
-                # what is sent, and stored on the message, is the tracked HTML (an internal note is not tracked)
-                body = render(content.body_html)
-                if not rules.internal:
-                    body = self.tracker.track(body, message_id, content.utm)
-                name = content.sender_name or account.email_from_name
-                address = content.sender_email or account.email_from
-                return OutboundEmail(
-                    message_id=message_id,
-                    idempotency_key=key,
-                    sender=f"{name} <{address}>",
-                    reply_to=content.reply_to,
-                    recipient=row["recipient"],
-                    subject=render(content.subject),
-                    body_html=body,
-                    internal=rules.internal,
-                )
-            case SmsContent():
-                if (row["payload"] or {}).get("viber") is not None:
-                    key += ".sms"  # the SMS of a cascade is a message of its own to the SMS gateway
-                sender = content.sender or self.policy.sms_sender
-                return OutboundSms(message_id, key, row["recipient"], sender, render(content.text))
-            case ViberContent():
-                return OutboundViber(
-                    message_id,
-                    key,
-                    row["recipient"],
-                    content.sender or self.policy.sms_sender,
-                    render(content.text),
-                    image_url=content.image_url,
-                    button_text=render(content.button_text) if content.button_text else None,
-                    button_url=content.button_url,
-                )
-            case PushContent():
-                return OutboundPush(
-                    message_id,
-                    key,
-                    tuple(tokens),
-                    render(content.title),
-                    render(content.text),
-                    link=render(content.link) if content.link else None,
-                    image_url=content.image_url,
-                )
-            case _:
-                assert_never(content)
+        message = Claimed(
+            message_id=message_id,
+            idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{message_id}",
+            recipient=row["recipient"],
+            payload=row["payload"],
+            internal=rules.internal,
+            render=render,
+        )
+        return compose(content, message)
 
     # -- recording ------------------------------------------------------------------------------------------------
     def _record(
@@ -401,7 +345,7 @@ class Delivery:
             for token in result.dead_tokens:
                 conn.execute(token_sql.deactivate_token(p.customer_id, token))
             if result.ok and p.outbound is not None:
-                subject, body = _stored_text(p.outbound)
+                subject, body = p.outbound.stored()
                 sent.append(
                     {
                         "b_id": p.message_id,
@@ -425,7 +369,7 @@ class Delivery:
                 else:
                     retry.append({"b_id": p.message_id, "b_lease": lease, "b_error": error, "b_send_after": at})
                     continue
-            if p.cascade and isinstance(p.outbound, OutboundViber):
+            if p.cascade and p.outbound is not None:
                 switch.append(self._switch(p, lease, f"Viber {status}: {error}", now))
             else:
                 failed.append({"b_id": p.message_id, "b_lease": lease, "b_status": status, "b_error": error})
@@ -471,12 +415,3 @@ class Delivery:
             switch.append(self._switch(p, row["leased_until"], reason, now))
         conn.execute(message_sql.switch_to_sms(), switch)
         return len(switch)
-
-
-def _stored_text(message: Outbound) -> tuple[str | None, str]:
-    """(subject, body) recorded on a sent message: what the recipient got."""
-    if isinstance(message, OutboundEmail):
-        return message.subject, message.body_html
-    if isinstance(message, OutboundPush):
-        return message.title, message.text
-    return None, message.text

@@ -16,63 +16,29 @@ whole chunk commits or rolls back with the statuses, so a crash can neither lose
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import Connection
 
 from tidings.core.delivery import Channel
-from tidings.store import messages as message_sql
 
 
 @dataclass(frozen=True)
-class OutboundEmail:
+class Outbound(ABC):
+    """A message rendered for its recipient, as its channel's provider takes it: one subclass per channel, in the
+    channel's ``delivery.channels`` module."""
+
     message_id: int
     idempotency_key: str
-    sender: str
-    reply_to: str | None
-    recipient: str
-    subject: str
-    body_html: str
-    internal: bool = False  # a note to a user about a customer (Notify manager): no unsubscribe headers
 
-
-@dataclass(frozen=True)
-class OutboundSms:
-    message_id: int
-    idempotency_key: str
-    recipient: str  # E.164
-    sender: str
-    text: str
-
-
-@dataclass(frozen=True)
-class OutboundViber:
-    message_id: int
-    idempotency_key: str
-    recipient: str  # E.164
-    sender: str
-    text: str
-    image_url: str | None = None
-    button_text: str | None = None
-    button_url: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboundPush:
-    message_id: int
-    idempotency_key: str
-    tokens: tuple[str, ...]  # the customer's active device tokens
-    title: str
-    text: str
-    link: str | None = None
-    image_url: str | None = None
-
-
-Outbound = OutboundEmail | OutboundSms | OutboundViber | OutboundPush
+    @abstractmethod
+    def stored(self) -> tuple[str | None, str]:
+        """(subject, body) recorded on the message once sent: what the recipient got."""
 
 
 @dataclass(frozen=True)
@@ -226,36 +192,27 @@ def send_all(
     return results
 
 
-class SandboxProvider:
-    """The default for every channel: nothing leaves the machine. E-mails land in the built-in mailbox
-    (`GET /api/v1/mailbox`); SMS, Viber and push messages are the message rows themselves, recorded ``sent``
-    with their rendered text (`GET /api/v1/messages`)."""
+#: What the sandbox does with a chunk's messages besides recording them sent, in the delivery transaction.
+Keep: TypeAlias = Callable[[Connection, Sequence[M], datetime], None]
+
+
+class SandboxProvider(Generic[M]):
+    """The default for every channel: nothing leaves the machine. A message is its row, recorded ``sent`` with its
+    rendered text (`GET /api/v1/messages`); a channel may ``keep`` more (e-mails land in the built-in mailbox,
+    `GET /api/v1/mailbox`)."""
 
     name = "sandbox"
     concurrency = 1
     transactional = True
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, keep: Keep[M] | None = None) -> None:
         self.channel: Channel = channel
+        self.keep = keep
 
-    async def send(self, outbox: Outbox[Any]) -> AsyncGenerator[SendResult, None]:
+    async def send(self, outbox: Outbox[M]) -> AsyncGenerator[SendResult, None]:
         batch = [message async for message in outbox]
-        emails = [message for message in batch if isinstance(message, OutboundEmail)]
-        if emails:
+        if batch and self.keep is not None:
             assert outbox.conn is not None, "the sandbox writes inside the delivery transaction"
-            outbox.conn.execute(
-                message_sql.insert_mailbox(),
-                [
-                    {
-                        "message_id": m.message_id,
-                        "recipient": m.recipient,
-                        "sender": m.sender,
-                        "subject": m.subject,
-                        "body_html": m.body_html,
-                        "received_at": outbox.now,
-                    }
-                    for m in emails
-                ],
-            )
+            self.keep(outbox.conn, batch, outbox.now)
         for message in batch:
             yield SendResult(message.message_id, True, provider_message_id=message.idempotency_key)

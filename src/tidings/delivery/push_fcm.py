@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 
 from tidings.core.delivery import Channel
-from tidings.delivery.providers import OutboundPush, Outbox, SendResult, in_parallel
+from tidings.delivery.channels.push import OutboundPush
+from tidings.delivery.providers import Outbox, SendResult, in_parallel
 from tidings.delivery.sms_http import connection_failure, http_result
 from tidings.settings import Settings
 

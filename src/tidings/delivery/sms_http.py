@@ -21,7 +21,8 @@ import httpx
 
 from tidings.core.delivery import Channel
 from tidings.core.retry import retry_after_seconds
-from tidings.delivery.providers import OutboundSms, Outbox, SendResult, describe, in_parallel
+from tidings.delivery.channels.sms import OutboundSms
+from tidings.delivery.providers import Outbox, SendResult, describe, in_parallel
 from tidings.model.sms_body import fill
 from tidings.settings import Settings
 

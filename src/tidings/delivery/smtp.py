@@ -25,9 +25,10 @@ from urllib.parse import quote, urlsplit
 from aiosmtplib import SMTP, SMTPException, SMTPHeloError, SMTPNotSupported, SMTPResponseException
 
 from tidings.core.delivery import Channel
+from tidings.delivery.channels.email import OutboundEmail
 from tidings.delivery.mime import Email, Mailbox, address, sender_mailbox
 from tidings.delivery.plain_text import html_to_text
-from tidings.delivery.providers import OutboundEmail, Outbox, SendResult, in_parallel
+from tidings.delivery.providers import Outbox, SendResult, in_parallel
 from tidings.delivery.tracking import Tracker
 from tidings.settings import Settings
 

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 
 from tidings.core.delivery import Channel
-from tidings.delivery.providers import OutboundViber, Outbox, SendResult, in_parallel
+from tidings.delivery.channels.viber import OutboundViber
+from tidings.delivery.providers import Outbox, SendResult, in_parallel
 from tidings.delivery.sms_http import auth_headers, connection_failure, http_result
 from tidings.settings import Settings
 

@@ -16,7 +16,7 @@ worker whose lease was taken over writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -333,6 +333,12 @@ def recover_in_doubt(*, wall_now: datetime) -> Update:
 def _is_cascade() -> ColumnElement[bool]:
     mode: ColumnElement[str] = messages.c.payload["mode"].as_string()
     return mode == CASCADE
+
+
+def falls_back_to_sms(channel: str, payload: Mapping[str, Any] | None) -> bool:
+    """Whether a message is the Viber message of a Viber → SMS cascade, which becomes its SMS when Viber cannot
+    deliver it (in SQL: ``_is_cascade`` of a Viber message)."""
+    return channel == "viber" and payload is not None and payload.get("mode") == CASCADE
 
 
 #: A bounce reported this long after a cascade's Viber message went out no longer sends its SMS (and keeps the
