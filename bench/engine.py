@@ -1,17 +1,25 @@
-"""End-to-end engine benchmark: a whole-base campaign on N customers, with the manual clock.
+"""End-to-end engine benchmark: a whole-base campaign on N customers, measured in two halves.
 
     python -m bench.engine --customers 100000 --db postgres --json
+    python -m bench.engine --customers 100000 --db postgres --workers 2 --json
 
 The campaign: ``date_has_come`` (the whole base, D11) → ``filter_customers`` (city ≠ Oslo → yes; `no` has no
-edge) → ``wait`` 1 day → ``send_email`` (sandbox provider, so delivery writes the built-in mailbox).
+edge) → a wait → ``send_email`` (sandbox provider, so delivery writes the built-in mailbox).
 The bench creates a fresh database, migrates it, streams N customers in (COPY on PostgreSQL), measures two
 baselines in the same run — a raw ``INSERT … SELECT`` of the same N rows and a naive per-customer loop — and
-then times the engine from activation through the final clock advance, per phase. Counts are checked; a
-mismatch prints the result and exits 1.
+then times the engine from activation until every message is delivered. Counts are checked; a mismatch prints
+the result and exits 1.
 
-Phases are attributed without touching engine code: the runtime is a timing ``Runtime`` that calls
-``advance_chunk`` (like ``DirectRuntime``), delivery and its per-chunk method are wrapped on the instance, and the
-scheduler's ``fire_schedules`` and ``claim_chunks`` are wrapped for the duration of the run.
+Without ``--workers`` the engine runs in this process on the manual clock (the wait is 1 day), in two stages:
+*movement* — activation until every message is queued — with the scheduler's delivery step held back, then
+*delivery* — the held step released and the scheduler ticked until nothing is left. Phases are attributed
+without touching engine code: the runtime is a timing ``Runtime`` that calls ``advance_chunk`` (like
+``DirectRuntime``), delivery and its per-chunk method are wrapped on the instance, and the scheduler's
+``fire_schedules`` and ``claim_chunks`` are wrapped for the duration of the run.
+
+With ``--workers W`` (PostgreSQL) W ``tidings worker`` processes run everything on the system clock, as in
+production, chunks and delivery interleaved: the trigger is due at once and the wait is a ``wait_until_date`` on
+that moment; the bench activates the campaign and polls until every message is queued, then delivered.
 """
 
 from __future__ import annotations
@@ -21,7 +29,6 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import re
 import sys
@@ -29,29 +36,39 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, UniqueConstraint, bindparam, func, or_, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, UniqueConstraint, bindparam, func, or_, select, text
 
 import tidings.engine.scheduler as scheduler_module
 from bench.common import (
     PINNED_ENV,
+    CpuSample,
     Expected,
+    Launch,
     Progress,
     StatementTimer,
-    backend_cpu_seconds,
+    activate_armed,
     checkpoint,
-    engine_source,
+    cpu_between,
+    cpu_sample,
+    database_name,
     fresh_database,
     install_auto_explain,
+    load_average,
     load_customers,
     maintain,
     peak_rss_mb,
-    process_cpu_seconds,
+    provenance,
+    row_versions,
     rss_mb,
     run_pinned,
     table_writes,
+    tidings_workers,
+    wait_until,
+    watch,
 )
 from tidings.actions.send_email import valid_email
 from tidings.core.clock import ManualClock
@@ -69,19 +86,22 @@ FIRE_HOUR = 9
 FIRE_AT = datetime(2026, 11, 30, FIRE_HOUR, 0, tzinfo=UTC)  # the account time zone is UTC by default
 NODE_PHASE = {"filter": "filter", "wait": "wait_release", "email": "send"}
 PHASES = ("enter", "filter", "wait_release", "send", "delivery", "claim", "other")
+#: The manual clock's campaign: fires at FIRE_AT, waits a day.
+MANUAL_TRIGGER = {"type": "date_has_come", "config": {"date": FIRE_DATE, "hour": FIRE_HOUR}}
+MANUAL_WAIT = {"type": "wait", "config": {"amount": 1, "unit": "days"}}
 
 
-def campaign_document() -> dict[str, Any]:
+def campaign_document(trigger: dict[str, Any], wait: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": "Benchmark: whole base, filter, wait, e-mail",
-        "trigger": {"id": "trigger", "type": "date_has_come", "config": {"date": FIRE_DATE, "hour": FIRE_HOUR}},
+        "trigger": {"id": "trigger", **trigger},
         "nodes": [
             {
                 "id": "filter",
                 "type": "filter_customers",
                 "config": {"condition": {"all": [{"field": "city", "op": "not_equals", "value": "Oslo"}]}},
             },
-            {"id": "wait", "type": "wait", "config": {"amount": 1, "unit": "days"}},
+            {"id": "wait", **wait},
             {
                 "id": "email",
                 "type": "send_email",
@@ -220,10 +240,19 @@ class TimeLimit(Exception):
 
 
 class Phases:
-    def __init__(self, timer: StatementTimer | None, time_limit: float | None = None) -> None:
+    def __init__(self, timer: StatementTimer | None) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.timer = timer
+        self.deadline: float | None = None
+
+    def start(self, time_limit: float | None) -> None:
+        """The engine starts now: ``time_limit`` seconds from now, ``check_deadline`` raises ``TimeLimit``."""
         self.deadline = None if time_limit is None else time.perf_counter() + time_limit
+
+    def extend(self, seconds: float) -> None:
+        """The engine was paused this long (between the stages); the time limit does not count it."""
+        if self.deadline is not None:
+            self.deadline += seconds
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -302,6 +331,21 @@ class DeliveryChunks:
             delivery._deliver_chunk = chunk
 
 
+class HeldDelivery:
+    """The scheduler's delivery step, held back during the movement stage — each tick finds nothing to deliver, so
+    every message stays queued — until ``release``; then delivery runs alone and is timed on its own."""
+
+    def __init__(self, deliver: Callable[[datetime], int]) -> None:
+        self.deliver = deliver
+        self.held = True
+
+    def __call__(self, now: datetime) -> int:
+        return 0 if self.held else self.deliver(now)
+
+    def release(self) -> None:
+        self.held = False
+
+
 def _timed(phases: Phases, phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with phases.measure(phase):
@@ -313,18 +357,19 @@ def _timed(phases: Phases, phase: str, function: Callable[..., Any]) -> Callable
 @contextmanager
 def instrumented(
     services: Services, phases: Phases, progress: Progress
-) -> Iterator[tuple[TimedRuntime, DeliveryChunks]]:
+) -> Iterator[tuple[TimedRuntime, DeliveryChunks, HeldDelivery]]:
     runtime = TimedRuntime(services, phases, progress)
     scheduler = services.scheduler
     scheduler.runtime = runtime
     services.runtime = runtime
     scheduler.claim_chunks = _timed(phases, "claim", scheduler.claim_chunks)  # type: ignore[method-assign]
-    scheduler.delivery = _timed(phases, "delivery", scheduler.delivery)
+    held = HeldDelivery(_timed(phases, "delivery", scheduler.delivery))
+    scheduler.delivery = held
     provider = DeliveryChunks(services.delivery, progress, phases)
     original_fire = scheduler_module.fire_schedules
     scheduler_module.fire_schedules = _timed(phases, "enter", original_fire)
     try:
-        yield runtime, provider
+        yield runtime, provider, held
     finally:
         scheduler_module.fire_schedules = original_fire
 
@@ -350,34 +395,16 @@ def vm_hwm_mb() -> float | None:
     return None
 
 
-def engine_writes(
-    before: dict[str, dict[str, int]] | None, after: dict[str, dict[str, int]] | None, n: int
-) -> dict[str, Any] | None:
-    """Row versions the engine wrote per table (PostgreSQL statistics), and in total per customer."""
-    if before is None or after is None:
-        return None
-    tables: dict[str, dict[str, int]] = {}
-    for name, counts in after.items():
-        if name.startswith("bench_"):
-            continue
-        base = before.get(name, {})
-        delta = {key: value - base.get(key, 0) for key, value in counts.items()}
-        if any(delta.values()):
-            tables[name] = delta
-    total = sum(t["inserted"] + t["updated"] + t["deleted"] for t in tables.values())
-    hot = sum(t["hot_updated"] for t in tables.values())
-    updated = sum(t["updated"] for t in tables.values())
-    return {
-        "tables": tables,
-        "per_customer": round(total / n, 2),
-        "hot_update_share": round(hot / updated, 4) if updated else None,
-    }
-
-
 # -- checks ---------------------------------------------------------------------------------------------
-def verify(services: Services, campaign_id: int, expected: Expected) -> tuple[dict[str, Any], dict[str, Any]]:
+def message_statuses(db: Database) -> dict[str, int]:
+    by_status = select(messages.c.status, func.count()).group_by(messages.c.status)
+    with db.engine.connect() as conn:
+        return {status: int(count) for status, count in conn.execute(by_status)}
+
+
+def verify(db: Database, campaign_id: int, expected: Expected) -> tuple[dict[str, Any], dict[str, Any]]:
     """Counts after the run, and each check as {actual, expected, ok}."""
-    with services.db.engine.connect() as conn:
+    with db.engine.connect() as conn:
         counters = {
             (node, metric): int(value) for node, metric, value in conn.execute(journeys.counters_of(campaign_id)).all()
         }
@@ -440,12 +467,282 @@ def verify(services: Services, campaign_id: int, expected: Expected) -> tuple[di
 
 
 # -- the run --------------------------------------------------------------------------------------------
+@dataclass
+class Stage:
+    """One half of the engine run: wall seconds (until it finished, or was stopped), CPU split, row versions
+    (PostgreSQL)."""
+
+    completed: bool = False
+    seconds: float | None = None
+    cpu: dict[str, float | None] | None = None
+    row_writes: dict[str, Any] | None = None
+
+
+@dataclass
+class EngineRun:
+    """What the engine part measured, in this process or in worker processes."""
+
+    completed: bool
+    seconds: float  # activation until every message is delivered (or the time limit)
+    movement: Stage  # activation until every message is queued
+    delivery: Stage
+    delivery_interleaved: bool  # delivery ran beside movement (workers), not after it
+    cpu: dict[str, float | None]
+    row_writes: dict[str, Any] | None
+    counts: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def settled_writes(services: Services, url: str) -> dict[str, dict[str, int]] | None:
+    """``table_writes`` once the engine's pooled sessions have closed, and so flushed their statistics (the pool
+    opens new ones when the engine goes on)."""
+    services.db.engine.dispose()
+    return table_writes(url)
+
+
+def cpu_sum(first: dict[str, float | None], second: dict[str, float | None] | None) -> dict[str, float | None]:
+    if second is None:
+        return first
+    return {
+        key: None if value is None or second[key] is None else round(value + second[key], 2)  # type: ignore[operator]
+        for key, value in first.items()
+    }
+
+
+def run_in_process(url: str, args: argparse.Namespace, expected: Expected, progress: Progress) -> EngineRun:
+    """The manual clock in this process: movement with the delivery step held, then delivery alone."""
+    n = args.customers
+    database = database_name(url)
+    settings = Settings(
+        database_url=url, clock="manual", chunk_size=args.chunk_size, delivery_chunk_size=args.delivery_chunk_size
+    )
+    services = Services.build(settings, clock=ManualClock(START))
+    plans: list[str] = []
+    if args.explain_slow is not None and services.db.is_postgres:
+        install_auto_explain(services.db, args.explain_slow, plans)
+    timer = StatementTimer() if args.profile else None
+    if timer:
+        timer.install(services.db)
+    phases = Phases(timer)
+    profiler = cProfile.Profile() if args.cprofile else None
+    movement, delivery = Stage(), Stage()
+    timed_out = False
+    maintenance_seconds = 0.0
+    counts: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+    try:
+        writes_start = settled_writes(services, url)  # the load and baselines wrote too; subtract them
+        writes_end = writes_start
+        engine_peak_reset = reset_peak_rss()
+        with instrumented(services, phases, progress) as (runtime, provider, held):
+            progress.say("movement: activating and advancing the manual clock, delivery held", force=True)
+            cpu_start = cpu_sample(database)
+            phases.start(args.time_limit)
+            if profiler:
+                profiler.enable()
+            started = time.perf_counter()
+            try:
+                with phases.measure("other"):
+                    campaign_id = int(services.campaigns.create(campaign_document(MANUAL_TRIGGER, MANUAL_WAIT))["id"])
+                    services.campaigns.transition(campaign_id, "activate")
+                    services.advancer.advance_to(FIRE_AT)
+                    if args.vacuum_between:  # during the simulated day; not billed to the engine
+                        maintenance_seconds = maintain(url)
+                        progress.say(f"maintenance between the advances: {maintenance_seconds:.1f} s", force=True)
+                    services.advancer.advance_to(FIRE_AT + timedelta(days=1, minutes=1))
+            except TimeLimit:
+                timed_out = True
+            movement.seconds = time.perf_counter() - started - maintenance_seconds
+            movement.completed = not timed_out
+            phases.seconds["other"] -= maintenance_seconds
+            if profiler:
+                profiler.disable()
+            movement.cpu = cpu_between(cpu_start, cpu_sample(database))
+            paused = time.perf_counter()
+            writes_end = settled_writes(services, url)
+            movement.row_writes = row_versions(writes_start, writes_end, n)
+            if not timed_out:
+                statuses = message_statuses(services.db)
+                checks["queued_after_movement"] = {
+                    "actual": statuses.get("queued", 0),
+                    "expected": expected.sent,
+                    "ok": statuses == ({"queued": expected.sent} if expected.sent else {}),
+                }
+                progress.say(f"movement done in {movement.seconds:.1f} s ({statuses}); delivering", force=True)
+                held.release()
+                phases.extend(time.perf_counter() - paused)
+                cpu_start = cpu_sample(database)
+                if profiler:
+                    profiler.enable()
+                started = time.perf_counter()
+                try:
+                    with phases.measure("other"):
+                        services.scheduler.run_until_idle()
+                except TimeLimit:
+                    timed_out = True
+                delivery.seconds = time.perf_counter() - started
+                delivery.completed = not timed_out
+                if profiler:
+                    profiler.disable()
+                delivery.cpu = cpu_between(cpu_start, cpu_sample(database))
+                writes_moved, writes_end = writes_end, settled_writes(services, url)
+                delivery.row_writes = row_versions(writes_moved, writes_end, n)
+        engine_peak = vm_hwm_mb() if engine_peak_reset else None
+        seconds = movement.seconds + (delivery.seconds or 0.0)
+        if timed_out:
+            progress.say(f"engine stopped by --time-limit after {seconds:.1f} s", force=True)
+        else:
+            progress.say(f"delivery done in {delivery.seconds:.1f} s; verifying", force=True)
+            found, verified = verify(services.db, campaign_id, expected)
+            counts.update(found)
+            checks.update(verified)
+    finally:
+        services.close()
+
+    # "other" was measured around each stage; the named phases nested inside it are taken out again.
+    nested = sum(spent for phase, spent in phases.seconds.items() if phase != "other")
+    breakdown = {phase: round(phases.seconds.get(phase, 0.0), 3) for phase in PHASES if phase != "other"}
+    breakdown["other"] = round(phases.seconds["other"] - nested, 3)
+    for phase, spent in phases.seconds.items():
+        if phase not in breakdown:
+            breakdown[phase] = round(spent, 3)
+    details: dict[str, Any] = {
+        "breakdown": breakdown,
+        "chunks": dict(runtime.chunks),
+        "progress": {
+            "customers_through": dict(runtime.rows),
+            "messages_delivered": provider.sent if provider.hooked else None,
+        },
+        "engine_peak_rss_mb": round(engine_peak, 1) if engine_peak is not None else None,
+        "maintenance_seconds": round(maintenance_seconds, 3) if args.vacuum_between else None,
+    }
+    if timer:
+        details["statements"] = timer.top(args.profile_top)
+        details["statement_seconds"] = round(timer.total_seconds(), 3)
+    if plans:
+        with open(args.explain_file, "w") as out:
+            out.write("\n\n".join(plans))
+        details["explained"] = {"file": args.explain_file, "plans": len(plans)}
+    if profiler:
+        profiler.dump_stats(args.cprofile)
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(30)
+        print(buffer.getvalue(), file=sys.stderr)
+        details["cprofile"] = args.cprofile
+    assert movement.cpu is not None
+    return EngineRun(
+        completed=not timed_out,
+        seconds=seconds,
+        movement=movement,
+        delivery=delivery,
+        delivery_interleaved=False,
+        cpu=cpu_sum(movement.cpu, delivery.cpu),
+        row_writes=row_versions(writes_start, writes_end, n),
+        counts=counts,
+        checks=checks,
+        details=details,
+    )
+
+
+def first_message_created(db: Database) -> float | None:
+    with db.engine.connect() as conn:
+        first = conn.execute(select(func.min(messages.c.created_at))).scalar()
+    return None if first is None else float(first.timestamp())
+
+
+def run_with_workers(url: str, args: argparse.Namespace, expected: Expected, progress: Progress) -> EngineRun:
+    """W ``tidings worker`` processes on the system clock; the bench activates the campaign and polls."""
+    n = args.customers
+    database = database_name(url)
+    db = Database.open(url)
+    try:
+        launch = Launch.now(db)
+    finally:
+        db.dispose()
+    document = campaign_document(launch.trigger(), wait_until(launch.at))  # the wait releases at once
+    writes_start = table_writes(url)
+    env = {
+        "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_CLOCK": "system",
+        "TIDINGS_RUNTIME": "direct",
+        "TIDINGS_CHUNK_SIZE": str(args.chunk_size),
+        "TIDINGS_DELIVERY_CHUNK_SIZE": str(args.delivery_chunk_size),
+        "TIDINGS_TICK_SECONDS": str(args.tick_seconds),
+    }
+    poll_db = Database.open(url)
+    try:
+        with tidings_workers(args.workers, env) as workers, poll_db.engine.connect() as poll:
+            own = [int(poll.execute(text("SELECT pg_backend_pid()")).scalar_one())]
+            poll.rollback()
+            progress.say(f"{args.workers} worker(s) ready; activating", force=True)
+            cpu_start: CpuSample = cpu_sample(database, workers.pids, skip=own)
+            started = time.time()
+            campaign_id = activate_armed(url, document, launch)
+            deadline = None if args.time_limit is None else started + args.time_limit
+            seen = watch(
+                poll,
+                campaign_id,
+                n,
+                every=args.poll_seconds,
+                deadline=deadline,
+                check=workers.check,
+                progress=progress,
+            )
+            ended = seen.delivered or time.time()
+            cpu = cpu_between(cpu_start, cpu_sample(database, workers.pids, skip=own))
+    finally:
+        poll_db.dispose()
+    writes = row_versions(writes_start, table_writes(url), n)
+    completed = seen.delivered is not None
+    counts: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+    db = Database.open(url)
+    try:
+        first_created = first_message_created(db)
+        if completed:
+            counts, checks = verify(db, campaign_id, expected)
+        else:
+            progress.say(f"stopped by --time-limit: {seen.last}", force=True)
+    finally:
+        db.dispose()
+
+    def since_start(moment: float | None) -> float | None:
+        return None if moment is None else round(moment - started, 3)
+
+    delivery_seconds = None
+    if completed and first_created is not None:
+        delivery_seconds = ended - first_created
+    return EngineRun(
+        completed=completed,
+        seconds=ended - started,
+        movement=Stage(seen.moved is not None, None if seen.moved is None else seen.moved - started),
+        delivery=Stage(completed, delivery_seconds),
+        delivery_interleaved=True,
+        cpu=cpu,
+        row_writes=writes,
+        counts=counts,
+        checks=checks,
+        details={
+            "progress": seen.last,
+            "milestones": {
+                "all_entered_s": since_start(seen.entered),
+                "all_queued_s": since_start(seen.moved),
+                "first_message_queued_s": since_start(first_created),
+                "all_delivered_s": since_start(seen.delivered),
+                "poll_seconds": args.poll_seconds,
+            },
+        },
+    )
+
+
+def per_second(count: int, seconds: float | None) -> float | None:
+    return round(count / seconds, 1) if seconds else None
+
+
 def run(url: str, args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     n = args.customers
-    kind = args.db
-    result: dict[str, Any] = {"customers": n, "db": kind}
-
-    loadavg_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews timings
+    loadavg_before = load_average()  # other work on the machine skews timings
     db = Database.open(url)
     try:
         started = time.perf_counter()
@@ -464,144 +761,82 @@ def run(url: str, args: argparse.Namespace, progress: Progress) -> dict[str, Any
     finally:
         db.dispose()
 
-    settings = Settings(
-        database_url=url, clock="manual", chunk_size=args.chunk_size, delivery_chunk_size=args.delivery_chunk_size
-    )
-    services = Services.build(settings, clock=ManualClock(START))
-    plans: list[str] = []
-    if args.explain_slow is not None and services.db.is_postgres:
-        install_auto_explain(services.db, args.explain_slow, plans)
-    timer = StatementTimer() if args.profile else None
-    if timer:
-        timer.install(services.db)
-    phases = Phases(timer, args.time_limit)
-    profiler = cProfile.Profile() if args.cprofile else None
-    baseline_writes = table_writes(services.db)  # the load and baselines wrote too; subtract them
-    engine_peak_reset = reset_peak_rss()
-    timed_out = False
-    maintenance_seconds = 0.0
-    try:
-        with instrumented(services, phases, progress) as (runtime, provider):
-            progress.say("engine: activating and advancing the manual clock", force=True)
-            if profiler:
-                profiler.enable()
-            cpu_before = process_cpu_seconds()
-            started = time.perf_counter()
-            try:
-                with phases.measure("other"):
-                    campaign_id = int(services.campaigns.create(campaign_document())["id"])
-                    services.campaigns.transition(campaign_id, "activate")
-                    services.advancer.advance_to(FIRE_AT)
-                    if args.vacuum_between:  # during the simulated day; not billed to the engine
-                        maintenance_seconds = maintain(url)
-                        progress.say(f"maintenance between the advances: {maintenance_seconds:.1f} s", force=True)
-                    services.advancer.advance_to(FIRE_AT + timedelta(days=1, minutes=1))
-            except TimeLimit:
-                timed_out = True
-            engine_seconds = time.perf_counter() - started - maintenance_seconds
-            phases.seconds["other"] -= maintenance_seconds
-            python_cpu = process_cpu_seconds() - cpu_before
-            if profiler:
-                profiler.disable()
-        engine_peak = vm_hwm_mb() if engine_peak_reset else None
-        server_cpu = backend_cpu_seconds(services.db)
-        writes_before = baseline_writes
-        writes_after = table_writes(services.db)
-        if timed_out:
-            progress.say(f"engine stopped by --time-limit after {engine_seconds:.1f} s", force=True)
-            counts, checks = {}, {}
-        else:
-            progress.say(f"engine done in {engine_seconds:.1f} s; verifying", force=True)
-            counts, checks = verify(services, campaign_id, expected)
-    finally:
-        services.close()
+    engine = (run_with_workers if args.workers else run_in_process)(url, args, expected, progress)
 
-    # "other" was measured around everything; the named phases nested inside it are taken out again.
-    nested = sum(seconds for phase, seconds in phases.seconds.items() if phase != "other")
-    breakdown = {phase: round(phases.seconds.get(phase, 0.0), 3) for phase in PHASES if phase != "other"}
-    breakdown["other"] = round(phases.seconds["other"] - nested, 3)
-    for phase, seconds in phases.seconds.items():
-        if phase not in breakdown:
-            breakdown[phase] = round(seconds, 3)
-
-    writes = engine_writes(writes_before, writes_after, n)
-    engine_rate = n / engine_seconds
+    done = engine.completed
     raw_rate = n / raw_seconds
     loop_rate = sample / loop_seconds
-    result.update(
-        {
-            # A run stopped by --time-limit has no throughput: only `progress` says how far it got.
-            "seconds": round(engine_seconds, 3),
-            "customers_per_s": None if timed_out else round(engine_rate, 1),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "raw_sql_ratio": None if timed_out else round(engine_rate / raw_rate, 4),
-            "per_customer_ratio": None if timed_out else round(engine_rate / loop_rate, 2),
-            "breakdown": breakdown,
-            "counts": counts,
-            "checks": checks,
-            "ok": not timed_out and all(check["ok"] for check in checks.values()),
-            "completed": not timed_out,
-            "progress": {
-                "customers_through": dict(runtime.rows),
-                "messages_delivered": provider.sent if provider.hooked else None,
-            },
-            "cpu": {
-                "python_seconds": round(python_cpu, 2),
-                "postgres_backend_seconds": None if server_cpu is None else round(server_cpu, 2),
-                "note": "wall minus both CPU figures ≈ time neither process ran (I/O, fsync, other load)",
-            },
-            "row_writes": writes,
-            "engine_peak_rss_mb": round(engine_peak, 1) if engine_peak is not None else None,
-            "rss_after_load_mb": round(rss_after_load, 1),
-            "load": {
-                "seconds": round(load_seconds, 3),
-                "customers_per_s": round(n / load_seconds, 1),
-                "method": "COPY" if kind == "postgres" else "executemany",
-            },
-            "raw_sql": {
-                "seconds": round(raw_seconds, 4),
-                "rows_per_s": round(raw_rate, 1),
-                "statement": "INSERT INTO bench_raw_copy SELECT … FROM customers (no indexes)",
-            },
-            "per_customer": {
-                "sample": sample,
-                "seconds": round(loop_seconds, 3),
-                "customers_per_s": round(loop_rate, 1),
-                "commit_every": args.loop_commit_every,
-                "work": "SELECT customer; filter in Python; INSERT journey row; INSERT message row",
-            },
-            "chunks": dict(runtime.chunks),
-            "settings": {
-                "chunk_size": args.chunk_size,
-                "delivery_chunk_size": args.delivery_chunk_size,
-                "vacuum_between": args.vacuum_between,
-            },
-            "maintenance_seconds": round(maintenance_seconds, 3) if args.vacuum_between else None,
-            "engine_source": engine_source(),
-            "date": datetime.now(UTC).date().isoformat(),
-            "environment": {
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
-                "machine": platform.machine(),
-                "loadavg_before": loadavg_before,
-                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            },
+    engine_rate = per_second(n, engine.seconds) if done else None
+    movement_rate = per_second(n, engine.movement.seconds) if engine.movement.completed else None
+    writes = engine.row_writes
+
+    def stage(part: Stage) -> dict[str, Any]:
+        return {
+            "completed": part.completed,
+            "seconds": None if part.seconds is None else round(part.seconds, 3),
+            "cpu": part.cpu,
+            "row_versions_per_customer": part.row_writes["per_customer"] if part.row_writes else None,
+            "row_writes": part.row_writes,
         }
-    )
-    if timer:
-        result["statements"] = timer.top(args.profile_top)
-        result["statement_seconds"] = round(timer.total_seconds(), 3)
-    if plans:
-        with open(args.explain_file, "w") as out:
-            out.write("\n\n".join(plans))
-        result["explained"] = {"file": args.explain_file, "plans": len(plans)}
-    if profiler:
-        profiler.dump_stats(args.cprofile)
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(30)
-        print(buffer.getvalue(), file=sys.stderr)
-        result["cprofile"] = args.cprofile
-    return result
+
+    return {
+        "customers": n,
+        "db": args.db,
+        "workers": args.workers,
+        # A run stopped by --time-limit has no throughput: only `progress` says how far it got.
+        "seconds": round(engine.seconds, 3),
+        "customers_per_s": engine_rate,
+        "raw_sql_ratio": None if engine_rate is None else round(engine_rate / raw_rate, 4),
+        "per_customer_ratio": None if engine_rate is None else round(engine_rate / loop_rate, 2),
+        "movement_seconds": None if engine.movement.seconds is None else round(engine.movement.seconds, 3),
+        "movement_customers_per_s": movement_rate,
+        "movement_raw_sql_ratio": None if movement_rate is None else round(movement_rate / raw_rate, 4),
+        "delivery_seconds": None if engine.delivery.seconds is None else round(engine.delivery.seconds, 3),
+        "delivery_per_s": per_second(expected.sent, engine.delivery.seconds) if done else None,
+        "delivery_interleaved": engine.delivery_interleaved,
+        "row_versions_per_customer": writes["per_customer"] if writes else None,
+        "hot_update_share": writes["hot_update_share"] if writes else None,
+        "stages": {"movement": stage(engine.movement), "delivery": stage(engine.delivery)},
+        "cpu": {
+            "python_seconds": engine.cpu["worker_seconds" if args.workers else "this_process_seconds"],
+            **engine.cpu,
+            "note": "python: the workers with --workers, else this process; postgres_backend: the server processes "
+            "serving the bench database; postgres_background: checkpointer, background writer and WAL writer (shared "
+            "with other databases). Wall minus CPU ≈ time nobody ran (I/O, fsync waits, other load)",
+        },
+        "row_writes": writes,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_after_load_mb": round(rss_after_load, 1),
+        "counts": engine.counts,
+        "checks": engine.checks,
+        "ok": done and all(check["ok"] for check in engine.checks.values()),
+        "completed": done,
+        **engine.details,
+        "load": {
+            "seconds": round(load_seconds, 3),
+            "customers_per_s": round(n / load_seconds, 1),
+            "method": "COPY" if args.db == "postgres" else "executemany",
+        },
+        "raw_sql": {
+            "seconds": round(raw_seconds, 4),
+            "rows_per_s": round(raw_rate, 1),
+            "statement": "INSERT INTO bench_raw_copy SELECT … FROM customers (no indexes)",
+        },
+        "per_customer": {
+            "sample": sample,
+            "seconds": round(loop_seconds, 3),
+            "customers_per_s": round(loop_rate, 1),
+            "commit_every": args.loop_commit_every,
+            "work": "SELECT customer; filter in Python; INSERT journey row; INSERT message row",
+        },
+        "settings": {
+            "chunk_size": args.chunk_size,
+            "delivery_chunk_size": args.delivery_chunk_size,
+            "vacuum_between": args.vacuum_between,
+            "tick_seconds": args.tick_seconds if args.workers else None,
+        },
+        **provenance(url, loadavg_before),
+    }
 
 
 # -- output ---------------------------------------------------------------------------------------------
@@ -610,42 +845,61 @@ def print_table(result: dict[str, Any]) -> None:
     from rich.table import Table as RichTable
 
     console = Console()
-    summary = RichTable(title=f"Engine benchmark: {result['customers']:,} customers on {result['db']}")
+    where = f"{result['workers']} tidings worker(s)" if result["workers"] else "this process, manual clock"
+    summary = RichTable(title=f"Engine benchmark: {result['customers']:,} customers on {result['db']}, {where}")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
 
     def number(value: float | None, spec: str) -> str:
         return "—" if value is None else format(value, spec)
 
-    label = "engine seconds (activation → last advance)"
+    label = "engine seconds (activation → every message delivered)"
     if not result["completed"]:
         label += " — STOPPED by --time-limit"
     summary.add_row(label, f"{result['seconds']:.2f}")
     summary.add_row("customers / s", number(result["customers_per_s"], ",.0f"))
+    summary.add_row("raw_sql_ratio (engine ÷ raw INSERT … SELECT)", number(result["raw_sql_ratio"], ".4f"))
+    summary.add_row(
+        f"per_customer_ratio (engine ÷ loop, {result['per_customer']['sample']:,} sample)",
+        number(result["per_customer_ratio"], ".2f"),
+    )
+    summary.add_row("movement seconds (activation → every message queued)", number(result["movement_seconds"], ".2f"))
+    summary.add_row("movement customers / s", number(result["movement_customers_per_s"], ",.0f"))
+    summary.add_row("movement_raw_sql_ratio", number(result["movement_raw_sql_ratio"], ".4f"))
+    interleaved = " (first queued → all delivered, beside movement)" if result["delivery_interleaved"] else ""
+    summary.add_row(f"delivery seconds{interleaved}", number(result["delivery_seconds"], ".2f"))
+    summary.add_row("delivery messages / s", number(result["delivery_per_s"], ",.0f"))
+    summary.add_row("row versions per customer (HOT share of updates)", _row_versions(result))
+    cpu = result["cpu"]
+    summary.add_row(
+        "CPU s: python / PG backends / PG background",
+        f"{number(cpu['python_seconds'], '.1f')} / {number(cpu['postgres_backend_seconds'], '.1f')} / "
+        f"{number(cpu['postgres_background_seconds'], '.1f')}",
+    )
     summary.add_row("peak RSS, whole process (MB)", f"{result['peak_rss_mb']:.0f}")
     if result.get("engine_peak_rss_mb") is not None:
         summary.add_row("peak RSS during the engine run (MB)", f"{result['engine_peak_rss_mb']:.0f}")
-    summary.add_row("raw_sql_ratio (engine ÷ raw INSERT … SELECT)", number(result["raw_sql_ratio"], ".3f"))
-    summary.add_row(
-        f"per_customer_ratio (engine ÷ loop, {result['per_customer']['sample']:,} sample)",
-        number(result["per_customer_ratio"], ".1f"),
-    )
-    backend_cpu = number(result["cpu"]["postgres_backend_seconds"], ".1f")
-    summary.add_row("CPU: python / postgres backends (s)", f"{result['cpu']['python_seconds']:.1f} / {backend_cpu}")
     summary.add_row("load (s)", f"{result['load']['seconds']:.2f}")
     summary.add_row("raw INSERT … SELECT (s)", f"{result['raw_sql']['seconds']:.3f}")
     summary.add_row("per-customer loop (customers / s)", f"{result['per_customer']['customers_per_s']:,.0f}")
+    environment = result["environment"]
+    source = result["engine_source"]
+    summary.add_row("date", result["date"])
+    summary.add_row("commit", f"{(source['commit'] or '?')[:10]}{' (dirty)' if source['dirty'] else ''}")
+    summary.add_row("machine", f"{environment['cpu']}, {environment['cores']} cores, {environment['memory_gib']} GiB")
+    summary.add_row("load average before → after", f"{environment['loadavg_before']} → {environment['loadavg_after']}")
     console.print(summary)
 
-    breakdown = RichTable(title="Engine phases")
-    breakdown.add_column("phase")
-    breakdown.add_column("seconds", justify="right")
-    breakdown.add_column("share", justify="right")
-    breakdown.add_column("chunks", justify="right")
-    for phase, seconds in result["breakdown"].items():
-        share = seconds / result["seconds"] if result["seconds"] else 0
-        breakdown.add_row(phase, f"{seconds:.2f}", f"{share:.0%}", str(result["chunks"].get(phase, "")))
-    console.print(breakdown)
+    if "breakdown" in result:
+        breakdown = RichTable(title="Engine phases")
+        breakdown.add_column("phase")
+        breakdown.add_column("seconds", justify="right")
+        breakdown.add_column("share", justify="right")
+        breakdown.add_column("chunks", justify="right")
+        for phase, seconds in result["breakdown"].items():
+            share = seconds / result["seconds"] if result["seconds"] else 0
+            breakdown.add_row(phase, f"{seconds:.2f}", f"{share:.0%}", str(result["chunks"].get(phase, "")))
+        console.print(breakdown)
 
     if not result["completed"]:
         console.print(f"Stopped by --time-limit; progress: {result['progress']}")
@@ -671,11 +925,45 @@ def print_table(result: dict[str, Any]) -> None:
         console.print(statements)
 
 
+def _row_versions(result: dict[str, Any]) -> str:
+    if result["row_versions_per_customer"] is None:
+        return "— (PostgreSQL only)"
+    stages = result["stages"]
+    split = ""
+    if stages["movement"]["row_versions_per_customer"] is not None:
+        moved = stages["movement"]["row_versions_per_customer"]
+        delivered = stages["delivery"]["row_versions_per_customer"]
+        split = f" = {moved} movement + {'—' if delivered is None else delivered} delivery"
+    hot = result["hot_update_share"]
+    return f"{result['row_versions_per_customer']}{split} ({'—' if hot is None else format(hot, '.0%')})"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000, help="customers in the base (default 10,000)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="W",
+        help="run the engine in W `tidings worker` processes on the system clock, delivery beside the chunks, as "
+        "production does (PostgreSQL); 0 (default): in this process on the manual clock, movement then delivery",
+    )
+    parser.add_argument(
+        "--tick-seconds",
+        type=float,
+        default=Settings.model_fields["tick_seconds"].default,
+        help="with --workers: the workers' idle pause (TIDINGS_TICK_SECONDS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=0.5,
+        help="with --workers: how often the bench polls the campaign's progress (default %(default)s); the "
+        "movement and delivery ends are known to this resolution",
+    )
     parser.add_argument(
         "--chunk-size",
         type=int,
@@ -733,6 +1021,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.customers < 1:
         parser.error("--customers must be at least 1")
+    if args.workers < 0:
+        parser.error("--workers must be 0 (this process) or more")
+    if args.workers:
+        if args.db != "postgres":
+            parser.error("--workers needs --db postgres: `tidings worker` processes share one PostgreSQL")
+        in_process = {
+            "--profile": args.profile,
+            "--cprofile": args.cprofile,
+            "--explain-slow": args.explain_slow is not None,
+            "--vacuum-between": args.vacuum_between,
+        }
+        given = [option for option, value in in_process.items() if value]
+        if given:
+            parser.error(f"{', '.join(given)} instrument(s) this process's engine; not with --workers")
     return args
 
 
