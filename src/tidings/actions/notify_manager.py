@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, literal
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
@@ -33,6 +33,7 @@ from tidings.store import messages as message_sql
 from tidings.store import users as user_sql
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
 from tidings.store.tables import messages
+from tidings.store.types import Timestamp
 
 NO_MANAGER = "no_manager"
 
@@ -99,5 +100,15 @@ class NotifyManager:
             gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
         gates.append(Gate(NO_MANAGER, address.is_(None), suppress=True))
         routing, _ = gated(gates)
-        queue = message_sql.queue_notes_from_batch(ctx.dialect, batch.performed(), recipient=address, now=ctx.now)
+        queue = message_sql.queue_from_batch(
+            ctx.dialect,
+            batch.performed(),
+            channel=literal("email"),
+            recipient=address,
+            send_after=literal(ctx.now, Timestamp()),
+            expires_at=None,
+            payload=None,
+            now=ctx.now,
+            reads_customers=False,  # the recipient is a user, read from the journey row
+        )
         return routing.to("out").then(queue)

@@ -64,31 +64,30 @@ def queue_from_batch(
     channel: ColumnElement[Any],
     recipient: ColumnElement[Any],
     send_after: ColumnElement[Any],
-    expires_at: ColumnElement[Any],
+    expires_at: ColumnElement[Any] | None,
     payload: ColumnElement[Any] | None,
     now: datetime,
+    reads_customers: bool = True,
 ) -> Insert:
     """One queued message per ``journey_state`` row that ``performed`` holds for (``Batch.performed``: suppressed
     rows are left out); at most one per (entry, node, customer) — the unique index makes a replay a no-op. The value
-    expressions may read ``customers``."""
-    rows = (
-        select(
-            journey_state.c.campaign_id,
-            journey_state.c.version,
-            journey_state.c.entry_id,
-            journey_state.c.node_id,
-            journey_state.c.customer_id,
-            channel,
-            recipient,
-            literal("queued"),
-            send_after,
-            expires_at,
-            payload if payload is not None else null(),
-            literal(now, Timestamp()),
-        )
-        .join_from(journey_state, customers, customers.c.id == journey_state.c.customer_id)
-        .where(performed)
-    )
+    expressions read the ``journey_state`` row and, with ``reads_customers``, its customer's ``customers`` row."""
+    rows = select(
+        journey_state.c.campaign_id,
+        journey_state.c.version,
+        journey_state.c.entry_id,
+        journey_state.c.node_id,
+        journey_state.c.customer_id,
+        channel,
+        recipient,
+        literal("queued"),
+        send_after,
+        expires_at if expires_at is not None else null(),
+        payload if payload is not None else null(),
+        literal(now, Timestamp()),
+    ).where(performed)
+    if reads_customers:
+        rows = rows.join_from(journey_state, customers, customers.c.id == journey_state.c.customer_id)
     columns = [
         "campaign_id",
         "version",
@@ -101,39 +100,6 @@ def queue_from_batch(
         "send_after",
         "expires_at",
         "payload",
-        "created_at",
-    ]
-    return _queue_once(dialect).from_select(columns, rows)
-
-
-def queue_notes_from_batch(
-    dialect: Dialect, performed: ColumnElement[bool], *, recipient: ColumnElement[Any], now: datetime
-) -> Insert:
-    """One queued internal e-mail (Notify manager) to ``recipient`` per ``journey_state`` row that ``performed``
-    holds for (``Batch.performed``); at most one per (entry, node, customer), as ``queue_from_batch``.
-    ``recipient`` reads the ``journey_state`` row."""
-    rows = select(
-        journey_state.c.campaign_id,
-        journey_state.c.version,
-        journey_state.c.entry_id,
-        journey_state.c.node_id,
-        journey_state.c.customer_id,
-        literal("email"),
-        recipient,
-        literal("queued"),
-        literal(now, messages.c.send_after.type),
-        literal(now, messages.c.created_at.type),
-    ).where(performed)
-    columns = [
-        "campaign_id",
-        "version",
-        "entry_id",
-        "node_id",
-        "customer_id",
-        "channel",
-        "recipient",
-        "status",
-        "send_after",
         "created_at",
     ]
     return _queue_once(dialect).from_select(columns, rows)
