@@ -28,7 +28,7 @@ TEMPLATE_CHECK = "check_template"
 
 
 def _checked(source: str, info: ValidationInfo) -> str:
-    check = info.context.get(TEMPLATE_CHECK) if isinstance(info.context, dict) else None
+    check: TemplateCheck | None = info.context.get(TEMPLATE_CHECK) if isinstance(info.context, dict) else None
     if check is None:
         return source
     error = check(source)

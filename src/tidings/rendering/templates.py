@@ -7,7 +7,7 @@ Public API
     ``Templates.preview(source, ctx)``   the text plus a warning for each variable that was missing
     ``check_syntax(source)``             ``None`` or the ``TemplateSyntaxError`` a save must refuse
 
-The variables a message sees (``TemplateContext``) are made by ``delivery.template_variables``.
+The variables a message sees (``TemplateContext``) are made by ``rendering.variables``.
 
 A variable that does not exist renders as an empty string (and is false in ``{% if %}``); previews report it as a
 warning. Output is not HTML-escaped, as everywhere in Liquid: use ``| escape`` for text a customer typed.

@@ -1,4 +1,4 @@
-"""The variables customer-authored templates see (``delivery.templates`` renders them), read set-at-a-time.
+"""The variables customer-authored templates see (``rendering.templates`` renders them), read set-at-a-time.
 
 Public API
     ``build_contexts(conn, messages, now=, unsubscribe_url=)``

@@ -155,7 +155,7 @@ def claim_due(
 
 def with_customers(ids: Sequence[int]) -> Select[Any]:
     """The claimed messages with their recipients' time zones (the template variables come from
-    ``delivery.template_variables.build_contexts``)."""
+    ``rendering.variables.build_contexts``)."""
     return (
         select(
             messages.c.id.label("message_id"),
