@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Select, Table
+from sqlalchemy import Column, Connection, Engine, FromClause, Select, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
@@ -35,3 +35,9 @@ class Dialect(Protocol):
 
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Append rows to an (empty, staging) table as fast as the database allows."""
+
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
+        """``rows`` (one value per column each, of the column's type) as a table named ``name`` with those columns,
+        for one statement to read (``INSERT … SELECT``, ``UPDATE … FROM``). However many rows, the statement's text
+        and its number of parameters stay the same: PostgreSQL ``unnest``s one array per column, SQLite reads one
+        JSON document with ``json_each``."""

@@ -3,16 +3,59 @@ which database it is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    FromClause,
+    Select,
+    Table,
+    Text,
+    cast,
+    column,
+    event,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy import Dialect as SADialect
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
 
 from tidings.core.dialect import Dialect
+
+_SQLITE = sqlite.dialect()
+_POSTGRES: SADialect = pg.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+
+
+def _document(columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]], dialect: SADialect, *, keyed: bool) -> str:
+    """``rows`` as one JSON document (a list of lists, or of objects by column name when ``keyed``), each value as
+    its column binds it: a ``TypeDecorator`` (a ``Timestamp``) converts it, and a JSON column carries its JSON text
+    (so the document holds exactly what a bound parameter would have)."""
+    encode: list[Callable[[Any], Any] | None] = []
+    for c in columns:
+        type_ = c.type
+        if isinstance(type_, TypeDecorator):
+            encode.append(partial(type_.process_bind_param, dialect=dialect))
+        elif isinstance(type_, JSON):
+            encode.append(json.dumps)
+        else:
+            encode.append(None)
+    names = [c.name for c in columns]
+    encoded: list[Any] = []
+    for row in rows:
+        values = [value if e is None else e(value) for value, e in zip(row, encode, strict=True)]
+        encoded.append(dict(zip(names, values, strict=True)) if keyed else values)
+    return json.dumps(encoded, ensure_ascii=False)
 
 
 class SQLiteDialect:
@@ -62,6 +105,11 @@ class SQLiteDialect:
             conn.execute(table.insert(), batch)
         return len(batch)
 
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
+        each = func.json_each(literal(_document(columns, rows, _SQLITE, keyed=False))).table_valued("value")
+        values = [func.json_extract(each.c.value, f"$[{i}]", type_=c.type).label(c.name) for i, c in enumerate(columns)]
+        return select(*values).subquery(name)
+
 
 class PostgresDialect:
     name = "postgresql"
@@ -100,6 +148,15 @@ class PostgresDialect:
                 copy.write_row(row)
                 count += 1
         return count
+
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
+        # One JSON parameter rather than an array per column: psycopg escapes every element of a text array in
+        # Python, and a chunk's bodies made that cost more than the statements it saved.
+        document = cast(literal(_document(columns, rows, _POSTGRES, keyed=True), Text()), pg.JSON())
+        fields = [column(c.name, Text() if isinstance(c.type, JSON) else c.type) for c in columns]
+        record = func.json_to_recordset(document).table_valued(*fields).render_derived(with_types=True)
+        values = [cast(record.c[c.name], c.type) if isinstance(c.type, JSON) else record.c[c.name] for c in columns]
+        return select(*values).subquery(name)
 
 
 def dialect_for(engine: Engine) -> Dialect:

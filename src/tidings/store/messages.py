@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Insert,
     Select,
     Update,
@@ -39,8 +40,9 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.model.statuses import MessageStatus
 from tidings.store.tables import customers, journey_state, mailbox, messages, push_tokens
-from tidings.store.types import Json, Timestamp
+from tidings.store.types import Timestamp
 
 #: ``payload.mode`` of a Viber message that falls back to SMS when Viber cannot deliver it.
 CASCADE = "viber_sms"
@@ -237,66 +239,107 @@ def mark_sending() -> Update:
     )
 
 
-def _lease_param() -> ColumnElement[Any]:
-    return bindparam("b_lease", type_=Timestamp())
+# -- recording results: each statement writes a set of messages, given as rows ---------------------------------
+class Sent(NamedTuple):
+    """A message its provider accepted, with what it sent (``stored``)."""
+
+    id: int
+    leased_until: datetime | None  # the lease it was handed over under: the fence
+    subject: str | None
+    body: str
+    provider_message_id: str | None
 
 
-def mark_sent() -> Update:
-    """Executed with many rows: b_id, b_lease, b_now, b_provider, b_subject, b_body, b_provider_message_id."""
+class Retried(NamedTuple):
+    """A message queued again after a transient failure."""
+
+    id: int
+    leased_until: datetime | None
+    error: str
+    send_after: datetime
+
+
+class Failed(NamedTuple):
+    """A message that will not be sent: ``failed`` (refused for good) or ``undeliverable``."""
+
+    id: int
+    leased_until: datetime | None
+    status: MessageStatus
+    error: str
+
+
+class Switched(NamedTuple):
+    """A cascade's Viber message that becomes its SMS (``switch_to_sms``)."""
+
+    id: int
+    leased_until: datetime | None
+    send_after: datetime
+    expires_at: datetime
+    payload: dict[str, Any]
+    error: str
+
+
+def _results(dialect: Dialect, rows: Sequence[NamedTuple]) -> FromClause:
+    """The rows as a table whose columns are the ``messages`` columns their fields name."""
+    fields: tuple[str, ...] = rows[0]._fields
+    return dialect.rows("results", [messages.c[field] for field in fields], rows)
+
+
+def _fenced(results: FromClause) -> ColumnElement[bool]:
+    """Each message of ``results``, while it is still held under the lease its row names."""
+    return (messages.c.id == results.c.id) & _lease_is(results.c.leased_until)
+
+
+def mark_sent(dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> Update:
+    """The messages ``provider`` accepted at ``now`` become ``sent``, with the text they were sent with."""
+    sent = _results(dialect, rows)
     return (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
+        .where(_fenced(sent))
         .values(
             status="sent",
-            sent_at=bindparam("b_now", type_=Timestamp()),
-            provider=bindparam("b_provider"),
-            subject=bindparam("b_subject"),
-            body=bindparam("b_body"),
-            provider_message_id=bindparam("b_provider_message_id"),
+            sent_at=literal(now, Timestamp()),
+            provider=provider,
+            subject=sent.c.subject,
+            body=sent.c.body,
+            provider_message_id=sent.c.provider_message_id,
             error=sql_case((messages.c.error == IN_DOUBT, messages.c.error), else_=null()),
             leased_until=None,
         )
     )
 
 
-def mark_retry() -> Update:
-    """Executed with many rows: b_id, b_lease, b_error, b_send_after."""
+def mark_retry(dialect: Dialect, rows: Sequence[Retried]) -> Update:
+    retried = _results(dialect, rows)
     return (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
-        .values(
-            status="queued",
-            error=bindparam("b_error"),
-            send_after=bindparam("b_send_after", type_=Timestamp()),
-            leased_until=None,
-        )
+        .where(_fenced(retried))
+        .values(status="queued", error=retried.c.error, send_after=retried.c.send_after, leased_until=None)
     )
 
 
-def mark_failed() -> Update:
-    """Executed with many rows: b_id, b_lease, b_status (failed | undeliverable), b_error."""
+def mark_failed(dialect: Dialect, rows: Sequence[Failed]) -> Update:
+    failed = _results(dialect, rows)
     return (
-        update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
-        .values(status=bindparam("b_status"), error=bindparam("b_error"), leased_until=None)
+        update(messages).where(_fenced(failed)).values(status=failed.c.status, error=failed.c.error, leased_until=None)
     )
 
 
-def switch_to_sms() -> Update:
-    """Viber → SMS cascade, executed with many rows: b_id, b_lease, b_send_after, b_expires_at, b_payload,
-    b_error. The message becomes the SMS in place (one message per entry, node and customer), keeping what
-    became of the Viber attempt in its payload."""
+def switch_to_sms(dialect: Dialect, rows: Sequence[Switched]) -> Update:
+    """Viber → SMS cascade: each message becomes the SMS in place (one message per entry, node and customer),
+    keeping what became of the Viber attempt in its payload."""
+    switched = _results(dialect, rows)
     return (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), messages.c.channel == "viber", _lease_is(_lease_param()))
+        .where(_fenced(switched), messages.c.channel == "viber")
         .values(
             channel="sms",
             status="queued",
             attempts=0,
-            send_after=bindparam("b_send_after", type_=Timestamp()),
-            expires_at=bindparam("b_expires_at", type_=Timestamp()),
-            payload=bindparam("b_payload", type_=Json),
-            error=bindparam("b_error"),
+            send_after=switched.c.send_after,
+            expires_at=switched.c.expires_at,
+            payload=switched.c.payload,
+            error=switched.c.error,
             provider=None,
             provider_message_id=None,
             sent_at=None,
@@ -401,9 +444,20 @@ def next_send_after(*, after: datetime) -> Select[Any]:
 
 
 # -- the sandbox mailbox ----------------------------------------------------------------------------------------
-def insert_mailbox() -> Insert:
-    """Executed with many rows: message_id, recipient, sender, subject, body_html, received_at."""
-    return insert(mailbox)
+class Received(NamedTuple):
+    """An e-mail the sandbox keeps in the built-in mailbox."""
+
+    message_id: int
+    recipient: str
+    sender: str
+    subject: str
+    body_html: str
+    received_at: datetime
+
+
+def insert_mailbox(dialect: Dialect, rows: Sequence[Received]) -> Insert:
+    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields], rows)
+    return insert(mailbox).from_select(Received._fields, select(received))
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

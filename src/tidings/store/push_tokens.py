@@ -4,6 +4,7 @@ changed hands, or the app was logged in with another account)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +41,11 @@ def tokens_of(customer_id: int) -> Select[Any]:
     return select(push_tokens).where(push_tokens.c.customer_id == customer_id).order_by(push_tokens.c.id)
 
 
-def deactivate_token(customer_id: int, token: str) -> Update:
+def deactivate_tokens(dialect: Dialect, held: Sequence[tuple[int, str]]) -> Update:
+    """Each (customer id, token) pair's token stops receiving pushes, if that customer holds it."""
+    pairs = dialect.rows("held", [push_tokens.c.customer_id, push_tokens.c.token], held)
     return (
         update(push_tokens)
-        .where(push_tokens.c.customer_id == customer_id, push_tokens.c.token == token)
+        .where(push_tokens.c.customer_id == pairs.c.customer_id, push_tokens.c.token == pairs.c.token)
         .values(active=False)
     )
