@@ -355,7 +355,7 @@ def test_sandbox_messages_of_every_channel_are_visible_through_the_messages_api(
 
 def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: Services) -> None:
     """Claim, render and record share one transaction in the sandbox: its statuses and mailbox rows are each one
-    statement for the chunk, and no message is marked ``sending``."""
+    statement for the chunk, the account is read once per delivery, and no message is marked ``sending``."""
     executed: list[tuple[str, bool]] = []
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -380,6 +380,7 @@ def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: S
 
     assert len(forty) == len(one)
     assert not any(many for _, many in forty)  # no executemany: one execution per statement
+    assert sum("account_settings" in statement for statement, _ in forty) == 1
     assert not any("sending" in statement for statement, _ in forty)
     with services.db.engine.connect() as conn:
         sent = conn.execute(

@@ -46,6 +46,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.core.account import AccountSettings
 from tidings.core.clock import Clock
 from tidings.core.delivery import Channel, DeliveryRules, DeliveryRulesOf
 from tidings.core.retry import RetryPolicy
@@ -142,14 +143,15 @@ class Delivery:
         the scheduler: what is left is due at the next tick."""
         wall_now = self.wall.now()
         with self.db.engine.begin() as conn:
+            account = load_account(conn)  # once per call: every chunk of it renders and windows with these
             conn.execute(message_sql.recover_in_doubt(wall_now=wall_now))
-            handled = self._switch_cascades(conn, now, wall_now)
+            handled = self._switch_cascades(conn, now, wall_now, account)
             handled += conn.execute(message_sql.expire_overdue(now=now, wall_now=wall_now)).rowcount
         deadline = time.monotonic() + self.policy.lease.total_seconds() / 2
         busy = dict(self.routes)
         while busy and time.monotonic() <= deadline:  # a chunk per channel in turn: no channel waits for another
             for channel, route in list(busy.items()):
-                count, more = self._deliver_chunk(route, now)
+                count, more = self._deliver_chunk(route, now, account)
                 handled += count
                 if not more:
                     del busy[channel]
@@ -162,7 +164,7 @@ class Delivery:
             return self.policy.chunk_size
         return max(1, min(self.policy.chunk_size, int(rate * self.policy.lease.total_seconds() / 2)))
 
-    def _deliver_chunk(self, route: Route[Any, Any], now: datetime) -> tuple[int, bool]:
+    def _deliver_chunk(self, route: Route[Any, Any], now: datetime, account: AccountSettings) -> tuple[int, bool]:
         """(messages claimed, whether a full chunk was claimed). A transactional provider's chunk is claimed,
         rendered, sent and recorded in one transaction, by a number of statements that does not grow with its size
         (``store.messages``: each status a set of rows in one statement)."""
@@ -181,7 +183,7 @@ class Delivery:
             ids = list(conn.execute(claim).scalars())
             if not ids:
                 return 0, False
-            prepared, failures = self._prepare(conn, route, ids, now)
+            prepared, failures = self._prepare(conn, route, ids, now, account)
             by_id = {p.message_id: p for p in prepared}
             leases = {message_id: lease for message_id in ids}
             prepared = [p for p in prepared if p.outbound is not None]
@@ -248,14 +250,15 @@ class Delivery:
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(
-        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime
+        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime, account: AccountSettings
     ) -> tuple[list[Prepared], list[SendResult]]:
         """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
-        account = load_account(conn)
         window = Window.of(account)
         rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
         refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
-        contexts = build_contexts(conn, refs, now=now, unsubscribe_url=self.tracker.unsubscribe_url)
+        contexts = build_contexts(
+            conn, refs, timezone=account.timezone, now=now, unsubscribe_url=self.tracker.unsubscribe_url
+        )
         rules_of = self._rules_of(conn, rows)
         compose = route.composer(Chunk(conn, ids, account, self.tracker))
         prepared: list[Prepared] = []
@@ -387,12 +390,11 @@ class Delivery:
             error=f"{reason}; sent as SMS instead",
         )
 
-    def _switch_cascades(self, conn: Connection, now: datetime, wall_now: datetime) -> int:
+    def _switch_cascades(self, conn: Connection, now: datetime, wall_now: datetime, account: AccountSettings) -> int:
         """Cascade Viber messages that time or a delivery report ruled undeliverable become their SMS."""
         rows = conn.execute(message_sql.cascades_to_switch(now=now, wall_now=wall_now)).mappings().all()
         if not rows:
             return 0
-        account = load_account(conn)
         rules_of = self._rules_of(conn, rows)
         switch = []
         for row in rows:

@@ -1,7 +1,7 @@
 """The variables customer-authored templates see (``delivery.templates`` renders them), read set-at-a-time.
 
 Public API
-    ``build_contexts(conn, messages, now=, unsubscribe_url=)``
+    ``build_contexts(conn, messages, timezone=, now=, unsubscribe_url=)``
                                          the variables of a chunk of messages, set at a time (a handful of
                                          queries per chunk, whatever its size)
     ``preview_context(conn, customer_id, now=, public_url=, …)``   what a message to one customer would see
@@ -214,11 +214,13 @@ def build_contexts(
     conn: Connection,
     messages: Sequence[MessageRef],
     *,
+    timezone: str,
     now: datetime,
     unsubscribe_url: Callable[[int], str],
     preferences_url: Callable[[int], str] | None = None,
 ) -> dict[int, TemplateContext]:
-    """The template context of each message, by message id, in a few queries for the whole chunk.
+    """The template context of each message, by message id, in a few queries for the whole chunk. ``timezone`` is
+    the account's, for customers without one of their own.
 
     ``unsubscribe_url(message_id)`` (the tracker's) makes ``{{ unsubscribe_url }}``; ``preferences_url`` makes
     ``{{ preferences_url }}`` and, until there is a preferences page, defaults to the unsubscribe page. A message
@@ -227,7 +229,7 @@ def build_contexts(
     if not messages:
         return {}
     preferences_url = preferences_url or unsubscribe_url
-    account_zone = zone(load_account(conn).timezone, UTC)
+    account_zone = zone(timezone, UTC)
     people = customer_sql.with_store_names(sorted({message.customer_id for message in messages}), _CUSTOMER_COLUMNS)
     customer_rows = {row[0]: row for row in conn.execute(people)}
     timezone_at = 2 + _CUSTOMER_COLUMNS.index("timezone")
@@ -298,7 +300,8 @@ def preview_context(
         entry_id = conn.execute(journeys.latest_entry(campaign_id=campaign_id, customer_id=customer_id)).scalar()
     link = f"{public_url.rstrip('/')}/api/v1/unsubscribe/preview"
     ref = MessageRef(0, customer_id, campaign_id, entry_id)
-    found = build_contexts(conn, [ref], now=now, unsubscribe_url=lambda _: link).get(0)
+    timezone = load_account(conn).timezone
+    found = build_contexts(conn, [ref], timezone=timezone, now=now, unsubscribe_url=lambda _: link).get(0)
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist", details={"customer_id": customer_id})
     variables = dict(found.variables)
