@@ -157,12 +157,13 @@ def rendering_inputs(
     tracker = services.delivery.tracker
     with services.db.engine.connect() as conn:
         account = load_account(conn)
-        compose = services.delivery.routes["email"].composer(Chunk(conn, ids, account, tracker))
+        dialect = services.db.dialect
+        compose = services.delivery.routes["email"].composer(Chunk(conn, dialect, ids, account, tracker))
         for start in range(0, len(ids), 5_000):
-            rows = conn.execute(message_sql.with_customers(ids[start : start + 5_000])).mappings().all()
+            rows = conn.execute(message_sql.with_customers(dialect, ids[start : start + 5_000])).mappings().all()
             refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
             contexts = build_contexts(
-                conn, refs, timezone=account.timezone, now=NOW, unsubscribe_url=tracker.unsubscribe_url
+                conn, dialect, refs, timezone=account.timezone, now=NOW, unsubscribe_url=tracker.unsubscribe_url
             )
             for row in rows:
                 rules = services.documents.delivery_rules(conn, row["campaign_id"], row["version"], row["node_id"])

@@ -336,6 +336,7 @@ def contexts_of(services: Services, refs: list[MessageRef]) -> dict[int, Templat
     with services.db.engine.connect() as conn:
         return build_contexts(
             conn,
+            services.db.dialect,
             refs,
             timezone=load_account(conn).timezone,
             now=services.clock.now(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Connection, Engine, FromClause, Select, Table
+from sqlalchemy import Column, ColumnElement, Connection, Engine, FromClause, Select, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
@@ -35,6 +35,10 @@ class Dialect(Protocol):
 
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Append rows to an (empty, staging) table as fast as the database allows."""
+
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        """``column IN (values)`` for as many values as a chunk holds: on PostgreSQL one array parameter (``= ANY``),
+        so the statement's text stays the same whatever their number; SQLite lists them."""
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
         """``rows`` (one value per column each, of the column's type) as a table named ``name`` with those columns,

@@ -254,13 +254,14 @@ class Delivery:
     ) -> tuple[list[Prepared], list[SendResult]]:
         """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
         window = Window.of(account)
-        rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
+        dialect = self.db.dialect
+        rows = conn.execute(message_sql.with_customers(dialect, ids)).mappings().all()
         refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
         contexts = build_contexts(
-            conn, refs, timezone=account.timezone, now=now, unsubscribe_url=self.tracker.unsubscribe_url
+            conn, dialect, refs, timezone=account.timezone, now=now, unsubscribe_url=self.tracker.unsubscribe_url
         )
         rules_of = self._rules_of(conn, rows)
-        compose = route.composer(Chunk(conn, ids, account, self.tracker))
+        compose = route.composer(Chunk(conn, dialect, ids, account, self.tracker))
         prepared: list[Prepared] = []
         failures: list[SendResult] = []
         for row in rows:

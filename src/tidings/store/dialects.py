@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Connection,
     Engine,
     FromClause,
     Select,
     Table,
     Text,
+    any_,
     cast,
     column,
     event,
@@ -105,6 +107,9 @@ class SQLiteDialect:
             conn.execute(table.insert(), batch)
         return len(batch)
 
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        return column.in_(values)
+
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
         each = func.json_each(literal(_document(columns, rows, _SQLITE, keyed=False))).table_valued("value")
         values = [func.json_extract(each.c.value, f"$[{i}]", type_=c.type).label(c.name) for i, c in enumerate(columns)]
@@ -148,6 +153,10 @@ class PostgresDialect:
                 copy.write_row(row)
                 count += 1
         return count
+
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        # A list of thousands of placeholders would be rendered, sent and parsed anew for every chunk.
+        return column == any_(literal(list(values), pg.ARRAY(column.type)))
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> FromClause:
         # One JSON parameter rather than an array per column: psycopg escapes every element of a text array in

@@ -189,7 +189,7 @@ def claim_due(
     )
 
 
-def with_customers(ids: Sequence[int]) -> Select[Any]:
+def with_customers(dialect: Dialect, ids: Sequence[int]) -> Select[Any]:
     """The claimed messages with their recipients' time zones (the template variables come from
     ``delivery.template_variables.build_contexts``)."""
     return (
@@ -209,17 +209,17 @@ def with_customers(ids: Sequence[int]) -> Select[Any]:
             customers.c.timezone,
         )
         .join(customers, customers.c.id == messages.c.customer_id)
-        .where(messages.c.id.in_(ids))
+        .where(dialect.among(messages.c.id, ids))
         .order_by(messages.c.id)
     )
 
 
-def push_tokens_of(ids: Sequence[int]) -> Select[Any]:
+def push_tokens_of(dialect: Dialect, ids: Sequence[int]) -> Select[Any]:
     """(message id, token) for every active device token of the recipients of these messages."""
     return (
         select(messages.c.id, push_tokens.c.token)
         .join(push_tokens, push_tokens.c.customer_id == messages.c.customer_id)
-        .where(messages.c.id.in_(ids), push_tokens.c.active.is_(True))
+        .where(dialect.among(messages.c.id, ids), push_tokens.c.active.is_(True))
         .order_by(messages.c.id, push_tokens.c.id)
     )
 
