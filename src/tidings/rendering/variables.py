@@ -230,7 +230,6 @@ def build_contexts(
     """
     if not messages:
         return {}
-    preferences_url = preferences_url or unsubscribe_url
     account_zone = zone(timezone, UTC)
     customer_ids = sorted({message.customer_id for message in messages})
     people = customer_sql.with_store_names(dialect, customer_ids, _CUSTOMER_COLUMNS)
@@ -253,10 +252,11 @@ def build_contexts(
         customer = people_variables.get(message.customer_id)
         if customer is None:
             customer = people_variables[message.customer_id] = _customer(row[2:], tz, row[1])
+        unsubscribe = unsubscribe_url(message.message_id)  # a signed link: made once when both are the same
         variables: dict[str, object] = {
             "customer": customer,
-            "unsubscribe_url": unsubscribe_url(message.message_id),
-            "preferences_url": preferences_url(message.message_id),
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": unsubscribe if preferences_url is None else preferences_url(message.message_id),
         }
         if message.campaign_id is not None:
             variables["campaign"] = {"id": message.campaign_id, "name": names.get(message.campaign_id)}
