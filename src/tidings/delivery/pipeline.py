@@ -369,15 +369,15 @@ class Delivery:
                 failed.append(message_sql.Failed(p.message_id, lease, status, error))
         dialect = self.db.dialect
         if dead_tokens:
-            conn.execute(token_sql.deactivate_tokens(dialect, dead_tokens))
+            token_sql.deactivate_tokens(conn, dialect, dead_tokens)
         if sent:
-            conn.execute(message_sql.mark_sent(dialect, sent, now=now, provider=provider))
+            message_sql.mark_sent(conn, dialect, sent, now=now, provider=provider)
         if retried:
-            conn.execute(message_sql.mark_retry(dialect, retried))
+            message_sql.mark_retry(conn, dialect, retried)
         if failed:
-            conn.execute(message_sql.mark_failed(dialect, failed))
+            message_sql.mark_failed(conn, dialect, failed)
         if switched:
-            conn.execute(message_sql.switch_to_sms(dialect, switched))
+            message_sql.switch_to_sms(conn, dialect, switched)
 
     def _switch(self, p: Prepared, lease: datetime | None, reason: str, now: datetime) -> message_sql.Switched:
         """The Viber → SMS switch of one cascade message."""
@@ -414,5 +414,5 @@ class Delivery:
             )
             reason = "Viber bounced" if row["status"] == "bounced" else "Viber: message lifetime ended"
             switch.append(self._switch(p, row["leased_until"], reason, now))
-        conn.execute(message_sql.switch_to_sms(self.db.dialect, switch))
+        message_sql.switch_to_sms(conn, self.db.dialect, switch)
         return len(switch)

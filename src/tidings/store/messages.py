@@ -22,13 +22,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
-    FromClause,
+    Connection,
     Insert,
     Select,
     Update,
     bindparam,
     func,
-    insert,
     literal,
     null,
     or_,
@@ -39,7 +38,7 @@ from sqlalchemy import (
     case as sql_case,
 )
 
-from tidings.core.dialect import Dialect
+from tidings.core.dialect import Dialect, Rows
 from tidings.model.statuses import MessageStatus
 from tidings.store.tables import customers, journey_state, mailbox, messages, push_tokens
 from tidings.store.types import Timestamp
@@ -279,67 +278,72 @@ class Switched(NamedTuple):
     error: str
 
 
-def _results(dialect: Dialect, rows: Sequence[NamedTuple]) -> FromClause:
-    """The rows as a table whose columns are the ``messages`` columns their fields name."""
-    fields: tuple[str, ...] = rows[0]._fields
-    return dialect.rows("results", [messages.c[field] for field in fields], rows)
+def _results(dialect: Dialect, name: str, row: type[NamedTuple]) -> Rows:
+    """Rows of ``row``'s fields, each the ``messages`` column it names."""
+    return dialect.rows(name, [messages.c[field] for field in row._fields])
 
 
-def _fenced(results: FromClause) -> ColumnElement[bool]:
+def _fenced(results: Rows) -> ColumnElement[bool]:
     """Each message of ``results``, while it is still held under the lease its row names."""
-    return (messages.c.id == results.c.id) & _lease_is(results.c.leased_until)
+    return (messages.c.id == results["id"]) & _lease_is(results["leased_until"])
 
 
-def mark_sent(dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> Update:
-    """The messages ``provider`` accepted at ``now`` become ``sent``, with the text they were sent with."""
-    sent = _results(dialect, rows)
-    return (
+def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> int:
+    """The messages ``provider`` accepted at ``now`` become ``sent``, with the text they were sent with; returns how
+    many were still held under their lease."""
+    sent = _results(dialect, "sent", Sent)
+    statement = (
         update(messages)
         .where(_fenced(sent))
         .values(
             status="sent",
             sent_at=literal(now, Timestamp()),
             provider=provider,
-            subject=sent.c.subject,
-            body=sent.c.body,
-            provider_message_id=sent.c.provider_message_id,
+            subject=sent["subject"],
+            body=sent["body"],
+            provider_message_id=sent["provider_message_id"],
             error=sql_case((messages.c.error == IN_DOUBT, messages.c.error), else_=null()),
             leased_until=None,
         )
     )
+    return sent.write(conn, statement, rows)
 
 
-def mark_retry(dialect: Dialect, rows: Sequence[Retried]) -> Update:
-    retried = _results(dialect, rows)
-    return (
+def mark_retry(conn: Connection, dialect: Dialect, rows: Sequence[Retried]) -> int:
+    retried = _results(dialect, "retried", Retried)
+    statement = (
         update(messages)
         .where(_fenced(retried))
-        .values(status="queued", error=retried.c.error, send_after=retried.c.send_after, leased_until=None)
+        .values(status="queued", error=retried["error"], send_after=retried["send_after"], leased_until=None)
     )
+    return retried.write(conn, statement, rows)
 
 
-def mark_failed(dialect: Dialect, rows: Sequence[Failed]) -> Update:
-    failed = _results(dialect, rows)
-    return (
-        update(messages).where(_fenced(failed)).values(status=failed.c.status, error=failed.c.error, leased_until=None)
+def mark_failed(conn: Connection, dialect: Dialect, rows: Sequence[Failed]) -> int:
+    failed = _results(dialect, "failed", Failed)
+    statement = (
+        update(messages)
+        .where(_fenced(failed))
+        .values(status=failed["status"], error=failed["error"], leased_until=None)
     )
+    return failed.write(conn, statement, rows)
 
 
-def switch_to_sms(dialect: Dialect, rows: Sequence[Switched]) -> Update:
+def switch_to_sms(conn: Connection, dialect: Dialect, rows: Sequence[Switched]) -> int:
     """Viber → SMS cascade: each message becomes the SMS in place (one message per entry, node and customer),
     keeping what became of the Viber attempt in its payload."""
-    switched = _results(dialect, rows)
-    return (
+    switched = _results(dialect, "switched", Switched)
+    statement = (
         update(messages)
         .where(_fenced(switched), messages.c.channel == "viber")
         .values(
             channel="sms",
             status="queued",
             attempts=0,
-            send_after=switched.c.send_after,
-            expires_at=switched.c.expires_at,
-            payload=switched.c.payload,
-            error=switched.c.error,
+            send_after=switched["send_after"],
+            expires_at=switched["expires_at"],
+            payload=switched["payload"],
+            error=switched["error"],
             provider=None,
             provider_message_id=None,
             sent_at=None,
@@ -348,6 +352,7 @@ def switch_to_sms(dialect: Dialect, rows: Sequence[Switched]) -> Update:
             leased_until=None,
         )
     )
+    return switched.write(conn, statement, rows)
 
 
 def release(ids: Sequence[int], *, claimed: datetime) -> Update:
@@ -455,9 +460,9 @@ class Received(NamedTuple):
     received_at: datetime
 
 
-def insert_mailbox(dialect: Dialect, rows: Sequence[Received]) -> Insert:
-    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields], rows)
-    return insert(mailbox).from_select(Received._fields, select(received))
+def insert_mailbox(conn: Connection, dialect: Dialect, rows: Sequence[Received]) -> int:
+    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields])
+    return received.write(conn, received.insert_into(mailbox), rows)
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

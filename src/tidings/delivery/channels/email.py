@@ -71,4 +71,4 @@ def _provider(settings: Settings) -> ChannelProvider[OutboundEmail]:
 def _to_mailbox(transaction: Transaction, emails: Sequence[OutboundEmail], now: datetime) -> None:
     """The sandbox's e-mails land in the built-in mailbox (`GET /api/v1/mailbox`)."""
     received = [message_sql.Received(m.message_id, m.recipient, m.sender, m.subject, m.body_html, now) for m in emails]
-    transaction.conn.execute(message_sql.insert_mailbox(transaction.dialect, received))
+    message_sql.insert_mailbox(transaction.conn, transaction.dialect, received)
