@@ -270,21 +270,20 @@ def queue_emails(services: Services, count: int) -> list[int]:
         return sorted(conn.execute(select(messages.c.id)).scalars())
 
 
-def test_one_statement_fences_each_message_by_its_own_lease(services: Services) -> None:
+@pytest.mark.parametrize("count", [3, 150])  # a hand-over's few results; a chunk's, which PostgreSQL stages
+def test_one_statement_fences_each_message_by_its_own_lease(services: Services, count: int) -> None:
     """The results of a chunk are written by one statement, and each row of it names its own lease: a message
     taken over by another worker is left alone while the others are recorded."""
-    ids = queue_emails(services, 3)
+    ids = queue_emails(services, count)
     mine = datetime.now(UTC) + timedelta(minutes=1)
     theirs = mine + timedelta(seconds=5)
     with services.db.engine.begin() as conn:
         conn.execute(update(messages).values(status="sending", leased_until=mine))
         conn.execute(update(messages).where(messages.c.id == ids[1]).values(leased_until=theirs))
         sent = [message_sql.Sent(message_id, mine, None, f"text {message_id}", "p") for message_id in ids]
-        assert message_sql.mark_sent(conn, services.db.dialect, sent, now=NOW, provider="sms_http") == 2
-    assert [(r["status"], r["body"]) for r in rows(services)] == [
-        ("sent", f"text {ids[0]}"),
-        ("sending", None),
-        ("sent", f"text {ids[2]}"),
+        assert message_sql.mark_sent(conn, services.db.dialect, sent, now=NOW, provider="sms_http") == count - 1
+    assert [(r["id"], r["status"], r["body"]) for r in rows(services)] == [
+        (i, "sending", None) if i == ids[1] else (i, "sent", f"text {i}") for i in ids
     ]
 
 
@@ -369,19 +368,19 @@ def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: S
             event.remove(services.db.engine, "before_cursor_execute", count)
         return list(executed)
 
-    queue_emails(services, 1)
-    one = deliver()
+    queue_emails(services, 150)  # PostgreSQL stages sets of 100 rows and more
+    smaller = deliver()
     with services.db.engine.begin() as conn:
         conn.execute(messages.delete())
         conn.execute(mailbox.delete())
-    ids = queue_emails(services, 40)
-    forty = deliver()
+    ids = queue_emails(services, 300)
+    bigger = deliver()
 
-    assert len(forty) == len(one)
-    per_row = [statement for statement, many in forty if many]
+    assert len(bigger) == len(smaller)
+    per_row = [statement for statement, many in bigger if many]
     assert not (per_row and services.db.dialect.stages_bulk_writes)  # PostgreSQL: no statement runs once per row
-    assert sum("account_settings" in statement for statement, _ in forty) == 1
-    assert not any("sending" in statement for statement, _ in forty)
+    assert sum("account_settings" in statement for statement, _ in bigger) == 1
+    assert not any("sending" in statement for statement, _ in bigger)
     with services.db.engine.connect() as conn:
         sent = conn.execute(
             select(messages.c.id, messages.c.status, messages.c.subject, mailbox.c.recipient)
@@ -390,5 +389,5 @@ def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: S
         ).all()
     assert [row.id for row in sent] == ids
     assert {(row.status, row.subject, row.recipient) for row in sent} == {
-        ("sent", f"Hello N{n}", f"c{n}@example.com") for n in range(40)
+        ("sent", f"Hello N{n}", f"c{n}@example.com") for n in range(300)
     }

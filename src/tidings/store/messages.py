@@ -278,9 +278,9 @@ class Switched(NamedTuple):
     error: str
 
 
-def _results(dialect: Dialect, name: str, row: type[NamedTuple]) -> Rows:
-    """Rows of ``row``'s fields, each the ``messages`` column it names."""
-    return dialect.rows(name, [messages.c[field] for field in row._fields])
+def _results(dialect: Dialect, name: str, row: type[NamedTuple], rows: Sequence[NamedTuple]) -> Rows:
+    """``rows`` (of type ``row``), each field the ``messages`` column it names."""
+    return dialect.rows(name, [messages.c[field] for field in row._fields], rows)
 
 
 def _fenced(results: Rows) -> ColumnElement[bool]:
@@ -291,7 +291,7 @@ def _fenced(results: Rows) -> ColumnElement[bool]:
 def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> int:
     """The messages ``provider`` accepted at ``now`` become ``sent``, with the text they were sent with; returns how
     many were still held under their lease."""
-    sent = _results(dialect, "sent", Sent)
+    sent = _results(dialect, "sent", Sent, rows)
     statement = (
         update(messages)
         .where(_fenced(sent))
@@ -306,33 +306,33 @@ def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: 
             leased_until=None,
         )
     )
-    return sent.write(conn, statement, rows)
+    return sent.write(conn, statement)
 
 
 def mark_retry(conn: Connection, dialect: Dialect, rows: Sequence[Retried]) -> int:
-    retried = _results(dialect, "retried", Retried)
+    retried = _results(dialect, "retried", Retried, rows)
     statement = (
         update(messages)
         .where(_fenced(retried))
         .values(status="queued", error=retried["error"], send_after=retried["send_after"], leased_until=None)
     )
-    return retried.write(conn, statement, rows)
+    return retried.write(conn, statement)
 
 
 def mark_failed(conn: Connection, dialect: Dialect, rows: Sequence[Failed]) -> int:
-    failed = _results(dialect, "failed", Failed)
+    failed = _results(dialect, "failed", Failed, rows)
     statement = (
         update(messages)
         .where(_fenced(failed))
         .values(status=failed["status"], error=failed["error"], leased_until=None)
     )
-    return failed.write(conn, statement, rows)
+    return failed.write(conn, statement)
 
 
 def switch_to_sms(conn: Connection, dialect: Dialect, rows: Sequence[Switched]) -> int:
     """Viber → SMS cascade: each message becomes the SMS in place (one message per entry, node and customer),
     keeping what became of the Viber attempt in its payload."""
-    switched = _results(dialect, "switched", Switched)
+    switched = _results(dialect, "switched", Switched, rows)
     statement = (
         update(messages)
         .where(_fenced(switched), messages.c.channel == "viber")
@@ -352,7 +352,7 @@ def switch_to_sms(conn: Connection, dialect: Dialect, rows: Sequence[Switched]) 
             leased_until=None,
         )
     )
-    return switched.write(conn, statement, rows)
+    return switched.write(conn, statement)
 
 
 def release(ids: Sequence[int], *, claimed: datetime) -> Update:
@@ -461,8 +461,8 @@ class Received(NamedTuple):
 
 
 def insert_mailbox(conn: Connection, dialect: Dialect, rows: Sequence[Received]) -> int:
-    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields])
-    return received.write(conn, received.insert_into(mailbox), rows)
+    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields], rows)
+    return received.write(conn, received.insert_into(mailbox))
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

@@ -44,10 +44,10 @@ def tokens_of(customer_id: int) -> Select[Any]:
 def deactivate_tokens(conn: Connection, dialect: Dialect, held: Sequence[tuple[int, str]]) -> int:
     """Each (customer id, token) pair's token stops receiving pushes, if that customer holds it; returns how many
     did."""
-    pairs = dialect.rows("held_tokens", [push_tokens.c.customer_id, push_tokens.c.token])
+    pairs = dialect.rows("held_tokens", [push_tokens.c.customer_id, push_tokens.c.token], held)
     statement = (
         update(push_tokens)
         .where(push_tokens.c.customer_id == pairs["customer_id"], push_tokens.c.token == pairs["token"])
         .values(active=False)
     )
-    return pairs.write(conn, statement, held)
+    return pairs.write(conn, statement)
