@@ -156,11 +156,15 @@ def rendering_inputs(
     inputs: list[tuple[Any, DeliveryRules, Compose[Any, Any], TemplateContext]] = []
     tracker = services.delivery.tracker
     with services.db.engine.connect() as conn:
-        compose = services.delivery.routes["email"].composer(Chunk(conn, ids, load_account(conn), tracker))
+        account = load_account(conn)
+        dialect = services.db.dialect
+        compose = services.delivery.routes["email"].composer(Chunk(conn, dialect, ids, account, tracker))
         for start in range(0, len(ids), 5_000):
-            rows = conn.execute(message_sql.with_customers(ids[start : start + 5_000])).mappings().all()
+            rows = conn.execute(message_sql.with_customers(dialect, ids[start : start + 5_000])).mappings().all()
             refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
-            contexts = build_contexts(conn, refs, now=NOW, unsubscribe_url=tracker.unsubscribe_url)
+            contexts = build_contexts(
+                conn, dialect, refs, timezone=account.timezone, now=NOW, unsubscribe_url=tracker.unsubscribe_url
+            )
             for row in rows:
                 rules = services.documents.delivery_rules(conn, row["campaign_id"], row["version"], row["node_id"])
                 assert rules is not None, "the bench's node sends e-mail"

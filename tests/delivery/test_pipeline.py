@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from tests.actions.helpers import node
 from tests.api.conftest import serve
@@ -22,7 +22,7 @@ from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import messages as message_sql
-from tidings.store.tables import messages, push_tokens
+from tidings.store.tables import mailbox, messages, push_tokens
 
 __all__ = ["fake_provider", "fake_provider_server"]  # fixtures
 
@@ -246,10 +246,45 @@ def test_a_worker_whose_lease_was_taken_over_writes_nothing(http_services: Servi
     with http_services.db.engine.begin() as conn:
         conn.execute(update(messages).values(status="sending", leased_until=theirs))
         [message_id] = conn.execute(select(messages.c.id)).scalars()
-        stale = {"b_id": message_id, "b_lease": mine, "b_now": NOW, "b_provider": "sms_http"}
-        stale |= {"b_subject": None, "b_body": "x", "b_provider_message_id": "p"}
-        assert conn.execute(message_sql.mark_sent(), stale).rowcount == 0
+        stale = [message_sql.Sent(message_id, mine, None, "x", "p")]
+        assert message_sql.mark_sent(conn, http_services.db.dialect, stale, now=NOW, provider="sms_http") == 0
     assert rows(http_services)[0]["status"] == "sending"
+
+
+def queue_emails(services: Services, count: int) -> list[int]:
+    """``count`` e-mails of an active campaign's node queued for as many new customers, due now; none delivered yet.
+    Their ids, in order."""
+    people = add_customers(
+        services, *({"external_id": f"c{i}", "email": f"c{i}@example.com", "first_name": f"N{i}"} for i in range(count))
+    )
+    campaign_id = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
+    now = services.clock.now()
+    queued = [
+        {"campaign_id": campaign_id, "version": 1, "entry_id": customer_id, "node_id": "e1", "customer_id": customer_id}
+        | {"channel": "email", "recipient": f"{name}@example.com", "status": "queued", "send_after": now}
+        | {"created_at": now}
+        for name, customer_id in people.items()
+    ]
+    with services.db.engine.begin() as conn:
+        conn.execute(messages.insert(), queued)
+        return sorted(conn.execute(select(messages.c.id)).scalars())
+
+
+@pytest.mark.parametrize("count", [3, 150])  # a hand-over's few results; a chunk's, which PostgreSQL stages
+def test_one_statement_fences_each_message_by_its_own_lease(services: Services, count: int) -> None:
+    """The results of a chunk are written by one statement, and each row of it names its own lease: a message
+    taken over by another worker is left alone while the others are recorded."""
+    ids = queue_emails(services, count)
+    mine = datetime.now(UTC) + timedelta(minutes=1)
+    theirs = mine + timedelta(seconds=5)
+    with services.db.engine.begin() as conn:
+        conn.execute(update(messages).values(status="sending", leased_until=mine))
+        conn.execute(update(messages).where(messages.c.id == ids[1]).values(leased_until=theirs))
+        sent = [message_sql.Sent(message_id, mine, None, f"text {message_id}", "p") for message_id in ids]
+        assert message_sql.mark_sent(conn, services.db.dialect, sent, now=NOW, provider="sms_http") == count - 1
+    assert [(r["id"], r["status"], r["body"]) for r in rows(services)] == [
+        (i, "sending", None) if i == ids[1] else (i, "sent", f"text {i}") for i in ids
+    ]
 
 
 # -- pace ---------------------------------------------------------------------------------------------------------
@@ -313,3 +348,46 @@ def test_sandbox_messages_of_every_channel_are_visible_through_the_messages_api(
         ("v1", "viber", "sent", "sandbox", None, "Hi Ann"),
         ("p1", "push", "sent", "sandbox", "Sale, Ann", "Today only"),
     ]
+
+
+def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: Services) -> None:
+    """Claim, render and record share one transaction in the sandbox: its statuses and mailbox rows are each one
+    statement for the chunk (on SQLite, one prepared statement run per row: its fast path), the account is read once
+    per delivery, and no message is marked ``sending``."""
+    executed: list[tuple[str, bool]] = []
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        executed.append((statement, executemany))
+
+    def deliver() -> list[tuple[str, bool]]:
+        executed.clear()
+        event.listen(services.db.engine, "before_cursor_execute", count)
+        try:
+            assert services.delivery(services.clock.now()) > 0
+        finally:
+            event.remove(services.db.engine, "before_cursor_execute", count)
+        return list(executed)
+
+    queue_emails(services, 150)  # PostgreSQL stages sets of 100 rows and more
+    smaller = deliver()
+    with services.db.engine.begin() as conn:
+        conn.execute(messages.delete())
+        conn.execute(mailbox.delete())
+    ids = queue_emails(services, 300)
+    bigger = deliver()
+
+    assert len(bigger) == len(smaller)
+    per_row = [statement for statement, many in bigger if many]
+    assert not (per_row and services.db.dialect.stages_bulk_writes)  # PostgreSQL: no statement runs once per row
+    assert sum("account_settings" in statement for statement, _ in bigger) == 1
+    assert not any("sending" in statement for statement, _ in bigger)
+    with services.db.engine.connect() as conn:
+        sent = conn.execute(
+            select(messages.c.id, messages.c.status, messages.c.subject, mailbox.c.recipient)
+            .join(mailbox, mailbox.c.message_id == messages.c.id)
+            .order_by(messages.c.id)
+        ).all()
+    assert [row.id for row in sent] == ids
+    assert {(row.status, row.subject, row.recipient) for row in sent} == {
+        ("sent", f"Hello N{n}", f"c{n}@example.com") for n in range(300)
+    }

@@ -31,6 +31,7 @@ from tidings.rendering.templates import (
 )
 from tidings.rendering.variables import MessageRef, build_contexts, order_variables
 from tidings.services import Services
+from tidings.store.account import load_account
 from tidings.store.tables import messages, order_lines, orders, products, stores
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -334,7 +335,12 @@ def sent(services: Services) -> Iterator[dict[str, Any]]:
 def contexts_of(services: Services, refs: list[MessageRef]) -> dict[int, TemplateContext]:
     with services.db.engine.connect() as conn:
         return build_contexts(
-            conn, refs, now=services.clock.now(), unsubscribe_url=lambda message_id: f"https://u/{message_id}"
+            conn,
+            services.db.dialect,
+            refs,
+            timezone=load_account(conn).timezone,
+            now=services.clock.now(),
+            unsubscribe_url=lambda message_id: f"https://u/{message_id}",
         )
 
 

@@ -132,7 +132,8 @@ def render_performed(
     Each row of the result carries its ``campaign_id``, ``entry_id``, ``node_id`` and ``customer_id``."""
     rows = ctx.conn.execute(journeys.batch_rows(batch.member, performed))
     refs = [MessageRef(row.id, row.customer_id, row.campaign_id, row.entry_id) for row in rows]
-    contexts = build_contexts(ctx.conn, refs, now=ctx.now, unsubscribe_url=lambda _: "")
+    timezone = ctx.account.timezone
+    contexts = build_contexts(ctx.conn, ctx.dialect, refs, timezone=timezone, now=ctx.now, unsubscribe_url=lambda _: "")
     templates = default_templates()
     rendering = Rendering()
     for ref in refs:

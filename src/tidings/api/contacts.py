@@ -87,7 +87,7 @@ def deactivate(external_id: ExternalIdPath, token: TokenPath, services: Services
     404."""
     with services.db.engine.begin() as conn:
         customer_id = find_customer(conn, external_id)["id"]
-        if not conn.execute(token_sql.deactivate_token(customer_id, token)).rowcount:
+        if not token_sql.deactivate_tokens(conn, services.db.dialect, [(customer_id, token)]):
             raise NotFound(
                 f"customer {external_id!r} holds no push token {token[:40]!r}",
                 details={"external_id": external_id},

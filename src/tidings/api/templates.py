@@ -83,6 +83,7 @@ def preview(body: PreviewIn, services: ServicesDep) -> PreviewOut:
         customer_id = int(find_customer(conn, body.customer)["id"])
         context = preview_context(
             conn,
+            services.db.dialect,
             customer_id,
             now=now,
             public_url=services.settings.public_url,

@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Select, Table
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Executable, Select, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
+
+
+class Rows(Protocol):
+    """A set of rows the caller holds, as one statement reads them (``UPDATE … FROM``, ``INSERT … SELECT``):
+    ``rows[name]`` is their column ``name``; ``write`` runs that statement over them."""
+
+    def __getitem__(self, name: str) -> ColumnElement[Any]: ...
+
+    def insert_into(self, table: Table) -> Insert:
+        """The statement that inserts the rows into ``table``, each column into the column of the same name."""
+
+    def write(self, conn: Connection, statement: Executable) -> int:
+        """Run ``statement`` over the rows in one pass, whatever their number (``Dialect.rows`` says how); returns
+        how many rows it changed."""
 
 
 class Dialect(Protocol):
@@ -35,3 +49,16 @@ class Dialect(Protocol):
 
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Append rows to an (empty, staging) table as fast as the database allows."""
+
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        """``column IN (values)`` for as many values as a chunk holds: on PostgreSQL one array parameter (``= ANY``),
+        so the statement's text stays the same whatever their number; SQLite lists them."""
+
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
+        """``rows`` (each one value per column, in order, as the column's type takes it) with these columns (named
+        and typed as they are), for one statement to read. As ``stages_bulk_writes`` says, PostgreSQL COPYs a big
+        set into a TEMP table of the session (``staging_<name>``, emptied by every commit) and runs the statement
+        once over it: four statements whatever their number; a small set (a hand-over's few results) costs less as
+        psycopg's pipelined ``executemany``, one round trip. SQLite always runs the statement once per row from its
+        one prepared form (``executemany``: in process, with nothing to send or parse, that is its fast path; one
+        statement over a JSON document of the rows cost half as much again)."""

@@ -18,13 +18,13 @@ makes it ``failed`` — except a Viber message of a cascade, which becomes its S
 entry, node and customer).
 
 Exactly once. The sandbox writes inside the chunk's transaction: a crash rolls the whole chunk back, a commit
-records it whole. Any other provider runs between transactions, and the pipeline records each message as
-``sending`` before handing it over and records each result before its task is handed the next message (group-
-committed by ``delivery.handover``; ``store.messages`` explains the states). A worker killed at any moment
-therefore leaves in doubt only the messages its provider held at that moment — one per SMTP connection
-(``TIDINGS_SMTP_CONNECTIONS``), which carries one message at a time; up to ``concurrency`` for an HTTP provider.
-After the lease those are queued again and resent under the same idempotency key: the same SMTP ``Message-ID``, the
-same ``Idempotency-Key`` header. Everything else is either recorded or was never handed over.
+records it whole, and no message of it is ever ``sending``. Any other provider runs between transactions, and the
+pipeline records each message as ``sending`` before handing it over and records each result before its task is
+handed the next message (group-committed by ``delivery.handover``; ``store.messages`` explains the states). A
+worker killed at any moment therefore leaves in doubt only the messages its provider held at that moment — one per
+SMTP connection (``TIDINGS_SMTP_CONNECTIONS``), which carries one message at a time; up to ``concurrency`` for an
+HTTP provider. After the lease those are queued again and resent under the same idempotency key: the same SMTP
+``Message-ID``, the same ``Idempotency-Key`` header. Everything else is either recorded or was never handed over.
 
 The limit, stated plainly: a message in doubt is resent. If the provider had in fact accepted it in the
 instant before the worker died (the SMTP server committed it and its ``250`` was never read), the recipient
@@ -46,13 +46,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.core.account import AccountSettings
 from tidings.core.clock import Clock
 from tidings.core.delivery import Channel, DeliveryRules, DeliveryRulesOf
 from tidings.core.retry import RetryPolicy
 from tidings.core.windows import Window, zone_of
 from tidings.delivery.channels.route import Chunk, Claimed, Compose, Route
 from tidings.delivery.handover import Handover
-from tidings.delivery.providers import Outbound, Outbox, SendResult, run_sync
+from tidings.delivery.providers import Outbound, Outbox, SendResult, Transaction, run_sync
 from tidings.delivery.tracking import Tracker
 from tidings.model.statuses import MessageStatus
 from tidings.rendering.templates import TemplateContext, TemplateError, default_templates
@@ -63,12 +64,8 @@ from tidings.store import push_tokens as token_sql
 from tidings.store.account import load_account
 from tidings.store.database import Database
 
-# The statements a hand-over runs, built once: every value is a parameter.
+# The statement every hand-over runs, built once: every value is a parameter.
 MARK_SENDING = message_sql.mark_sending()
-MARK_SENT = message_sql.mark_sent()
-MARK_RETRY = message_sql.mark_retry()
-MARK_FAILED = message_sql.mark_failed()
-SWITCH = message_sql.switch_to_sms()
 
 
 class Unrenderable(Exception):
@@ -146,14 +143,15 @@ class Delivery:
         the scheduler: what is left is due at the next tick."""
         wall_now = self.wall.now()
         with self.db.engine.begin() as conn:
+            account = load_account(conn)  # once per call: every chunk of it renders and windows with these
             conn.execute(message_sql.recover_in_doubt(wall_now=wall_now))
-            handled = self._switch_cascades(conn, now, wall_now)
+            handled = self._switch_cascades(conn, now, wall_now, account)
             handled += conn.execute(message_sql.expire_overdue(now=now, wall_now=wall_now)).rowcount
         deadline = time.monotonic() + self.policy.lease.total_seconds() / 2
         busy = dict(self.routes)
         while busy and time.monotonic() <= deadline:  # a chunk per channel in turn: no channel waits for another
             for channel, route in list(busy.items()):
-                count, more = self._deliver_chunk(route, now)
+                count, more = self._deliver_chunk(route, now, account)
                 handled += count
                 if not more:
                     del busy[channel]
@@ -166,8 +164,10 @@ class Delivery:
             return self.policy.chunk_size
         return max(1, min(self.policy.chunk_size, int(rate * self.policy.lease.total_seconds() / 2)))
 
-    def _deliver_chunk(self, route: Route[Any, Any], now: datetime) -> tuple[int, bool]:
-        """(messages claimed, whether a full chunk was claimed)."""
+    def _deliver_chunk(self, route: Route[Any, Any], now: datetime, account: AccountSettings) -> tuple[int, bool]:
+        """(messages claimed, whether a full chunk was claimed). A transactional provider's chunk is claimed,
+        rendered, sent and recorded in one transaction, by a number of statements that does not grow with its size
+        (``store.messages``: each status a set of rows in one statement)."""
         limit = self._chunk_limit(route)
         lease = self.wall.now() + self.policy.lease
         with self.db.engine.begin() as conn:
@@ -183,7 +183,7 @@ class Delivery:
             ids = list(conn.execute(claim).scalars())
             if not ids:
                 return 0, False
-            prepared, failures = self._prepare(conn, route, ids, now)
+            prepared, failures = self._prepare(conn, route, ids, now, account)
             by_id = {p.message_id: p for p in prepared}
             leases = {message_id: lease for message_id in ids}
             prepared = [p for p in prepared if p.outbound is not None]
@@ -202,7 +202,8 @@ class Delivery:
             await route.rate_limit.acquire()
             return True
 
-        outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, conn, take)
+        transaction = Transaction(conn, self.db.dialect)
+        outbox = Outbox([p.outbound for p in prepared if p.outbound is not None], now, transaction, take)
         return [result async for result in route.provider.send(outbox)]
 
     async def _stream(
@@ -249,16 +250,18 @@ class Delivery:
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(
-        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime
+        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime, account: AccountSettings
     ) -> tuple[list[Prepared], list[SendResult]]:
         """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
-        account = load_account(conn)
         window = Window.of(account)
-        rows = conn.execute(message_sql.with_customers(ids)).mappings().all()
+        dialect = self.db.dialect
+        rows = conn.execute(message_sql.with_customers(dialect, ids)).mappings().all()
         refs = [MessageRef(r["message_id"], r["customer_id"], r["campaign_id"], r["entry_id"]) for r in rows]
-        contexts = build_contexts(conn, refs, now=now, unsubscribe_url=self.tracker.unsubscribe_url)
+        contexts = build_contexts(
+            conn, dialect, refs, timezone=account.timezone, now=now, unsubscribe_url=self.tracker.unsubscribe_url
+        )
         rules_of = self._rules_of(conn, rows)
-        compose = route.composer(Chunk(conn, ids, account, self.tracker))
+        compose = route.composer(Chunk(conn, dialect, ids, account, self.tracker))
         prepared: list[Prepared] = []
         failures: list[SendResult] = []
         for row in rows:
@@ -333,30 +336,21 @@ class Delivery:
         now: datetime,
         provider: str,
     ) -> None:
-        sent: list[dict[str, Any]] = []
-        retry: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        switch: list[dict[str, Any]] = []
+        """Record the results: one statement per kind of outcome, whatever their number."""
+        sent: list[message_sql.Sent] = []
+        retried: list[message_sql.Retried] = []
+        failed: list[message_sql.Failed] = []
+        switched: list[message_sql.Switched] = []
+        dead_tokens: list[tuple[int, str]] = []
         for result in results:
             p = prepared.get(result.message_id)
             if p is None:
                 continue
             lease = leases[result.message_id]
-            for token in result.dead_tokens:
-                conn.execute(token_sql.deactivate_token(p.customer_id, token))
+            dead_tokens += [(p.customer_id, token) for token in result.dead_tokens]
             if result.ok and p.outbound is not None:
                 subject, body = p.outbound.stored()
-                sent.append(
-                    {
-                        "b_id": p.message_id,
-                        "b_lease": lease,
-                        "b_now": now,
-                        "b_provider": provider,
-                        "b_subject": subject,
-                        "b_body": body,
-                        "b_provider_message_id": result.provider_message_id,
-                    }
-                )
+                sent.append(message_sql.Sent(p.message_id, lease, subject, body, result.provider_message_id))
                 continue
             error = result.error or "refused"
             status: MessageStatus = "failed"
@@ -367,34 +361,41 @@ class Delivery:
                 elif p.expires_at is not None and at >= p.expires_at:
                     status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
                 else:
-                    retry.append({"b_id": p.message_id, "b_lease": lease, "b_error": error, "b_send_after": at})
+                    retried.append(message_sql.Retried(p.message_id, lease, error, at))
                     continue
             if p.cascade and p.outbound is not None:
-                switch.append(self._switch(p, lease, f"Viber {status}: {error}", now))
+                switched.append(self._switch(p, lease, f"Viber {status}: {error}", now))
             else:
-                failed.append({"b_id": p.message_id, "b_lease": lease, "b_status": status, "b_error": error})
-        for statement, rows in ((MARK_SENT, sent), (MARK_RETRY, retry), (MARK_FAILED, failed), (SWITCH, switch)):
-            if rows:  # one row is a plain execute: no executemany round trips for the usual case of one result
-                conn.execute(statement, rows if len(rows) > 1 else rows[0])
+                failed.append(message_sql.Failed(p.message_id, lease, status, error))
+        dialect = self.db.dialect
+        if dead_tokens:
+            token_sql.deactivate_tokens(conn, dialect, dead_tokens)
+        if sent:
+            message_sql.mark_sent(conn, dialect, sent, now=now, provider=provider)
+        if retried:
+            message_sql.mark_retry(conn, dialect, retried)
+        if failed:
+            message_sql.mark_failed(conn, dialect, failed)
+        if switched:
+            message_sql.switch_to_sms(conn, dialect, switched)
 
-    def _switch(self, p: Prepared, lease: datetime | None, reason: str, now: datetime) -> dict[str, Any]:
-        """The parameters of ``switch_to_sms`` for one cascade message."""
+    def _switch(self, p: Prepared, lease: datetime | None, reason: str, now: datetime) -> message_sql.Switched:
+        """The Viber → SMS switch of one cascade message."""
         send_after = p.opening(now)
-        return {
-            "b_id": p.message_id,
-            "b_lease": lease,
-            "b_send_after": send_after,
-            "b_expires_at": send_after + (p.lifetime or self.policy.lifetime),
-            "b_payload": {**(p.payload or {}), "viber": {"error": reason, "at": now.isoformat()}},
-            "b_error": f"{reason}; sent as SMS instead",
-        }
+        return message_sql.Switched(
+            id=p.message_id,
+            leased_until=lease,
+            send_after=send_after,
+            expires_at=send_after + (p.lifetime or self.policy.lifetime),
+            payload={**(p.payload or {}), "viber": {"error": reason, "at": now.isoformat()}},
+            error=f"{reason}; sent as SMS instead",
+        )
 
-    def _switch_cascades(self, conn: Connection, now: datetime, wall_now: datetime) -> int:
+    def _switch_cascades(self, conn: Connection, now: datetime, wall_now: datetime, account: AccountSettings) -> int:
         """Cascade Viber messages that time or a delivery report ruled undeliverable become their SMS."""
         rows = conn.execute(message_sql.cascades_to_switch(now=now, wall_now=wall_now)).mappings().all()
         if not rows:
             return 0
-        account = load_account(conn)
         rules_of = self._rules_of(conn, rows)
         switch = []
         for row in rows:
@@ -413,5 +414,5 @@ class Delivery:
             )
             reason = "Viber bounced" if row["status"] == "bounced" else "Viber: message lifetime ended"
             switch.append(self._switch(p, row["leased_until"], reason, now))
-        conn.execute(message_sql.switch_to_sms(), switch)
+        message_sql.switch_to_sms(conn, self.db.dialect, switch)
         return len(switch)

@@ -9,8 +9,9 @@ flight (SMTP connections, HTTP requests). Every message carries an idempotency k
 message), so a message in doubt is resent under the same key (the SMTP ``Message-ID``, the HTTP ``Idempotency-Key``
 header) and a receiver that honours it drops the duplicate.
 
-``transactional`` providers (the sandbox) write inside the pipeline's database transaction instead: their
-whole chunk commits or rolls back with the statuses, so a crash can neither lose nor repeat anything.
+``transactional`` providers (the sandbox) write inside the pipeline's database transaction instead (the outbox's
+``transaction``): their whole chunk commits or rolls back with the statuses, so a crash can neither lose nor repeat
+anything, and no message is ever ``sending``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 from sqlalchemy import Connection
 
 from tidings.core.delivery import Channel
+from tidings.core.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,14 @@ class SendResult:
     dead_tokens: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Transaction:
+    """The pipeline's open transaction, where a ``transactional`` provider writes, and its database's dialect."""
+
+    conn: Connection
+    dialect: Dialect
+
+
 M = TypeVar("M", bound=Outbound)
 Take = Callable[[Any], Awaitable[bool]]
 
@@ -72,10 +82,12 @@ class Outbox(Generic[M]):
     claimed it) is skipped. Safe to iterate from several tasks at once.
     """
 
-    def __init__(self, messages: Sequence[M], now: datetime, conn: Connection | None = None, take: Take = _always):
+    def __init__(
+        self, messages: Sequence[M], now: datetime, transaction: Transaction | None = None, take: Take = _always
+    ):
         self.now = now
         #: The pipeline's open transaction, for ``transactional`` providers only.
-        self.conn = conn
+        self.transaction = transaction
         self._messages = messages
         self._take = take
         self._next = 0
@@ -180,20 +192,19 @@ def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def send_all(
-    provider: ChannelProvider[M], messages: Sequence[M], now: datetime, conn: Connection | None = None
-) -> list[SendResult]:
+def send_all(provider: ChannelProvider[M], messages: Sequence[M], now: datetime) -> list[SendResult]:
     """Send a whole batch and collect the results (tools and tests; the pipeline records as it goes)."""
 
     async def collect() -> list[SendResult]:
-        return [result async for result in provider.send(Outbox(messages, now, conn))]
+        return [result async for result in provider.send(Outbox(messages, now))]
 
     results: list[SendResult] = run_sync(collect())
     return results
 
 
-#: What the sandbox does with a chunk's messages besides recording them sent, in the delivery transaction.
-Keep: TypeAlias = Callable[[Connection, Sequence[M], datetime], None]
+#: What the sandbox does with a chunk's messages besides recording them sent, in the delivery transaction: one
+#: statement for the chunk, whatever its size.
+Keep: TypeAlias = Callable[[Transaction, Sequence[M], datetime], None]
 
 
 class SandboxProvider(Generic[M]):
@@ -212,7 +223,7 @@ class SandboxProvider(Generic[M]):
     async def send(self, outbox: Outbox[M]) -> AsyncGenerator[SendResult, None]:
         batch = [message async for message in outbox]
         if batch and self.keep is not None:
-            assert outbox.conn is not None, "the sandbox writes inside the delivery transaction"
-            self.keep(outbox.conn, batch, outbox.now)
+            assert outbox.transaction is not None, "the sandbox writes inside the delivery transaction"
+            self.keep(outbox.transaction, batch, outbox.now)
         for message in batch:
             yield SendResult(message.message_id, True, provider_message_id=message.idempotency_key)

@@ -1,11 +1,11 @@
 """The variables customer-authored templates see (``rendering.templates`` renders them), read set-at-a-time.
 
 Public API
-    ``build_contexts(conn, messages, now=, unsubscribe_url=)``
+    ``build_contexts(conn, dialect, messages, timezone=, now=, unsubscribe_url=)``
                                          the variables of a chunk of messages, set at a time (a handful of
                                          queries per chunk, whatever its size)
-    ``preview_context(conn, customer_id, now=, public_url=, …)``   what a message to one customer would see
-    ``customer_variables(row, tz)``, ``order_variables(conn, ids, tz)``, ``event_variables(conn, entries)``
+    ``preview_context(conn, dialect, customer_id, now=, public_url=, …)``   what a message to one customer would see
+    ``customer_variables(row, tz)``, ``order_variables(conn, ids, tz)``, ``event_variables(conn, dialect, entries)``
 
 Variables
     ``customer``   external_id, first_name, last_name, middle_name, full_name, email, phone, gender, city,
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
 
+from tidings.core.dialect import Dialect
 from tidings.core.errors import NotFound
 from tidings.rendering.templates import TemplateContext
 from tidings.store import campaigns as campaign_sql
@@ -184,10 +185,10 @@ class EntryRef:
 
 #: A trigger's variables for the entries of a chunk, by entry id, set at a time (one query per chunk, not per entry).
 #: A trigger kind that starts entries from something of its own (an order, a poll answer) adds its loader here.
-TriggerVariables = Callable[[Connection, Sequence[EntryRef]], Mapping[int, Mapping[str, object]]]
+TriggerVariables = Callable[[Connection, Dialect, Sequence[EntryRef]], Mapping[int, Mapping[str, object]]]
 
 
-def event_variables(conn: Connection, found: Sequence[EntryRef]) -> dict[int, dict[str, object]]:
+def event_variables(conn: Connection, dialect: Dialect, found: Sequence[EntryRef]) -> dict[int, dict[str, object]]:
     """``event`` for entries started by an event."""
     by_event: dict[int, list[EntryRef]] = {}
     for entry in found:
@@ -196,7 +197,7 @@ def event_variables(conn: Connection, found: Sequence[EntryRef]) -> dict[int, di
     if not by_event:
         return {}
     variables: dict[int, dict[str, object]] = {}
-    for row in conn.execute(event_sql.events_by_id(list(by_event))):
+    for row in conn.execute(event_sql.events_by_id(dialect, list(by_event))):
         for entry in by_event[row.id]:
             event = {
                 "name": row.name,
@@ -212,13 +213,16 @@ TRIGGER_VARIABLES: tuple[TriggerVariables, ...] = (event_variables,)
 
 def build_contexts(
     conn: Connection,
+    dialect: Dialect,
     messages: Sequence[MessageRef],
     *,
+    timezone: str,
     now: datetime,
     unsubscribe_url: Callable[[int], str],
     preferences_url: Callable[[int], str] | None = None,
 ) -> dict[int, TemplateContext]:
-    """The template context of each message, by message id, in a few queries for the whole chunk.
+    """The template context of each message, by message id, in a few queries for the whole chunk. ``timezone`` is
+    the account's, for customers without one of their own.
 
     ``unsubscribe_url(message_id)`` (the tracker's) makes ``{{ unsubscribe_url }}``; ``preferences_url`` makes
     ``{{ preferences_url }}`` and, until there is a preferences page, defaults to the unsubscribe page. A message
@@ -226,9 +230,9 @@ def build_contexts(
     """
     if not messages:
         return {}
-    preferences_url = preferences_url or unsubscribe_url
-    account_zone = zone(load_account(conn).timezone, UTC)
-    people = customer_sql.with_store_names(sorted({message.customer_id for message in messages}), _CUSTOMER_COLUMNS)
+    account_zone = zone(timezone, UTC)
+    customer_ids = sorted({message.customer_id for message in messages})
+    people = customer_sql.with_store_names(dialect, customer_ids, _CUSTOMER_COLUMNS)
     customer_rows = {row[0]: row for row in conn.execute(people)}
     timezone_at = 2 + _CUSTOMER_COLUMNS.index("timezone")
     zones = {customer_id: zone(row[timezone_at], account_zone) for customer_id, row in customer_rows.items()}
@@ -236,7 +240,7 @@ def build_contexts(
     names: dict[int, str] = {}
     if campaign_ids:
         names = {row.id: row.name for row in conn.execute(campaign_sql.names_of(campaign_ids))}
-    trigger = _trigger_variables(conn, messages, zones)
+    trigger = _trigger_variables(conn, dialect, messages, zones)
 
     contexts: dict[int, TemplateContext] = {}
     people_variables: dict[int, dict[str, object]] = {}
@@ -248,10 +252,11 @@ def build_contexts(
         customer = people_variables.get(message.customer_id)
         if customer is None:
             customer = people_variables[message.customer_id] = _customer(row[2:], tz, row[1])
+        unsubscribe = unsubscribe_url(message.message_id)  # a signed link: made once when both are the same
         variables: dict[str, object] = {
             "customer": customer,
-            "unsubscribe_url": unsubscribe_url(message.message_id),
-            "preferences_url": preferences_url(message.message_id),
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": unsubscribe if preferences_url is None else preferences_url(message.message_id),
         }
         if message.campaign_id is not None:
             variables["campaign"] = {"id": message.campaign_id, "name": names.get(message.campaign_id)}
@@ -262,22 +267,23 @@ def build_contexts(
 
 
 def _trigger_variables(
-    conn: Connection, messages: Sequence[MessageRef], zones: Mapping[int, tzinfo]
+    conn: Connection, dialect: Dialect, messages: Sequence[MessageRef], zones: Mapping[int, tzinfo]
 ) -> dict[int, dict[str, object]]:
     customer_of = {m.entry_id: m.customer_id for m in messages if m.entry_id is not None and m.customer_id in zones}
     if not customer_of:
         return {}
-    rows = conn.execute(journeys.entries_by_id(sorted(customer_of)))
+    rows = conn.execute(journeys.entries_by_id(dialect, sorted(customer_of)))
     found = [EntryRef(row.id, row.event_id, row.context, zones[customer_of[row.id]]) for row in rows]
     variables: dict[int, dict[str, object]] = {entry.id: {"context": entry.context or {}} for entry in found}
     for loader in TRIGGER_VARIABLES:
-        for entry_id, loaded in loader(conn, found).items():
+        for entry_id, loaded in loader(conn, dialect, found).items():
             variables[entry_id].update(loaded)
     return variables
 
 
 def preview_context(
     conn: Connection,
+    dialect: Dialect,
     customer_id: int,
     *,
     now: datetime,
@@ -298,7 +304,8 @@ def preview_context(
         entry_id = conn.execute(journeys.latest_entry(campaign_id=campaign_id, customer_id=customer_id)).scalar()
     link = f"{public_url.rstrip('/')}/api/v1/unsubscribe/preview"
     ref = MessageRef(0, customer_id, campaign_id, entry_id)
-    found = build_contexts(conn, [ref], now=now, unsubscribe_url=lambda _: link).get(0)
+    timezone = load_account(conn).timezone
+    found = build_contexts(conn, dialect, [ref], timezone=timezone, now=now, unsubscribe_url=lambda _: link).get(0)
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist", details={"customer_id": customer_id})
     variables = dict(found.variables)

@@ -72,10 +72,10 @@ def subscriptions_of(customer_id: int) -> Select[Any]:
     )
 
 
-def with_store_names(customer_ids: Sequence[int], columns: Sequence[str]) -> Select[Any]:
+def with_store_names(dialect: Dialect, customer_ids: Sequence[int], columns: Sequence[str]) -> Select[Any]:
     """Of each given customer: the id, the name of their store (NULL when unknown), then ``columns``."""
     return (
         select(customers.c.id, stores.c.name, *(customers.c[name] for name in columns))
         .join_from(customers, stores, stores.c.code == customers.c.store_code, isouter=True)
-        .where(customers.c.id.in_(customer_ids))
+        .where(dialect.among(customers.c.id, customer_ids))
     )

@@ -3,16 +3,109 @@ which database it is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Executable,
+    MetaData,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    event,
+    literal,
+)
+from sqlalchemy import Dialect as SADialect
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
 
-from tidings.core.dialect import Dialect
+from tidings.core.dialect import Dialect, Rows
+
+#: PostgreSQL stages sets of at least this many rows (``PostgresDialect.rows``). Below, the four statements of
+#: staging and the truncation at commit cost more than a pipelined ``executemany``: a hand-over's group commit of
+#: one SMTP worker's 32 results ran 35 % slower staged.
+STAGED_FROM = 100
+
+_POSTGRES: SADialect = pg.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+
+
+def _encoders(columns: Sequence[Column[Any]], dialect: SADialect) -> list[Callable[[Any], Any] | None]:
+    """How each column's value is written where SQLAlchemy does not bind it: a ``TypeDecorator`` (a ``Timestamp``)
+    converts it, and a JSON column takes its JSON text."""
+    encoders: list[Callable[[Any], Any] | None] = []
+    for c in columns:
+        if isinstance(c.type, TypeDecorator):
+            encoders.append(partial(c.type.process_bind_param, dialect=dialect))
+        elif isinstance(c.type, JSON):
+            encoders.append(json.dumps)
+        else:
+            encoders.append(None)
+    return encoders
+
+
+class _Bound:
+    """``Rows`` as a bound parameter per column, the statement executed once per row (``executemany``)."""
+
+    def __init__(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> None:
+        self._keys = [f"{name}_{c.name}" for c in columns]
+        self._params = {c.name: bindparam(key, type_=c.type) for key, c in zip(self._keys, columns, strict=True)}
+        self._rows = rows
+
+    def __getitem__(self, name: str) -> ColumnElement[Any]:
+        return self._params[name]
+
+    def insert_into(self, table: Table) -> Insert:
+        return table.insert().values(self._params)  # INSERT … SELECT run per row was three times slower here
+
+    def write(self, conn: Connection, statement: Executable) -> int:
+        return conn.execute(statement, [dict(zip(self._keys, row, strict=True)) for row in self._rows]).rowcount
+
+
+def _copy(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    count = 0
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+class _Staged:
+    """PostgreSQL's ``Rows`` for a big set: a TEMP table of the session, filled by COPY, the statement executed
+    once."""
+
+    def __init__(self, table: Table, encoders: list[Callable[[Any], Any] | None], rows: Sequence[Sequence[Any]]):
+        self._table = table
+        self._encoders = encoders
+        self._rows = rows
+
+    def __getitem__(self, name: str) -> ColumnElement[Any]:
+        return self._table.c[name]
+
+    def insert_into(self, table: Table) -> Insert:
+        return table.insert().from_select(self._table.columns.keys(), self._table.select())
+
+    def write(self, conn: Connection, statement: Executable) -> int:
+        table, encoders = self._table, self._encoders
+        conn.execute(CreateTable(table, if_not_exists=True))
+        conn.execute(table.delete())  # empty unless this transaction staged rows here before
+        encoded = ([v if e is None else e(v) for v, e in zip(row, encoders, strict=True)] for row in self._rows)
+        _copy(conn, table, [c.name for c in table.columns], encoded)
+        return conn.execute(statement).rowcount
 
 
 class SQLiteDialect:
@@ -62,10 +155,20 @@ class SQLiteDialect:
             conn.execute(table.insert(), batch)
         return len(batch)
 
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        return column.in_(values)
+
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
+        return _Bound(name, columns, rows)
+
 
 class PostgresDialect:
     name = "postgresql"
     stages_bulk_writes = True  # COPY into a TEMP table, then one INSERT … SELECT
+
+    def __init__(self) -> None:
+        self._staging_metadata = MetaData()
+        self._staging: dict[str, Table] = {}  # by name: the TEMP tables ``rows`` stages sets of rows in
 
     def prepare_engine(self, engine: Engine) -> None:
         return None
@@ -92,14 +195,26 @@ class PostgresDialect:
         return getattr(error.orig, "sqlstate", None) == "23505"
 
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        count = 0
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
+        return _copy(conn, table, columns, rows)
+
+    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        # A list of thousands of placeholders would be rendered, sent and parsed anew for every chunk.
+        return column == any_(literal(list(values), pg.ARRAY(column.type)))
+
+    def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
+        if len(rows) < STAGED_FROM:
+            return _Bound(name, columns, rows)
+        # COPY rather than one parameter per row or column: psycopg writes COPY rows in C, where it escapes each
+        # element of an array parameter (or a JSON document's strings) in Python, about three times slower.
+        table = self._staging.get(name)
+        if table is None:
+            copied = [Column(c.name, c.type) for c in columns]
+            table = Table(f"staging_{name}", self._staging_metadata, *copied, prefixes=["TEMPORARY"])
+            table.dialect_options["postgresql"]["on_commit"] = "DELETE ROWS"  # emptied by every commit
+            self._staging[name] = table
+        if [c.name for c in table.columns] != [c.name for c in columns]:
+            raise ValueError(f"rows {name!r} are staged with the columns {list(table.columns.keys())}, not others")
+        return _Staged(table, _encoders(columns, _POSTGRES), rows)
 
 
 def dialect_for(engine: Engine) -> Dialect:

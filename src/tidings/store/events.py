@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Select, insert, select
 
+from tidings.core.dialect import Dialect
 from tidings.store import campaigns as campaign_sql
 from tidings.store.tables import events
 
@@ -49,7 +50,7 @@ def insert_events(conn: Connection, rows: Sequence[NewEvent], ingest_batch: str,
     return len(rows)
 
 
-def events_by_id(event_ids: Sequence[int]) -> Select[Any]:
+def events_by_id(dialect: Dialect, event_ids: Sequence[int]) -> Select[Any]:
     return select(events.c.id, events.c.name, events.c.properties, events.c.occurred_at).where(
-        events.c.id.in_(event_ids)
+        dialect.among(events.c.id, event_ids)
     )

@@ -436,9 +436,9 @@ def entries_of_customer(customer_id: int) -> Select[Any]:
     return select(entries).where(entries.c.customer_id == customer_id).order_by(entries.c.entered_at, entries.c.id)
 
 
-def entries_by_id(entry_ids: Sequence[int]) -> Select[Any]:
+def entries_by_id(dialect: Dialect, entry_ids: Sequence[int]) -> Select[Any]:
     """What the template variables of the given entries come from: id, event_id, context."""
-    return select(entries.c.id, entries.c.event_id, entries.c.context).where(entries.c.id.in_(entry_ids))
+    return select(entries.c.id, entries.c.event_id, entries.c.context).where(dialect.among(entries.c.id, entry_ids))
 
 
 def latest_entry(*, campaign_id: int, customer_id: int) -> Select[Any]:

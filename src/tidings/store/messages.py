@@ -18,16 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Insert,
     Select,
     Update,
     bindparam,
     func,
-    insert,
     literal,
     null,
     or_,
@@ -38,9 +38,10 @@ from sqlalchemy import (
     case as sql_case,
 )
 
-from tidings.core.dialect import Dialect
+from tidings.core.dialect import Dialect, Rows
+from tidings.model.statuses import MessageStatus
 from tidings.store.tables import customers, journey_state, mailbox, messages, push_tokens
-from tidings.store.types import Json, Timestamp
+from tidings.store.types import Timestamp
 
 #: ``payload.mode`` of a Viber message that falls back to SMS when Viber cannot deliver it.
 CASCADE = "viber_sms"
@@ -153,7 +154,7 @@ def claim_due(
     )
 
 
-def with_customers(ids: Sequence[int]) -> Select[Any]:
+def with_customers(dialect: Dialect, ids: Sequence[int]) -> Select[Any]:
     """The claimed messages with their recipients' time zones (the template variables come from
     ``rendering.variables.build_contexts``)."""
     return (
@@ -173,17 +174,17 @@ def with_customers(ids: Sequence[int]) -> Select[Any]:
             customers.c.timezone,
         )
         .join(customers, customers.c.id == messages.c.customer_id)
-        .where(messages.c.id.in_(ids))
+        .where(dialect.among(messages.c.id, ids))
         .order_by(messages.c.id)
     )
 
 
-def push_tokens_of(ids: Sequence[int]) -> Select[Any]:
+def push_tokens_of(dialect: Dialect, ids: Sequence[int]) -> Select[Any]:
     """(message id, token) for every active device token of the recipients of these messages."""
     return (
         select(messages.c.id, push_tokens.c.token)
         .join(push_tokens, push_tokens.c.customer_id == messages.c.customer_id)
-        .where(messages.c.id.in_(ids), push_tokens.c.active.is_(True))
+        .where(dialect.among(messages.c.id, ids), push_tokens.c.active.is_(True))
         .order_by(messages.c.id, push_tokens.c.id)
     )
 
@@ -203,66 +204,112 @@ def mark_sending() -> Update:
     )
 
 
-def _lease_param() -> ColumnElement[Any]:
-    return bindparam("b_lease", type_=Timestamp())
+# -- recording results: each statement writes a set of messages, given as rows ---------------------------------
+class Sent(NamedTuple):
+    """A message its provider accepted, with what it sent (``stored``)."""
+
+    id: int
+    leased_until: datetime | None  # the lease it was handed over under: the fence
+    subject: str | None
+    body: str
+    provider_message_id: str | None
 
 
-def mark_sent() -> Update:
-    """Executed with many rows: b_id, b_lease, b_now, b_provider, b_subject, b_body, b_provider_message_id."""
-    return (
+class Retried(NamedTuple):
+    """A message queued again after a transient failure."""
+
+    id: int
+    leased_until: datetime | None
+    error: str
+    send_after: datetime
+
+
+class Failed(NamedTuple):
+    """A message that will not be sent: ``failed`` (refused for good) or ``undeliverable``."""
+
+    id: int
+    leased_until: datetime | None
+    status: MessageStatus
+    error: str
+
+
+class Switched(NamedTuple):
+    """A cascade's Viber message that becomes its SMS (``switch_to_sms``)."""
+
+    id: int
+    leased_until: datetime | None
+    send_after: datetime
+    expires_at: datetime
+    payload: dict[str, Any]
+    error: str
+
+
+def _results(dialect: Dialect, name: str, row: type[NamedTuple], rows: Sequence[NamedTuple]) -> Rows:
+    """``rows`` (of type ``row``), each field the ``messages`` column it names."""
+    return dialect.rows(name, [messages.c[field] for field in row._fields], rows)
+
+
+def _fenced(results: Rows) -> ColumnElement[bool]:
+    """Each message of ``results``, while it is still held under the lease its row names."""
+    return (messages.c.id == results["id"]) & _lease_is(results["leased_until"])
+
+
+def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> int:
+    """The messages ``provider`` accepted at ``now`` become ``sent``, with the text they were sent with; returns how
+    many were still held under their lease."""
+    sent = _results(dialect, "sent", Sent, rows)
+    statement = (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
+        .where(_fenced(sent))
         .values(
             status="sent",
-            sent_at=bindparam("b_now", type_=Timestamp()),
-            provider=bindparam("b_provider"),
-            subject=bindparam("b_subject"),
-            body=bindparam("b_body"),
-            provider_message_id=bindparam("b_provider_message_id"),
+            sent_at=literal(now, Timestamp()),
+            provider=provider,
+            subject=sent["subject"],
+            body=sent["body"],
+            provider_message_id=sent["provider_message_id"],
             error=sql_case((messages.c.error == IN_DOUBT, messages.c.error), else_=null()),
             leased_until=None,
         )
     )
+    return sent.write(conn, statement)
 
 
-def mark_retry() -> Update:
-    """Executed with many rows: b_id, b_lease, b_error, b_send_after."""
-    return (
+def mark_retry(conn: Connection, dialect: Dialect, rows: Sequence[Retried]) -> int:
+    retried = _results(dialect, "retried", Retried, rows)
+    statement = (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
-        .values(
-            status="queued",
-            error=bindparam("b_error"),
-            send_after=bindparam("b_send_after", type_=Timestamp()),
-            leased_until=None,
-        )
+        .where(_fenced(retried))
+        .values(status="queued", error=retried["error"], send_after=retried["send_after"], leased_until=None)
     )
+    return retried.write(conn, statement)
 
 
-def mark_failed() -> Update:
-    """Executed with many rows: b_id, b_lease, b_status (failed | undeliverable), b_error."""
-    return (
+def mark_failed(conn: Connection, dialect: Dialect, rows: Sequence[Failed]) -> int:
+    failed = _results(dialect, "failed", Failed, rows)
+    statement = (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), _lease_is(_lease_param()))
-        .values(status=bindparam("b_status"), error=bindparam("b_error"), leased_until=None)
+        .where(_fenced(failed))
+        .values(status=failed["status"], error=failed["error"], leased_until=None)
     )
+    return failed.write(conn, statement)
 
 
-def switch_to_sms() -> Update:
-    """Viber → SMS cascade, executed with many rows: b_id, b_lease, b_send_after, b_expires_at, b_payload,
-    b_error. The message becomes the SMS in place (one message per entry, node and customer), keeping what
-    became of the Viber attempt in its payload."""
-    return (
+def switch_to_sms(conn: Connection, dialect: Dialect, rows: Sequence[Switched]) -> int:
+    """Viber → SMS cascade: each message becomes the SMS in place (one message per entry, node and customer),
+    keeping what became of the Viber attempt in its payload."""
+    switched = _results(dialect, "switched", Switched, rows)
+    statement = (
         update(messages)
-        .where(messages.c.id == bindparam("b_id"), messages.c.channel == "viber", _lease_is(_lease_param()))
+        .where(_fenced(switched), messages.c.channel == "viber")
         .values(
             channel="sms",
             status="queued",
             attempts=0,
-            send_after=bindparam("b_send_after", type_=Timestamp()),
-            expires_at=bindparam("b_expires_at", type_=Timestamp()),
-            payload=bindparam("b_payload", type_=Json),
-            error=bindparam("b_error"),
+            send_after=switched["send_after"],
+            expires_at=switched["expires_at"],
+            payload=switched["payload"],
+            error=switched["error"],
             provider=None,
             provider_message_id=None,
             sent_at=None,
@@ -271,6 +318,7 @@ def switch_to_sms() -> Update:
             leased_until=None,
         )
     )
+    return switched.write(conn, statement)
 
 
 def release(ids: Sequence[int], *, claimed: datetime) -> Update:
@@ -367,9 +415,20 @@ def next_send_after(*, after: datetime) -> Select[Any]:
 
 
 # -- the sandbox mailbox ----------------------------------------------------------------------------------------
-def insert_mailbox() -> Insert:
-    """Executed with many rows: message_id, recipient, sender, subject, body_html, received_at."""
-    return insert(mailbox)
+class Received(NamedTuple):
+    """An e-mail the sandbox keeps in the built-in mailbox."""
+
+    message_id: int
+    recipient: str
+    sender: str
+    subject: str
+    body_html: str
+    received_at: datetime
+
+
+def insert_mailbox(conn: Connection, dialect: Dialect, rows: Sequence[Received]) -> int:
+    received = dialect.rows("received", [mailbox.c[field] for field in Received._fields], rows)
+    return received.write(conn, received.insert_into(mailbox))
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

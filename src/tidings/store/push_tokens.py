@@ -4,10 +4,11 @@ changed hands, or the app was logged in with another account)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, select, update
+from sqlalchemy import Connection, Insert, Select, select, update
 
 from tidings.core.dialect import Dialect
 from tidings.model.subscriptions import PushContactIn
@@ -40,9 +41,13 @@ def tokens_of(customer_id: int) -> Select[Any]:
     return select(push_tokens).where(push_tokens.c.customer_id == customer_id).order_by(push_tokens.c.id)
 
 
-def deactivate_token(customer_id: int, token: str) -> Update:
-    return (
+def deactivate_tokens(conn: Connection, dialect: Dialect, held: Sequence[tuple[int, str]]) -> int:
+    """Each (customer id, token) pair's token stops receiving pushes, if that customer holds it; returns how many
+    did."""
+    pairs = dialect.rows("held_tokens", [push_tokens.c.customer_id, push_tokens.c.token], held)
+    statement = (
         update(push_tokens)
-        .where(push_tokens.c.customer_id == customer_id, push_tokens.c.token == token)
+        .where(push_tokens.c.customer_id == pairs["customer_id"], push_tokens.c.token == pairs["token"])
         .values(active=False)
     )
+    return pairs.write(conn, statement)

@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from tidings.core.delivery import EmailContent
 from tidings.delivery.channels.route import Chunk, Claimed, Compose, Route
-from tidings.delivery.providers import ChannelProvider, Outbound, SandboxProvider
+from tidings.delivery.providers import ChannelProvider, Outbound, SandboxProvider, Transaction
 from tidings.settings import Settings
 from tidings.store import messages as message_sql
 
@@ -70,19 +68,7 @@ def _provider(settings: Settings) -> ChannelProvider[OutboundEmail]:
     return SandboxProvider("email", _to_mailbox)
 
 
-def _to_mailbox(conn: Connection, emails: Sequence[OutboundEmail], now: datetime) -> None:
+def _to_mailbox(transaction: Transaction, emails: Sequence[OutboundEmail], now: datetime) -> None:
     """The sandbox's e-mails land in the built-in mailbox (`GET /api/v1/mailbox`)."""
-    conn.execute(
-        message_sql.insert_mailbox(),
-        [
-            {
-                "message_id": m.message_id,
-                "recipient": m.recipient,
-                "sender": m.sender,
-                "subject": m.subject,
-                "body_html": m.body_html,
-                "received_at": now,
-            }
-            for m in emails
-        ],
-    )
+    received = [message_sql.Received(m.message_id, m.recipient, m.sender, m.subject, m.body_html, now) for m in emails]
+    message_sql.insert_mailbox(transaction.conn, transaction.dialect, received)

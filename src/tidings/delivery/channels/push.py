@@ -34,7 +34,7 @@ class PushRoute(Route[PushContent, OutboundPush]):
 
     def composer(self, chunk: Chunk) -> Compose[PushContent, OutboundPush]:
         tokens: dict[int, list[str]] = {}
-        for message_id, token in chunk.conn.execute(message_sql.push_tokens_of(chunk.ids)):
+        for message_id, token in chunk.conn.execute(message_sql.push_tokens_of(chunk.dialect, chunk.ids)):
             tokens.setdefault(message_id, []).append(token)
 
         def compose(content: PushContent, message: Claimed) -> OutboundPush:

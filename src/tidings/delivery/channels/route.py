@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from tidings.core.account import AccountSettings
 from tidings.core.delivery import Channel, Content
+from tidings.core.dialect import Dialect
 from tidings.delivery.providers import ChannelProvider, Outbound
 from tidings.delivery.rate_limit import RateLimit
 from tidings.delivery.tracking import Tracker
@@ -30,6 +31,7 @@ class Chunk:
     """A claimed chunk of one channel, as its messages are composed: in the pipeline's open transaction."""
 
     conn: Connection
+    dialect: Dialect
     ids: Sequence[int]
     account: AccountSettings
     tracker: Tracker
