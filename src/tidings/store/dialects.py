@@ -20,8 +20,11 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     event,
+    func,
     literal,
+    select,
 )
 from sqlalchemy import Dialect as SADialect
 from sqlalchemy.dialects import postgresql as pg
@@ -66,6 +69,9 @@ class _Bound:
     def __getitem__(self, name: str) -> ColumnElement[Any]:
         return self._params[name]
 
+    def match(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        return column == self._params[name]
+
     def insert_into(self, table: Table) -> Insert:
         return table.insert().values(self._params)  # INSERT … SELECT run per row was three times slower here
 
@@ -95,6 +101,13 @@ class _Staged:
 
     def __getitem__(self, name: str) -> ColumnElement[Any]:
         return self._table.c[name]
+
+    def match(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        # Joined on the staging table alone, the planner (which has no statistics of it) merge- or hash-joins the
+        # whole of ``column``'s table; the values as an array give it the index lookups and the row count.
+        at = self._table.columns.keys().index(name)
+        values = literal([row[at] for row in self._rows], pg.ARRAY(column.type))
+        return (column == self._table.c[name]) & (column == any_(values))
 
     def insert_into(self, table: Table) -> Insert:
         return table.insert().from_select(self._table.columns.keys(), self._table.select())
@@ -155,7 +168,7 @@ class SQLiteDialect:
             conn.execute(table.insert(), batch)
         return len(batch)
 
-    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
         return column.in_(values)
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
@@ -197,9 +210,13 @@ class PostgresDialect:
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         return _copy(conn, table, columns, rows)
 
-    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
         # A list of thousands of placeholders would be rendered, sent and parsed anew for every chunk.
-        return column == any_(literal(list(values), pg.ARRAY(column.type)))
+        array = pg.ARRAY(column.type)
+        if isinstance(values, Select):
+            selected = values.subquery()
+            return column == any_(cast(select(func.array_agg(selected.c[0])).scalar_subquery(), array))
+        return column == any_(literal(list(values), array))
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
         if len(rows) < STAGED_FROM:
