@@ -180,8 +180,7 @@ class PostgresDialect:
     stages_bulk_writes = True  # COPY into a TEMP table, then one INSERT … SELECT
 
     def __init__(self) -> None:
-        self._staging_metadata = MetaData()
-        self._staging: dict[str, Table] = {}  # by name: the TEMP tables ``rows`` stages sets of rows in
+        self._staging = MetaData()  # the TEMP tables ``rows`` stages sets of rows in
 
     def prepare_engine(self, engine: Engine) -> None:
         return None
@@ -223,12 +222,11 @@ class PostgresDialect:
             return _Bound(name, columns, rows)
         # COPY rather than one parameter per row or column: psycopg writes COPY rows in C, where it escapes each
         # element of an array parameter (or a JSON document's strings) in Python, about three times slower.
-        table = self._staging.get(name)
-        if table is None:
+        table = self._staging.tables.get(f"staging_{name}")
+        if table is None:  # keep_existing: a thread that declared it meanwhile wins
             copied = [Column(c.name, c.type) for c in columns]
-            table = Table(f"staging_{name}", self._staging_metadata, *copied, prefixes=["TEMPORARY"])
+            table = Table(f"staging_{name}", self._staging, *copied, prefixes=["TEMPORARY"], keep_existing=True)
             table.dialect_options["postgresql"]["on_commit"] = "DELETE ROWS"  # emptied by every commit
-            self._staging[name] = table
         if [c.name for c in table.columns] != [c.name for c in columns]:
             raise ValueError(f"rows {name!r} are staged with the columns {list(table.columns.keys())}, not others")
         return _Staged(table, _encoders(columns, _POSTGRES), rows)
