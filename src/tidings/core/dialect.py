@@ -16,6 +16,10 @@ class Rows(Protocol):
 
     def __getitem__(self, name: str) -> ColumnElement[Any]: ...
 
+    def match(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        """``column`` equals the rows' column ``name``, looked up through ``column``'s index however big its
+        table."""
+
     def insert_into(self, table: Table) -> Insert:
         """The statement that inserts the rows into ``table``, each column into the column of the same name."""
 
@@ -50,9 +54,11 @@ class Dialect(Protocol):
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Append rows to an (empty, staging) table as fast as the database allows."""
 
-    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-        """``column IN (values)`` for as many values as a chunk holds: on PostgreSQL one array parameter (``= ANY``),
-        so the statement's text stays the same whatever their number; SQLite lists them."""
+    def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
+        """``column IN (values)``, a list as long as a chunk or a one-column query, looked up through ``column``'s
+        index however big its table. PostgreSQL takes either as one array (``= ANY``): a list's statement text stays
+        the same whatever its length, and a query is read first (it would hash-join an ``IN (query)`` with a scan of
+        the whole table); SQLite lists the values or reads the query."""
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
         """``rows`` (each one value per column, in order, as the column's type takes it) with these columns (named

@@ -20,8 +20,11 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     event,
+    func,
     literal,
+    select,
 )
 from sqlalchemy import Dialect as SADialect
 from sqlalchemy.dialects import postgresql as pg
@@ -66,6 +69,9 @@ class _Bound:
     def __getitem__(self, name: str) -> ColumnElement[Any]:
         return self._params[name]
 
+    def match(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        return column == self._params[name]
+
     def insert_into(self, table: Table) -> Insert:
         return table.insert().values(self._params)  # INSERT … SELECT run per row was three times slower here
 
@@ -95,6 +101,13 @@ class _Staged:
 
     def __getitem__(self, name: str) -> ColumnElement[Any]:
         return self._table.c[name]
+
+    def match(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        # Joined on the staging table alone, the planner (which has no statistics of it) merge- or hash-joins the
+        # whole of ``column``'s table; the values as an array give it the index lookups and the row count.
+        at = self._table.columns.keys().index(name)
+        values = literal([row[at] for row in self._rows], pg.ARRAY(column.type))
+        return (column == self._table.c[name]) & (column == any_(values))
 
     def insert_into(self, table: Table) -> Insert:
         return table.insert().from_select(self._table.columns.keys(), self._table.select())
@@ -155,7 +168,7 @@ class SQLiteDialect:
             conn.execute(table.insert(), batch)
         return len(batch)
 
-    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
         return column.in_(values)
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
@@ -167,8 +180,7 @@ class PostgresDialect:
     stages_bulk_writes = True  # COPY into a TEMP table, then one INSERT … SELECT
 
     def __init__(self) -> None:
-        self._staging_metadata = MetaData()
-        self._staging: dict[str, Table] = {}  # by name: the TEMP tables ``rows`` stages sets of rows in
+        self._staging = MetaData()  # the TEMP tables ``rows`` stages sets of rows in
 
     def prepare_engine(self, engine: Engine) -> None:
         return None
@@ -197,21 +209,24 @@ class PostgresDialect:
     def bulk_load(self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         return _copy(conn, table, columns, rows)
 
-    def among(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
         # A list of thousands of placeholders would be rendered, sent and parsed anew for every chunk.
-        return column == any_(literal(list(values), pg.ARRAY(column.type)))
+        array = pg.ARRAY(column.type)
+        if isinstance(values, Select):
+            selected = values.subquery()
+            return column == any_(cast(select(func.array_agg(selected.c[0])).scalar_subquery(), array))
+        return column == any_(literal(list(values), array))
 
     def rows(self, name: str, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> Rows:
         if len(rows) < STAGED_FROM:
             return _Bound(name, columns, rows)
         # COPY rather than one parameter per row or column: psycopg writes COPY rows in C, where it escapes each
         # element of an array parameter (or a JSON document's strings) in Python, about three times slower.
-        table = self._staging.get(name)
-        if table is None:
+        table = self._staging.tables.get(f"staging_{name}")
+        if table is None:  # keep_existing: a thread that declared it meanwhile wins
             copied = [Column(c.name, c.type) for c in columns]
-            table = Table(f"staging_{name}", self._staging_metadata, *copied, prefixes=["TEMPORARY"])
+            table = Table(f"staging_{name}", self._staging, *copied, prefixes=["TEMPORARY"], keep_existing=True)
             table.dialect_options["postgresql"]["on_commit"] = "DELETE ROWS"  # emptied by every commit
-            self._staging[name] = table
         if [c.name for c in table.columns] != [c.name for c in columns]:
             raise ValueError(f"rows {name!r} are staged with the columns {list(table.columns.keys())}, not others")
         return _Staged(table, _encoders(columns, _POSTGRES), rows)

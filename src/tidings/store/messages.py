@@ -144,7 +144,7 @@ def claim_due(
     due = dialect.lock_for_claim(due.order_by(messages.c.send_after).limit(limit))
     return (
         update(messages)
-        .where(messages.c.id.in_(due.scalar_subquery()))
+        .where(dialect.among(messages.c.id, due))
         .values(
             leased_until=lease_until,
             attempts=messages.c.attempts + 1,
@@ -251,7 +251,7 @@ def _results(dialect: Dialect, name: str, row: type[NamedTuple], rows: Sequence[
 
 def _fenced(results: Rows) -> ColumnElement[bool]:
     """Each message of ``results``, while it is still held under the lease its row names."""
-    return (messages.c.id == results["id"]) & _lease_is(results["leased_until"])
+    return results.match(messages.c.id, "id") & _lease_is(results["leased_until"])
 
 
 def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: datetime, provider: str) -> int:

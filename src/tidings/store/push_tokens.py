@@ -47,7 +47,7 @@ def deactivate_tokens(conn: Connection, dialect: Dialect, held: Sequence[tuple[i
     pairs = dialect.rows("held_tokens", [push_tokens.c.customer_id, push_tokens.c.token], held)
     statement = (
         update(push_tokens)
-        .where(push_tokens.c.customer_id == pairs["customer_id"], push_tokens.c.token == pairs["token"])
+        .where(pairs.match(push_tokens.c.token, "token"), push_tokens.c.customer_id == pairs["customer_id"])
         .values(active=False)
     )
     return pairs.write(conn, statement)
