@@ -38,6 +38,7 @@ def _fill_required(panel: Locator, node_type: str) -> None:
         tag = control.evaluate("e => e.tagName.toLowerCase()")
         kind = control.get_attribute("type") or ""
         if tag == "select":
+            expect(control).to_be_enabled()  # a segment or audience list is loaded before it is offered
             if control.input_value() == "":
                 options = control.locator("option").all()
                 values = [o.get_attribute("value") for o in options if o.get_attribute("value")]

@@ -131,21 +131,23 @@ export function TemplateInput(props: { id: string; path: string; name: string; v
 
 type Named = { id: number | string; name?: string; title?: string };
 
-/** Choose a segment or audience by name when the API lists them; else type its id. */
+/** Choose a segment or audience by name when the API lists them; else type its id. While the list loads, the
+ * picker is a disabled list (not an id box that turns into a list under the user's fingers). */
 export function ReferencePicker(props: { name: string; path: string; value: Json; nullable: boolean; integer: boolean; onChange: (next: Json) => void }) {
   const { paths } = useForm();
   const collection = props.name.includes("segment") ? "segments" : "audiences";
   const listed = paths.has(`/api/v1/${collection}`);
   const [items, setItems] = useState<Named[] | null>(null);
+  const [unavailable, setUnavailable] = useState(false);
   useEffect(() => {
     if (!listed) return;
     get<Named[] | { items: Named[] }>(collection).then(
       (body) => setItems(Array.isArray(body) ? body : body.items),
-      () => setItems(null),
+      () => setUnavailable(true),
     );
   }, [listed, collection]);
   const read = (text: string): Json => (text === "" ? (props.nullable ? null : "") : props.integer ? Number(text) : text);
-  if (!items) {
+  if (!listed || unavailable) {
     return (
       <input
         name={props.path}
@@ -154,6 +156,13 @@ export function ReferencePicker(props: { name: string; path: string; value: Json
         placeholder={`${collection.slice(0, -1)} id`}
         onChange={(e) => props.onChange(read(e.target.value))}
       />
+    );
+  }
+  if (!items) {
+    return (
+      <select name={props.path} value="" disabled aria-busy="true">
+        <option value="">Loading {collection}…</option>
+      </select>
     );
   }
   return (
