@@ -14,8 +14,9 @@ Without ``--workers`` the engine runs in this process on the manual clock (the w
 *movement* — activation until every message is queued — with the scheduler's delivery step held back, then
 *delivery* — the held step released and the scheduler ticked until nothing is left. Phases are attributed
 without touching engine code: the runtime is a timing ``Runtime`` that calls ``advance_chunk`` (like
-``DirectRuntime``), delivery and its per-chunk method are wrapped on the instance, and the scheduler's
-``fire_schedules`` and ``claim_chunks`` are wrapped for the duration of the run.
+``DirectRuntime``; a chunk's time includes its claim, which is part of its transaction), delivery and its
+per-chunk method are wrapped on the instance, and the scheduler's ``fire_schedules`` is wrapped for the duration
+of the run.
 
 With ``--workers W`` (PostgreSQL) W ``tidings worker`` processes run everything on the system clock, as in
 production, chunks and delivery interleaved: the trigger is due at once and the wait is a ``wait_until_date`` on
@@ -72,7 +73,7 @@ from bench.common import (
 )
 from tidings.actions.send_email import valid_email
 from tidings.core.clock import ManualClock
-from tidings.engine.advance import advance_chunk
+from tidings.engine.advance import DueNode, advance_chunk
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store import journeys
@@ -85,7 +86,7 @@ FIRE_DATE = "2026-11-30"
 FIRE_HOUR = 9
 FIRE_AT = datetime(2026, 11, 30, FIRE_HOUR, 0, tzinfo=UTC)  # the account time zone is UTC by default
 NODE_PHASE = {"filter": "filter", "wait": "wait_release", "email": "send"}
-PHASES = ("enter", "filter", "wait_release", "send", "delivery", "claim", "other")
+PHASES = ("enter", "filter", "wait_release", "send", "delivery", "other")
 #: The manual clock's campaign: fires at FIRE_AT, waits a day.
 MANUAL_TRIGGER = {"type": "date_has_come", "config": {"date": FIRE_DATE, "hour": FIRE_HOUR}}
 MANUAL_WAIT = {"type": "wait", "config": {"amount": 1, "unit": "days"}}
@@ -294,16 +295,27 @@ class TimedRuntime:
         self.chunks: Counter[str] = Counter()
         self.rows: Counter[str] = Counter()
 
-    def submit(self, claim_ids: Sequence[str]) -> None:
-        for claim_id in claim_ids:
+    def submit(self, nodes: Sequence[DueNode], *, limit: int) -> int:
+        ran = 0
+        for node in nodes:
             with self.phases.measure("chunk"):
-                result = advance_chunk(self.services.db, self.services.documents, claim_id, self.services.clock.now())
-            phase = NODE_PHASE.get(result.node_id or "", f"node:{result.node_id}")
+                result = advance_chunk(
+                    self.services.db, self.services.documents, node, self.services.clock.now(), limit=limit
+                )
+            if not result.size:
+                self.phases.relabel("chunk", "other")
+                continue
+            ran += 1
+            phase = NODE_PHASE.get(node.node_id, f"node:{node.node_id}")
             self.phases.relabel("chunk", phase)
             self.chunks[phase] += 1
             self.rows[phase] += result.size
             self.progress.say(f"{phase}: {self.rows[phase]:,} customers in {self.chunks[phase]} chunks")
             self.phases.check_deadline()
+        return ran
+
+    def in_flight(self) -> int:
+        return 0
 
 
 class DeliveryChunks:
@@ -362,7 +374,6 @@ def instrumented(
     scheduler = services.scheduler
     scheduler.runtime = runtime
     services.runtime = runtime
-    scheduler.claim_chunks = _timed(phases, "claim", scheduler.claim_chunks)  # type: ignore[method-assign]
     held = HeldDelivery(_timed(phases, "delivery", scheduler.delivery))
     scheduler.delivery = held
     provider = DeliveryChunks(services.delivery, progress, phases)

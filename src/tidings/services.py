@@ -102,9 +102,7 @@ class Services:
             clock,
             runtime,
             delivery,
-            wall=wall,
             chunk_size=settings.chunk_size,
-            lease_seconds=settings.lease_seconds,
             loyalty=loyalty,
         )
         campaigns = CampaignService(db, documents, clock)

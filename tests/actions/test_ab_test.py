@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -11,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.actions.helpers import node, node_metrics
 from tests.engine.helpers import (
@@ -19,6 +17,7 @@ from tests.engine.helpers import (
     advance,
     advance_to,
     campaign,
+    chunks_at_once,
     counters,
     email_node,
     start,
@@ -28,7 +27,6 @@ from tests.engine.helpers import (
 from tidings.core.clock import ManualClock
 from tidings.core.errors import DocumentInvalid
 from tidings.document.validation import parse_document
-from tidings.engine.advance import advance_chunk
 from tidings.model.orders import OrderIn, OrderLineIn
 from tidings.services import Services
 from tidings.settings import Settings
@@ -369,32 +367,7 @@ def test_concurrent_chunks_deal_one_sequence(services: Services) -> None:
     ids = people(services, 10)
     campaign_id = start(services, two_mails(sample_size=9, evaluation_days=1))
     services.campaigns.enroll(campaign_id, list(ids), None)
-    claims = [str(uuid.uuid4()), str(uuid.uuid4())]
-    now = services.clock.now()
-    with services.db.engine.begin() as conn:
-        rows = conn.execute(select(journey_state.c.id).order_by(journey_state.c.id)).scalars().all()
-        for claim_id, half in zip(claims, (rows[:5], rows[5:]), strict=True):
-            conn.execute(
-                update(journey_state)
-                .where(journey_state.c.id.in_(half))
-                .values(status="claimed", claim_id=claim_id, claimed_until=now + timedelta(hours=1))
-            )
-    barrier = threading.Barrier(2)
-    failures: list[BaseException] = []
-
-    def work(claim_id: str) -> None:
-        try:
-            barrier.wait()
-            advance_chunk(services.db, services.documents, claim_id, now)
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=work, args=(claim_id,)) for claim_id in claims]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    chunks_at_once(services, campaign_id, "ab", 5, 5)
     assert dealt(services, campaign_id) == {1: 5, 2: 4}
     assert state_of(services, campaign_id)["assigned"] == 9
     assert waiting_at(services, campaign_id) == 1

@@ -3,13 +3,9 @@ deductions stop at zero, control customers get nothing, and nothing is ever cred
 
 from __future__ import annotations
 
-import threading
-import uuid
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
 
 from tests.actions.helpers import make_audience, node, node_metrics
@@ -18,6 +14,7 @@ from tests.engine.helpers import (
     add_customers,
     advance,
     campaign,
+    chunks_at_once,
     counters,
     filter_node,
     set_points,
@@ -27,9 +24,7 @@ from tests.engine.helpers import (
     wait_node,
     where_is,
 )
-from tidings.core.errors import DocumentInvalid
-from tidings.document.validation import parse_document
-from tidings.engine.advance import advance_chunk
+from tidings.engine.advance import DueNode, advance_chunk
 from tidings.services import Services
 from tidings.store.tables import customers, journey_state, points_ledger
 
@@ -157,9 +152,8 @@ def test_replaying_a_chunk_is_a_no_op(services: Services) -> None:
     ids = people(services, 4)
     campaign_id = start(services, campaign(award("p1", 7), wait_node("w1", 1), edges=[("trigger", "p1"), ("p1", "w1")]))
     services.campaigns.enroll(campaign_id, list(ids), None)
-    claim_id = _claim_all(services)
     for _ in range(2):
-        advance_chunk(services.db, services.documents, claim_id, services.clock.now())
+        advance_chunk(services.db, services.documents, DueNode(campaign_id, "p1"), services.clock.now(), limit=100)
     assert set(balances(services).values()) == {Decimal("7.00")}
     assert len(ledger(services)) == 4
     assert counters(services, campaign_id)[("p1", "performed")] == 4
@@ -178,59 +172,9 @@ def test_two_chunks_holding_one_entry_at_the_node_at_once_credit_it_once(service
     services.campaigns.enroll(campaign_id, list(ids), None)
     with services.db.engine.begin() as conn:
         conn.execute(update(journey_state).values(node_id="p1", due_at=START))
-        rows = conn.execute(select(journey_state.c.id).order_by(journey_state.c.id)).scalars().all()
-        claims = [str(uuid.uuid4()) for _ in rows]
-        for claim_id, row in zip(claims, rows, strict=True):
-            conn.execute(
-                update(journey_state)
-                .where(journey_state.c.id == row)
-                .values(status="claimed", claim_id=claim_id, claimed_until=START + timedelta(hours=1))
-            )
-    barrier = threading.Barrier(len(claims))
-    failures: list[BaseException] = []
-
-    def work(claim_id: str) -> None:
-        try:
-            barrier.wait()
-            advance_chunk(services.db, services.documents, claim_id, services.clock.now())
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=work, args=(claim_id,)) for claim_id in claims]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    chunks_at_once(services, campaign_id, "p1", 1, 1)
     assert balances(services) == {ids["c0"]: Decimal("3.00")}
     with services.db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(points_ledger)).scalar_one() == 1
     metrics = node_metrics(counters(services, campaign_id), "p1")
     assert (metrics["performed"], metrics["dropped:already_awarded"]) == (1, 1)
-
-
-def _claim_all(services: Services) -> str:
-    claim_id = str(uuid.uuid4())
-    with services.db.engine.begin() as conn:
-        conn.execute(
-            update(journey_state).values(status="claimed", claim_id=claim_id, claimed_until=START + timedelta(hours=1))
-        )
-    return claim_id
-
-
-@pytest.mark.parametrize(
-    ("config", "field", "message"),
-    [
-        ({"amount": 0}, "config.amount", "non-zero"),
-        ({"amount": 1.005}, "config.amount", "two decimals"),
-        ({"amount": 2e9}, "config.amount", "non-zero amount between"),
-        ({"amount": 5, "points": 1}, "config.points", "unknown field"),
-    ],
-)
-def test_bad_configs_are_refused_naming_the_node_and_field(config: dict[str, Any], field: str, message: str) -> None:
-    document = campaign({"id": "p1", "type": "award_points", "config": config}, edges=[("trigger", "p1")])
-    with pytest.raises(DocumentInvalid) as raised:
-        parse_document(document)
-    [problem] = raised.value.details
-    assert (problem["node"], problem["field"]) == ("p1", field)
-    assert message in problem["message"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.actions.helpers import campaign_row, entry_count, node, node_metrics
 from tests.engine.helpers import (
@@ -16,6 +14,7 @@ from tests.engine.helpers import (
     advance,
     advance_to,
     campaign,
+    chunks_at_once,
     counters,
     email_node,
     mailbox_count,
@@ -30,9 +29,8 @@ from tests.engine.helpers import (
 from tidings.actions.limit_participants import period_key
 from tidings.core.errors import DocumentInvalid
 from tidings.document.validation import parse_document
-from tidings.engine.advance import advance_chunk
 from tidings.services import Services
-from tidings.store.tables import journey_state, limit_counters
+from tidings.store.tables import limit_counters
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # 12:00 in Riga (UTC+2 in winter)
 RIGA_MIDNIGHT = datetime(2026, 1, 5, 22, 0, tzinfo=UTC)  # 00:00 on the 6th in Riga, still the 5th in UTC
@@ -193,31 +191,7 @@ def test_concurrent_chunks_at_one_limit_never_let_more_than_the_limit_through(se
         services, campaign(limit("l1", 5, "campaign"), wait_node("w1", 1), edges=[("trigger", "l1"), ("l1", "w1")])
     )
     services.campaigns.enroll(campaign_id, list(ids), None)
-    claims = [str(uuid.uuid4()), str(uuid.uuid4())]
-    with services.db.engine.begin() as conn:
-        rows = conn.execute(select(journey_state.c.id).order_by(journey_state.c.id)).scalars().all()
-        for claim_id, half in zip(claims, (rows[:4], rows[4:]), strict=True):
-            conn.execute(
-                update(journey_state)
-                .where(journey_state.c.id.in_(half))
-                .values(status="claimed", claim_id=claim_id, claimed_until=START + timedelta(hours=1))
-            )
-    barrier = threading.Barrier(2)
-    failures: list[BaseException] = []
-
-    def work(claim_id: str) -> None:
-        try:
-            barrier.wait()
-            advance_chunk(services.db, services.documents, claim_id, services.clock.now())
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=work, args=(claim_id,)) for claim_id in claims]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    chunks_at_once(services, campaign_id, "l1", 4, 4)
     assert limit_rows(services) == {"all": 5}
     values = node_metrics(counters(services, campaign_id), "l1")
     assert (values["performed"], values["dropped:limit_reached"]) == (5, 3)

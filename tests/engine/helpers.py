@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 
+from tidings.engine.advance import DueNode, advance_chunk
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
 from tidings.store.account import save_account
@@ -210,3 +212,25 @@ def unbalanced_counters(services: Services, campaign_id: int) -> dict[str, dict[
         if entered != left + inside.get(node, 0):
             wrong[node] = {"entered": entered, "left": left, "inside": inside.get(node, 0)}
     return wrong
+
+
+def chunks_at_once(services: Services, campaign_id: int, node_id: str, *sizes: int) -> None:
+    """Advance one chunk of each size at the node, each in its own thread and all started together, as worker
+    processes would; fail with the first error any of them met."""
+    barrier = threading.Barrier(len(sizes))
+    failures: list[BaseException] = []
+
+    def work(size: int) -> None:
+        try:
+            barrier.wait()
+            at = DueNode(campaign_id, node_id)
+            advance_chunk(services.db, services.documents, at, services.clock.now(), limit=size)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(size,)) for size in sizes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -1,44 +1,50 @@
-"""The scheduler: leases follow the wall clock it is given; each kind of timed work is declared once."""
+"""The scheduler: chunks skip the customers another worker holds; each kind of timed work is declared once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
+from tests.databases import postgres_clone
 from tests.engine.helpers import add_customers, campaign, email_node, mailbox_count, start
 from tidings.core.clock import ManualClock
-from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, Scheduler, TickReport
+from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
 from tidings.services import Services
+from tidings.settings import Settings
+from tidings.store.tables import journey_state
 
-#: Far from the real time: were the scheduler to read the system clock, every lease would have run out.
-WALL = datetime(2000, 1, 1, tzinfo=UTC)
+
+@pytest.fixture
+def pg_services(pg_template: str, clock: ManualClock) -> Iterator[Services]:
+    """PostgreSQL only: on SQLite one writer holds the whole database, so no chunk runs beside another."""
+    with postgres_clone(pg_template) as url:
+        built = Services.build(Settings(database_url=url, clock="manual"), clock=clock)
+        yield built
+        built.close()
 
 
-def test_a_dead_workers_chunk_is_claimed_again_once_the_injected_wall_clock_passes_its_lease(
-    services: Services,
+def test_customers_another_worker_holds_are_skipped_then_advanced_once_when_its_transaction_dies(
+    pg_services: Services,
 ) -> None:
-    add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
-    campaign_id = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
-    services.campaigns.enroll(campaign_id, ["ann"], None)
-    wall = ManualClock(WALL)
-    scheduler = Scheduler(
-        services.db,
-        services.documents,
-        services.clock,
-        services.runtime,
-        services.delivery,
-        wall=wall,
-        chunk_size=100,
-        lease_seconds=30,
-        loyalty=services.loyalty,
+    services = pg_services
+    ids = add_customers(
+        services, {"external_id": "ann", "email": "ann@example.com"}, {"external_id": "bob", "email": "bob@example.com"}
     )
-    assert len(scheduler.claim_chunks(services.clock.now())) == 1  # a worker claims the chunk and dies
+    campaign_id = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
+    services.campaigns.enroll(campaign_id, ["ann", "bob"], None)
+    with services.db.engine.connect() as worker:  # another worker, mid-chunk: it holds ann's row
+        worker.begin()
+        ann_row = select(journey_state.c.id).where(journey_state.c.customer_id == ids["ann"]).with_for_update()
+        assert worker.execute(ann_row).scalar_one()
 
-    assert scheduler.tick()["chunks"] == 0  # the lease holds: nobody else takes it
-    wall.set(WALL + timedelta(seconds=31))
-    assert scheduler.tick()["chunks"] == 1
-    assert mailbox_count(services, "ann@example.com") == 1
+        assert services.scheduler.tick()["chunks"] == 1
+        assert (mailbox_count(services, "ann@example.com"), mailbox_count(services, "bob@example.com")) == (0, 1)
+
+        worker.rollback()  # the worker dies: its transaction ends and the rows it held are free
+    assert services.scheduler.run_until_idle()["chunks"] == 1
+    assert (mailbox_count(services, "ann@example.com"), mailbox_count(services, "bob@example.com")) == (1, 1)
 
 
 def test_the_report_counts_what_the_timed_jobs_declare_and_nothing_else() -> None:

@@ -15,10 +15,10 @@ from sqlalchemy import CheckConstraint, Table, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.databases import postgres_empty
-from tidings.model.statuses import EntryStatus, JourneyStatus, LoyaltyRequestStatus, MessageStatus
+from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
 from tidings.store.database import Database
 from tidings.store.migrate import alembic_config, upgrade
-from tidings.store.tables import entries, journey_state, loyalty_requests, mailbox, messages, metadata
+from tidings.store.tables import entries, loyalty_requests, mailbox, messages, metadata
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 MESSAGE = {
@@ -35,19 +35,6 @@ MESSAGE = {
 
 #: Each status column, its vocabulary, and the other values a row of its table needs.
 STATUS_COLUMNS: list[tuple[Table, Any, dict[str, Any]]] = [
-    (
-        journey_state,
-        JourneyStatus,
-        {
-            "campaign_id": 1,
-            "version": 1,
-            "entry_id": 1,
-            "customer_id": 1,
-            "node_id": "n",
-            "arrived_at": AT,
-            "due_at": AT,
-        },
-    ),
     (entries, EntryStatus, {"campaign_id": 1, "version": 1, "customer_id": 1, "entered_at": AT, "trigger_batch": "b"}),
     (messages, MessageStatus, MESSAGE),
     (

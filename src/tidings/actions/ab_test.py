@@ -293,7 +293,7 @@ class AbTest:
     def _deal(self, batch: Batch, config: AbTestConfig, ctx: Context, state: TestState) -> TestState:
         added = ctx.conn.execute(
             ab_sql.assign(
-                claim_id=batch.claim_id,
+                member=batch.member,
                 campaign_id=batch.campaign_id,
                 node_id=batch.node_id,
                 round_=state.round,

@@ -98,14 +98,14 @@ class AccrueBonusPoints:
     def execute(self, batch: Batch, config: AccrueBonusPointsConfig, ctx: Context) -> Routing:
         # Under these locks the processor cannot finish one of this chunk's requests unseen: it either finished
         # it before (and the rules below see it) or waits, then wakes the customers held here.
-        ctx.conn.execute(loyalty_sql.lock_chunk_requests(batch.claim_id)).all()
+        ctx.conn.execute(loyalty_sql.lock_chunk_requests(batch.member)).all()
         # Its own request stays while a customer is held here, so what counts is having left as performed; and an
         # earlier token of the entry held here counts although it is not in this chunk.
         already_accrued = once_per_entry(left_here(), holds=True)
         routing = Routing().drop(ALREADY_ACCRUED, already_accrued)
         routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing requested
         routing.to("out", loyalty_sql.request_is("done"))
-        for reason in ctx.conn.execute(loyalty_sql.failure_reasons(batch.claim_id)).scalars():
+        for reason in ctx.conn.execute(loyalty_sql.failure_reasons(batch.member)).scalars():
             if reason:
                 routing.drop(f"loyalty:{reason}", loyalty_sql.request_is("failed", reason))
         routing.drop("loyalty:error", loyalty_sql.request_is("failed"))

@@ -68,7 +68,7 @@ class AwardPoints:
     def execute(self, batch: Batch, config: AwardPointsConfig, ctx: Context) -> Routing:
         # Lock the chunk's customers first: a concurrent chunk holding the same entry at this node (merged
         # branches) waits, then sees this one's ledger rows in the rules below.
-        ctx.conn.execute(points.lock_customers(points.chunk_customers(batch.claim_id))).all()
+        ctx.conn.execute(points.lock_customers(points.chunk_customers(batch.member))).all()
         amount = config.decimal_amount()
         already_awarded = once_per_entry(has_row_here(points_ledger), left_here(reasons=[CONTROL_GROUP]))
         routing = Routing().drop(ALREADY_AWARDED, already_awarded)

@@ -66,7 +66,7 @@ class LimitParticipants:
             limits.lock_counter(ctx.dialect, campaign_id=batch.campaign_id, node_id=batch.node_id, period=key)
         ).scalar_one()
         room = max(0, config.limit - int(passed))
-        routing = Routing().to("out", limits.first_rows(batch.claim_id, room)).drop(LIMIT_REACHED)
+        routing = Routing().to("out", limits.first_rows(batch.member, room)).drop(LIMIT_REACHED)
         routing.then(
             limits.add_passed(
                 campaign_id=batch.campaign_id,

@@ -23,46 +23,46 @@ Each action names its ``PaletteGroup``: the section of the editor's palette it i
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Executable, Select, and_
+from sqlalchemy import ColumnElement, Connection, Executable, Select
 
 from tidings.core.account import AccountSettings
 from tidings.core.delivery import DeliveryRules
 from tidings.core.dialect import Dialect
 from tidings.core.graph import Graph
-from tidings.core.outcomes import HELD, Dropped, Held, Outcome, Performed, encode
+from tidings.core.outcomes import HELD, Dropped, Held, Outcome, Performed
 
 
 @dataclass(frozen=True)
 class Batch:
-    """The customers of one claimed chunk, all at the same node of the same campaign version."""
+    """The customers of one chunk, all at the same node of the same campaign version. The engine claimed them for
+    the transaction the action runs in; nobody else advances them until it ends."""
 
-    claim_id: str
     campaign_id: int
     version: int
     node_id: str
     size: int
     #: Predicate on ``journey_state`` selecting this batch's rows (built by the engine, which owns the table).
     member: ColumnElement[bool] = field(compare=False, repr=False)
-    #: The ``journey_state`` column the engine writes each row's outcome to while the batch is advanced (read it
-    #: through ``performed`` and ``held``).
-    outcome_column: ColumnElement[str | None] = field(compare=False, repr=False)
+    #: Predicate on ``journey_state``: this batch's rows that the rules gave an outcome (built by the engine, which
+    #: keeps the outcomes while the batch is advanced; read it through ``performed`` and ``held``).
+    given: Callable[[Outcome], ColumnElement[bool]] = field(compare=False, repr=False)
 
     def performed(self, port: str = "out") -> ColumnElement[bool]:
         """Predicate on ``journey_state``: this batch's rows that the rules sent on by ``port`` as performed, for an
         effect (``Routing.then``) to act on. A row suppressed at that port is not one of them: nothing was done
         for it."""
-        return and_(self.member, self.outcome_column == encode(Performed(port)))
+        return self.given(Performed(port))
 
     def held(self) -> ColumnElement[bool]:
         """Predicate on ``journey_state``: this batch's rows that the rules hold at the node."""
-        return and_(self.member, self.outcome_column == encode(HELD))
+        return self.given(HELD)
 
 
 #: Reason recorded when a customer-facing action is suppressed for a control-group customer (D1).

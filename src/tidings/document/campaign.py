@@ -135,14 +135,26 @@ class CampaignDocument(BaseModel):
         return node_id != self.trigger.id and any(node.id == node_id for node in self.nodes)
 
     def targets(self, node_id: str, port: str) -> list[str]:
-        """Targets of ``node_id``'s edges from ``port`` (the default port matches edges that name none; the edges
-        of a node whose ports follow edge order take its ports in turn)."""
+        """Targets of ``node_id``'s edges from ``port``."""
+        return [target for own, target in self.leaving(node_id) if own == port]
+
+    def leaving(self, node_id: str) -> list[tuple[str, str]]:
+        """(port, target) of each edge leaving ``node_id``, in edge order: the default port matches edges that name
+        none; the edges of a node whose ports follow edge order take its ports in turn."""
         leaving = [edge for edge in self.edges if edge.source == node_id]
         in_order = self.ports_in_edge_order(node_id)
         if in_order is not None:
-            return [edge.target for edge, own in zip(leaving, in_order, strict=False) if own == port]
+            return [(own, edge.target) for edge, own in zip(leaving, in_order, strict=False)]
         default = self.default_port(node_id)
-        return [edge.target for edge in leaving if edge.port(default) == port]
+        return [(edge.port(default), edge.target) for edge in leaving]
+
+    def fans_out(self) -> bool:
+        """Some port leads to more than one node, so an entry may have several tokens at once."""
+        for source in {edge.source for edge in self.edges}:
+            ports = [port for port, _ in self.leaving(source)]
+            if len(ports) != len(set(ports)):
+                return True
+        return False
 
     def ports_in_edge_order(self, node_id: str) -> list[str] | None:
         """The ports of a node whose k-th edge leaves by its k-th port (``PortsFollowEdgeOrder``), else None."""

@@ -1,11 +1,14 @@
-"""The unit of work: advance one claimed chunk through its node, in one transaction.
+"""The unit of work: claim a chunk of the customers due at one node and advance them, in one transaction.
 
-Both runtimes (direct and DBOS) call ``advance_chunk``. It is idempotent: once a chunk has been advanced its
-rows no longer carry the claim id, so running it again finds nothing and does nothing.
+Both runtimes (direct and DBOS) call ``advance_chunk``. The claim is the transaction's own row locks (PostgreSQL
+skips rows another transaction holds), so nothing is written to claim a chunk and nothing is left to release: a
+worker that dies mid-chunk rolls the whole chunk back, and the next claim at that node takes its customers again.
+Running it twice is safe: a customer advanced by the first run is no longer due at the node.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,11 +26,18 @@ from tidings.store import journeys
 from tidings.store.account import load_account
 from tidings.store.database import Database
 from tidings.store.journey_rows import chunk_member
-from tidings.store.tables import journey_state
 
 
 class UnroutedRows(RuntimeError):
     """An action left rows without a rule: a bug in the action, never a customer problem."""
+
+
+@dataclass(frozen=True)
+class DueNode:
+    """A campaign node where customers may be due: where a chunk is claimed."""
+
+    campaign_id: int
+    node_id: str
 
 
 @dataclass
@@ -37,66 +47,84 @@ class ChunkResult:
     outcomes: dict[Outcome, int] = field(default_factory=dict)
 
 
-def advance_chunk(db: Database, documents: DocumentCache, claim_id: str, now: datetime) -> ChunkResult:
+def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: datetime, *, limit: int) -> ChunkResult:
+    """Claim up to ``limit`` customers due at the node ``at`` (earliest due first) and advance them; an empty
+    result when none is due, the campaign is not active, or the node is gone from its current version."""
     with db.engine.begin() as conn:
-        group = conn.execute(journeys.chunk_group(claim_id)).first()
-        if group is None:
+        campaign = conn.execute(journeys.campaign_for_chunk(at.campaign_id)).first()
+        if campaign is None or campaign.status != "active":
             return ChunkResult()
-        campaign_id, version, node_id, size = group
-        document = documents.get(conn, campaign_id, version)
-        node = document.node(node_id)
-        action = ACTIONS[node.type]
-        account = load_account(conn)
-        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, graph=document)
-        batch = Batch(
-            claim_id=claim_id,
-            campaign_id=campaign_id,
-            version=version,
-            node_id=node_id,
-            size=size,
-            member=chunk_member(claim_id),
-            outcome_column=journey_state.c.outcome,
-        )
-        routing: Routing = action.execute(batch, node.config, ctx)
+        version = campaign.current_version
+        document = documents.get(conn, at.campaign_id, version)
+        if not document.has_node(at.node_id):
+            return ChunkResult()
+        conn.execute(journeys.prepare_chunk())
+        size = conn.execute(
+            journeys.claim_chunk(
+                db.dialect, campaign_id=at.campaign_id, version=version, node_id=at.node_id, now=now, limit=limit
+            )
+        ).rowcount
+        if not size:
+            return ChunkResult()
+        outcomes = _advance(conn, db, document, at, version, size, now)
+        conn.execute(journeys.clear_chunk())
+        return ChunkResult(at.node_id, size, outcomes)
 
-        for statement in journeys.route_chunk(claim_id, routing.rules):
-            conn.execute(statement)
-        counted: dict[str | None, int] = {
-            value: count for value, count in conn.execute(journeys.outcome_counts(claim_id))
-        }
-        unrouted = counted.pop(None, 0)
-        if unrouted:
-            raise UnroutedRows(f"action {node.type!r} at node {node_id!r} left {unrouted} customers unrouted")
-        for effect in routing.effects:
-            conn.execute(effect)
 
-        outcomes = {decode(value): count for value, count in counted.items() if value is not None}
-        counters = CounterDelta(campaign_id, claim_id)
-        leaving = [outcome for outcome in outcomes if not isinstance(outcome, Held)]
-        if leaving:
-            conn.execute(journeys.trace_chunk(claim_id, leaving, now=now))
-        terminal = [
-            outcome
-            for outcome in leaving
-            if not isinstance(outcome, Performed) or not document.targets(node_id, outcome.port)
-        ]
-        if terminal:
-            conn.execute(journeys.complete_entries(claim_id, terminal, now=now))
-            conn.execute(journeys.delete_leaving(claim_id, terminal))
-        moves: dict[Performed, tuple[str, datetime]] = {}
-        for outcome, count in outcomes.items():
-            counters.count(node_id, outcome, count)
-            if isinstance(outcome, Performed):
-                moves.update(_fan_out(conn, claim_id, node_id, outcome, document, counters, count, now, account))
-        if moves or HELD in outcomes:
-            conn.execute(journeys.move_chunk(claim_id, moves, held=HELD in outcomes, now=now))
-        counters.write(conn, db.dialect)
-        return ChunkResult(node_id, size, outcomes)
+def _advance(
+    conn: Connection, db: Database, document: CampaignDocument, at: DueNode, version: int, size: int, now: datetime
+) -> dict[Outcome, int]:
+    """Route the claimed chunk by the node's rules, run the action's effects, trace and count what happened,
+    and move each customer on (or out) with one statement per kind of change."""
+    node = document.node(at.node_id)
+    action = ACTIONS[node.type]
+    account = load_account(conn)
+    ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, graph=document)
+    batch = Batch(
+        campaign_id=at.campaign_id,
+        version=version,
+        node_id=at.node_id,
+        size=size,
+        member=chunk_member(),
+        given=lambda outcome: chunk_member([outcome]),
+    )
+    routing: Routing = action.execute(batch, node.config, ctx)
+
+    for statement in journeys.route_chunk(routing.rules):
+        conn.execute(statement)
+    counted: dict[str | None, int] = {value: count for value, count in conn.execute(journeys.outcome_counts())}
+    unrouted = counted.pop(None, 0)
+    if unrouted:
+        raise UnroutedRows(f"action {node.type!r} at node {at.node_id!r} left {unrouted} customers unrouted")
+    for effect in routing.effects:
+        conn.execute(effect)
+
+    outcomes = {decode(value): count for value, count in counted.items() if value is not None}
+    counters = CounterDelta(at.campaign_id, str(uuid.uuid4()))
+    leaving = [outcome for outcome in outcomes if not isinstance(outcome, Held)]
+    if leaving:
+        conn.execute(journeys.trace_chunk(leaving, now=now))
+    terminal = [
+        outcome
+        for outcome in leaving
+        if not isinstance(outcome, Performed) or not document.targets(at.node_id, outcome.port)
+    ]
+    if terminal:
+        conn.execute(journeys.complete_entries(terminal, now=now, fans_out=document.fans_out()))
+        conn.execute(journeys.delete_leaving(terminal))
+    moves: dict[Performed, tuple[str, datetime]] = {}
+    for outcome, count in outcomes.items():
+        counters.count(at.node_id, outcome, count)
+        if isinstance(outcome, Performed):
+            moves.update(_fan_out(conn, at.node_id, outcome, document, counters, count, now, account))
+    if moves or HELD in outcomes:
+        conn.execute(journeys.move_chunk(moves, held=HELD in outcomes, now=now))
+    counters.write(conn, db.dialect)
+    return outcomes
 
 
 def _fan_out(
     conn: Connection,
-    claim_id: str,
     node_id: str,
     outcome: Performed,
     document: CampaignDocument,
@@ -112,7 +140,7 @@ def _fan_out(
         return {}
     for target in targets[1:]:
         due = due_on_arrival(document, target, now, account)
-        conn.execute(journeys.copy_to_node(claim_id, outcome, target=target, now=now, due_at=due))
+        conn.execute(journeys.copy_to_node(outcome, target=target, now=now, due_at=due))
     for target in targets:
         counters.add(target, ENTERED, count)
     first = targets[0]

@@ -1,10 +1,10 @@
-"""The DBOS runtime: each claimed chunk becomes a durable workflow on a DBOS queue, so every worker process on
+"""The DBOS runtime: each chunk to run becomes a durable workflow on a DBOS queue, so every worker process on
 every machine takes chunks from one queue. The workflow's single step is the same unit of work as the direct
-runtime, ``advance_chunk``: one transaction that is a no-op when repeated.
+runtime, ``advance_chunk`` at a node: one transaction that claims the customers due there and advances them.
 
-A worker killed mid-chunk loses nothing: its transaction rolls back, the claim's lease expires, and the
-scheduler of any live worker claims the rows again under a new id. DBOS' own recovery (same executor id on
-restart) may later re-run the old workflow; it finds no rows with the old claim id and does nothing.
+A worker killed mid-chunk loses nothing: its transaction rolls back, which releases the rows it had claimed, and
+the next chunk at that node — from any worker — takes them again. DBOS' own recovery (same executor id on
+restart) may later re-run the old workflow; it advances whoever is due at the node then, exactly as a new chunk.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 from tidings import __version__
 from tidings.core.clock import Clock
 from tidings.document.cache import DocumentCache
-from tidings.engine.advance import advance_chunk
+from tidings.engine.advance import DueNode, advance_chunk
 from tidings.store.database import Database
 
 QUEUE_NAME = "tidings-chunks"
@@ -31,16 +32,16 @@ _active: DbosRuntime | None = None
 
 
 @DBOS.step()
-def _advance_step(claim_id: str) -> None:
+def _advance_step(campaign_id: int, node_id: str, limit: int) -> None:
     runtime = _active
     if runtime is None:
         raise RuntimeError("the DBOS runtime is not started in this process")
-    advance_chunk(runtime.db, runtime.documents, claim_id, runtime.clock.now())
+    advance_chunk(runtime.db, runtime.documents, DueNode(campaign_id, node_id), runtime.clock.now(), limit=limit)
 
 
 @DBOS.workflow()
-def advance_chunk_workflow(claim_id: str) -> None:
-    _advance_step(claim_id)
+def advance_chunk_workflow(campaign_id: int, node_id: str, limit: int) -> None:
+    _advance_step(campaign_id, node_id, limit)
 
 
 def system_database_url(app_url: str) -> str:
@@ -91,11 +92,16 @@ class DbosRuntime:
         )
         logging.getLogger("dbos").setLevel(logging.WARNING)
 
-    def submit(self, claim_ids: Sequence[str]) -> None:
+    def submit(self, nodes: Sequence[DueNode], *, limit: int) -> int:
         assert self._queue is not None, "start() the DBOS runtime first"
-        for claim_id in claim_ids:
-            with SetWorkflowID(f"chunk-{claim_id}"):
-                self._queue.enqueue(advance_chunk_workflow, claim_id)
+        for node in nodes:
+            with SetWorkflowID(f"chunk-{uuid.uuid4()}"):
+                self._queue.enqueue(advance_chunk_workflow, node.campaign_id, node.node_id, limit)
+        return len(nodes)
+
+    def in_flight(self) -> int:
+        """Chunks on the queue that no worker has finished, from every process."""
+        return len(DBOS.list_queued_workflows(queue_name=QUEUE_NAME, load_input=False, load_output=False))
 
     def stop(self) -> None:
         global _active

@@ -8,10 +8,9 @@ jobs' ``next_due`` queries find.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Select
@@ -20,6 +19,7 @@ from tidings.core.account import AccountSettings
 from tidings.core.clock import Clock
 from tidings.document.cache import DocumentCache
 from tidings.engine.ab_decisions import settle_due
+from tidings.engine.advance import DueNode
 from tidings.engine.runtime import Runtime
 from tidings.engine.triggering import fire_event_triggers, fire_schedules
 from tidings.segments.segments import recompute_due
@@ -85,9 +85,7 @@ def _settle_ab_tests(scheduler: Scheduler, now: datetime, account: AccountSettin
 
 
 def _advance_chunks(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
-    claims = scheduler.claim_chunks(now)
-    scheduler.runtime.submit(claims)
-    return {"chunks": len(claims)}
+    return {"chunks": scheduler.advance_due(now)}
 
 
 def _deliver(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
@@ -156,9 +154,7 @@ class Scheduler:
         runtime: Runtime,
         delivery: Delivery,
         *,
-        wall: Clock,
         chunk_size: int,
-        lease_seconds: float,
         loyalty: Loyalty,
         max_chunks_per_tick: int = 8,
     ) -> None:
@@ -168,50 +164,45 @@ class Scheduler:
         self.runtime = runtime
         self.delivery = delivery
         self.loyalty = loyalty
-        self.wall = wall  # leases are about real worker deaths, never simulated time
         self.chunk_size = chunk_size
-        self.lease = timedelta(seconds=lease_seconds)
         self.max_chunks = max_chunks_per_tick
 
     def tick(self) -> TickReport:
         now = self.clock.now()
-        with self.db.engine.begin() as conn:
+        with self.db.engine.connect() as conn:
             account = load_account(conn)
-            conn.execute(journeys.release_expired_claims(wall_now=self.wall.now()))
         report = TickReport()
         for job in TIMED_JOBS:
             report = report + job.run(self, now, account)
         return report
 
-    def claim_chunks(self, now: datetime) -> list[str]:
-        claims: list[str] = []
-        room = self.max_chunks
-        if not self.runtime.synchronous:  # back-pressure: never run ahead of the workers
+    def advance_due(self, now: datetime) -> int:
+        """Run (or schedule) chunks at the nodes where customers are due at ``now``, at most ``max_chunks`` at once
+        (counting those another process scheduled and no worker finished); return how many."""
+        nodes = self._campaign_nodes()
+        if not nodes:
+            return 0
+        room = self.max_chunks - self.runtime.in_flight()
+        chunks = 0
+        while chunks < room:
             with self.db.engine.connect() as conn:
-                room -= conn.execute(journeys.chunks_in_flight()).scalar_one()
-        while len(claims) < room:
-            with self.db.engine.begin() as conn:
-                group = conn.execute(journeys.next_due_group(now=now)).first()
-                if group is None:
-                    break
-                claim_id = str(uuid.uuid4())
-                claimed = conn.execute(
-                    journeys.claim_group(
-                        self.db.dialect,
-                        campaign_id=group.campaign_id,
-                        version=group.version,
-                        node_id=group.node_id,
-                        now=now,
-                        limit=self.chunk_size,
-                        claim_id=claim_id,
-                        lease_until=self.wall.now() + self.lease,
-                    )
-                ).rowcount
-            if claimed:
-                claims.append(claim_id)
-            if self.runtime.synchronous:
-                break  # run it before claiming more, so the next claim sees its effects
-        return claims
+                due = [DueNode(*row) for row in conn.execute(journeys.due_nodes(nodes, now=now))]
+            ran = self.runtime.submit(due[: room - chunks], limit=self.chunk_size) if due else 0
+            chunks += ran
+            if not ran or not self.runtime.synchronous:
+                break  # nothing was due (or only rows other workers hold), or the queue has them now
+        return chunks
+
+    def _campaign_nodes(self) -> list[tuple[int, str]]:
+        """(campaign, node) of every node of every active campaign's current version: where chunks may be due.
+        Probing these few index heads (``journeys.due_nodes``) never scans the waiting customers."""
+        with self.db.engine.connect() as conn:
+            campaigns = conn.execute(journeys.active_campaigns()).all()
+            return [
+                (campaign_id, node.id)
+                for campaign_id, version in campaigns
+                for node in self.documents.get(conn, campaign_id, version).nodes
+            ]
 
     def run_until_idle(self, max_ticks: int = 1_000_000) -> TickReport:
         """Tick until a tick finds nothing to do (the manual clock's "run everything that is due")."""

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-#: ``journey_state.status``: a token waits until due, then a worker claims it for one chunk.
-JourneyStatus = Literal["waiting", "claimed"]
-
 #: ``entries.status``: an entry is active until its last token leaves the campaign (completed) or the campaign is
 #: stopped.
 EntryStatus = Literal["active", "completed", "stopped"]

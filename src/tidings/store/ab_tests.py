@@ -82,7 +82,7 @@ def restart(campaign_id: int, node_id: str) -> Update:
 
 def assign(
     *,
-    claim_id: str,
+    member: ColumnElement[bool],
     campaign_id: int,
     node_id: str,
     round_: int,
@@ -107,7 +107,7 @@ def assign(
             js.c.customer_id,
             func.row_number().over(order_by=js.c.entry_id).label("position"),
         )
-        .where(js.c.claim_id == claim_id, ~dealt)
+        .where(member, ~dealt)
         .group_by(js.c.entry_id, js.c.customer_id)
         .subquery("ranked")
     )

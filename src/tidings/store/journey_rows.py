@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, exists, or_
+from sqlalchemy import ColumnElement, ScalarSelect, Table, exists, or_, select
 
-from tidings.store.tables import customers, entries, journey_state, journey_trace
+from tidings.core.outcomes import Outcome, encode
+from tidings.store.tables import customers, entries, journey_chunk, journey_state, journey_trace
 
 
-def chunk_member(claim_id: str) -> ColumnElement[bool]:
-    """The rows of the chunk claimed under ``claim_id``."""
-    return journey_state.c.claim_id == claim_id
+def chunk_member(outcomes: Collection[Outcome] | None = None) -> ColumnElement[bool]:
+    """The rows of the chunk being advanced (kept in this transaction's scratch table, ``journey_chunk``); with
+    ``outcomes``, those the node's rules gave one of them."""
+    return journey_state.c.id.in_(_claimed(outcomes))
+
+
+def _claimed(outcomes: Collection[Outcome] | None = None) -> ScalarSelect[Any]:
+    claimed = journey_chunk.alias("claimed")  # never the row of a statement that updates the chunk itself
+    rows = select(claimed.c.id)
+    if outcomes is not None:
+        rows = rows.where(claimed.c.outcome.in_([encode(outcome) for outcome in outcomes]))
+    return rows.scalar_subquery()
 
 
 def customer_matches(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -54,7 +65,7 @@ def once_per_entry(*done: ColumnElement[bool], holds: bool = False) -> ColumnEle
     arrives with this one and is the one performed. Earlier tokens are looked for in this chunk or, for a node that
     ``holds`` its customers while it waits for an answer, anywhere at the node."""
     js, twin = journey_state, journey_state.alias("twin")
-    together = twin.c.node_id == js.c.node_id if holds else twin.c.claim_id == js.c.claim_id
+    together = twin.c.node_id == js.c.node_id if holds else twin.c.id.in_(_claimed())
     earlier_twin = exists().where(
         together,
         twin.c.entry_id == js.c.entry_id,

@@ -21,18 +21,22 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
+from sqlalchemy.schema import CreateTable
 
 from tidings.core.contracts import Rule
 from tidings.core.dialect import Dialect
 from tidings.core.outcomes import HELD, Dropped, Outcome, Performed, encode
 from tidings.model.statuses import EntryStatus
-from tidings.store.tables import campaigns, entries, journey_state, journey_trace, node_counters
+from tidings.store.journey_rows import chunk_member
+from tidings.store.tables import campaigns, entries, journey_chunk, journey_state, journey_trace, node_counters
 
 js = journey_state
+chunk = journey_chunk
 
-TOKEN_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "due_at", "status")
+TOKEN_COLUMNS = ("campaign_id", "version", "entry_id", "customer_id", "node_id", "arrived_at", "due_at")
 TRACE_COLUMNS = (
     "campaign_id",
     "version",
@@ -52,90 +56,68 @@ def _ts(value: datetime) -> Any:
 
 
 # -- claiming ------------------------------------------------------------------------------------------
-def next_due_group(*, now: datetime) -> Select[Any]:
-    """One (campaign, version, node) that has due rows in an active campaign."""
+def campaign_for_chunk(campaign_id: int) -> Select[Any]:
+    """The campaign's status and current version, share-locked for the chunk's transaction: an edit or a stop
+    (which lock the row for update) waits for the chunks in flight, and they for it."""
     return (
-        select(js.c.campaign_id, js.c.version, js.c.node_id)
-        .join(campaigns, campaigns.c.id == js.c.campaign_id)
-        .where(js.c.status == "waiting", js.c.due_at <= now, campaigns.c.status == "active")
-        .limit(1)
+        select(campaigns.c.status, campaigns.c.current_version)
+        .where(campaigns.c.id == campaign_id)
+        .with_for_update(read=True)
     )
 
 
-def claim_group(
-    dialect: Dialect,
-    *,
-    campaign_id: int,
-    version: int,
-    node_id: str,
-    now: datetime,
-    limit: int,
-    claim_id: str,
-    lease_until: datetime,
-) -> Update:
-    due = (
-        select(js.c.id)
-        .where(
-            js.c.campaign_id == campaign_id,
-            js.c.version == version,
-            js.c.node_id == node_id,
-            js.c.status == "waiting",
-            js.c.due_at <= now,
+def active_campaigns() -> Select[Any]:
+    """(id, current version) of every active campaign: where chunks may be due."""
+    return select(campaigns.c.id, campaigns.c.current_version).where(campaigns.c.status == "active")
+
+
+def due_nodes(nodes: Sequence[tuple[int, str]], *, now: datetime) -> Select[Any]:
+    """Which of the (campaign, node) pairs have a row due: one probe of the head of each node's index range."""
+    probes = [
+        select(literal(campaign_id).label("campaign_id"), literal(node_id).label("node_id")).where(
+            exists().where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at <= now)
         )
+        for campaign_id, node_id in nodes
+    ]
+    return probes[0] if len(probes) == 1 else union_all(*probes)  # type: ignore[return-value]
+
+
+def prepare_chunk() -> CreateTable:
+    """The connection's scratch table for a chunk (``tables.journey_chunk``), made the first time it is needed."""
+    return CreateTable(chunk, if_not_exists=True)
+
+
+def claim_chunk(dialect: Dialect, *, campaign_id: int, version: int, node_id: str, now: datetime, limit: int) -> Insert:
+    """Claim up to ``limit`` rows due at the node, earliest due first, into the scratch table. On PostgreSQL they are
+    locked for this transaction and rows another transaction holds are skipped: the lock is the lease, and a
+    worker that dies releases it by dying (its transaction rolls back)."""
+    due = (
+        select(js.c.id, js.c.entry_id)
+        .where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at <= now, js.c.version == version)
+        .order_by(js.c.due_at)
         .limit(limit)
     )
-    due = dialect.lock_for_claim(due)
-    return (
-        update(js)
-        .where(js.c.id.in_(due.scalar_subquery()))
-        .values(status="claimed", claim_id=claim_id, claimed_until=lease_until)
-    )
+    return chunk.insert().from_select(["id", "entry_id"], dialect.lock_for_claim(due))
 
 
-def release_expired_claims(*, wall_now: datetime) -> Update:
-    """Chunks whose worker died go back to waiting; their transaction never committed, so nothing moved."""
-    return (
-        update(js)
-        .where(js.c.status == "claimed", js.c.claimed_until < wall_now)
-        .values(status="waiting", claim_id=None, claimed_until=None, outcome=None)
-    )
-
-
-def chunks_in_flight() -> Select[Any]:
-    return select(func.count(js.c.claim_id.distinct())).where(js.c.claim_id.is_not(None))
-
-
-def chunk_group(claim_id: str) -> Select[Any]:
-    return (
-        select(js.c.campaign_id, js.c.version, js.c.node_id, func.count())
-        .where(js.c.claim_id == claim_id)
-        .group_by(js.c.campaign_id, js.c.version, js.c.node_id)
-    )
+def clear_chunk() -> Delete:
+    return delete(chunk)
 
 
 def next_due_at(*, after: datetime) -> Select[Any]:
     return (
         select(func.min(js.c.due_at))
         .join(campaigns, campaigns.c.id == js.c.campaign_id)
-        .where(js.c.status == "waiting", campaigns.c.status == "active", js.c.due_at > after)
+        .where(campaigns.c.status == "active", js.c.due_at > after)
     )
 
 
-def has_due(*, now: datetime) -> Select[Any]:
-    return select(next_due_group(now=now).exists())
-
-
 # -- routing a chunk -----------------------------------------------------------------------------------
-def _given(claim_id: str, outcome: Outcome) -> ColumnElement[bool]:
-    """The chunk's rows that were given ``outcome``."""
-    return and_(js.c.claim_id == claim_id, js.c.outcome == encode(outcome))
-
-
-def route_chunk(claim_id: str, rules: Sequence[Rule]) -> list[Update]:
+def route_chunk(rules: Sequence[Rule]) -> list[Update]:
     """The statements that give every row of the chunk the outcome of the first rule that takes it (rules are SQL
-    predicates, first match wins): one pass for a run of plain rules, and one for each rule that takes only the
-    ``first`` rows (it must see which rows the rules before it took). A hold also sets when the row is due again.
-    A row no rule takes keeps no outcome (``outcome_counts`` reports it under None)."""
+    predicates on ``journey_state``, first match wins): one pass for a run of plain rules, and one for each rule
+    that takes only the ``first`` rows (it must see which rows the rules before it took). A hold also says until
+    when. A row no rule takes keeps no outcome (``outcome_counts`` reports it under None)."""
     statements: list[Update] = []
     plain: list[Rule] = []
     for rule in rules:
@@ -143,60 +125,70 @@ def route_chunk(claim_id: str, rules: Sequence[Rule]) -> list[Update]:
             plain.append(rule)
             continue
         if plain:
-            statements.append(_route_in_one_pass(claim_id, plain))
+            statements.append(_route_in_one_pass(plain))
             plain = []
-        statements.append(_route_first(claim_id, rule, rule.first))
+        statements.append(_route_first(rule, rule.first))
     if plain:
-        statements.append(_route_in_one_pass(claim_id, plain))
+        statements.append(_route_in_one_pass(plain))
     return statements
 
 
-def _unrouted(claim_id: str) -> ColumnElement[bool]:
-    return and_(js.c.claim_id == claim_id, js.c.outcome.is_(None))
+def _unrouted() -> ColumnElement[bool]:
+    return and_(chunk.c.id == js.c.id, chunk.c.outcome.is_(None))
 
 
-def _route_in_one_pass(claim_id: str, rules: Sequence[Rule]) -> Update:
+def _route_in_one_pass(rules: Sequence[Rule]) -> Update:
     outcome_whens: list[tuple[ColumnElement[bool], str]] = []
-    due_whens: list[tuple[ColumnElement[bool], Any]] = []
+    until_whens: list[tuple[ColumnElement[bool], Any]] = []
     otherwise: Rule | None = None
     for rule in rules:
         if rule.where is None:
             otherwise = rule  # takes every row left: the rules after it are never reached
             break
         outcome_whens.append((rule.where, encode(rule.outcome)))
-        due_whens.append((rule.where, js.c.due_at if rule.until is None else _ts(rule.until)))
-    last_outcome = None if otherwise is None else encode(otherwise.outcome)
-    last_due = js.c.due_at if otherwise is None or otherwise.until is None else _ts(otherwise.until)
-    values: dict[str, Any] = {
-        "outcome": case(*outcome_whens, else_=literal(last_outcome)) if outcome_whens else literal(last_outcome)
-    }
+        until_whens.append((rule.where, _until(rule)))
+    last_outcome = literal(None if otherwise is None else encode(otherwise.outcome))
+    last_until = _until(otherwise)
+    values: dict[str, Any] = {"outcome": case(*outcome_whens, else_=last_outcome) if outcome_whens else last_outcome}
     if any(rule.until is not None for rule in rules):
-        values["due_at"] = case(*due_whens, else_=last_due) if due_whens else last_due
-    return update(js).where(_unrouted(claim_id)).values(**values)
+        values["until"] = case(*until_whens, else_=last_until) if until_whens else last_until
+    return update(chunk).where(_unrouted()).values(**values)
 
 
-def _route_first(claim_id: str, rule: Rule, count: int) -> Update:
-    taken = _unrouted(claim_id) if rule.where is None else and_(_unrouted(claim_id), rule.where)
+def _until(rule: Rule | None) -> ColumnElement[Any]:
+    return literal(None if rule is None else rule.until, chunk.c.until.type)
+
+
+def _route_first(rule: Rule, count: int) -> Update:
+    unrouted = chunk.alias("unrouted")  # the subquery must see the whole chunk, not the row being updated
+    taken = and_(unrouted.c.id == js.c.id, unrouted.c.outcome.is_(None))
+    if rule.where is not None:
+        taken = and_(taken, rule.where)
     first = select(js.c.id).where(taken).order_by(js.c.id).limit(max(count, 0))
     values: dict[str, Any] = {"outcome": encode(rule.outcome)}
     if rule.until is not None:
-        values["due_at"] = _ts(rule.until)
-    return update(js).where(_unrouted(claim_id), js.c.id.in_(first.scalar_subquery())).values(**values)
+        values["until"] = _ts(rule.until)
+    return update(chunk).where(chunk.c.outcome.is_(None), chunk.c.id.in_(first.scalar_subquery())).values(**values)
 
 
-def outcome_counts(claim_id: str) -> Select[Any]:
+def outcome_counts() -> Select[Any]:
     """(encoded outcome, count) of the chunk's rows, None for rows no rule took; ``core.outcomes.decode`` reads
     the first column."""
-    return select(js.c.outcome, func.count()).where(js.c.claim_id == claim_id).group_by(js.c.outcome)
+    return select(chunk.c.outcome, func.count()).group_by(chunk.c.outcome)
 
 
-def trace_chunk(claim_id: str, outcomes: Sequence[Performed | Dropped], *, now: datetime) -> Insert:
+def _given(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
+    """Join condition of ``journey_state`` with the chunk's rows given one of ``outcomes``."""
+    return and_(chunk.c.id == js.c.id, chunk.c.outcome.in_([encode(outcome) for outcome in outcomes]))
+
+
+def trace_chunk(outcomes: Sequence[Performed | Dropped], *, now: datetime) -> Insert:
     """Trace the chunk's rows given one of ``outcomes`` in one statement: ``performed`` with their port, or
     ``dropped``; with the reason if any."""
     encoded = {encode(outcome): outcome for outcome in outcomes}
 
     def by_outcome(value: Callable[[Performed | Dropped], str | None]) -> ColumnElement[Any]:
-        return case({key: value(outcome) for key, outcome in encoded.items()}, value=js.c.outcome)
+        return case({key: value(outcome) for key, outcome in encoded.items()}, value=chunk.c.outcome)
 
     rows = select(
         js.c.campaign_id,
@@ -209,11 +201,11 @@ def trace_chunk(claim_id: str, outcomes: Sequence[Performed | Dropped], *, now: 
         by_outcome(lambda outcome: "performed" if isinstance(outcome, Performed) else "dropped"),
         by_outcome(lambda outcome: outcome.port if isinstance(outcome, Performed) else None),
         by_outcome(lambda outcome: outcome.reason),
-    ).where(js.c.claim_id == claim_id, js.c.outcome.in_(list(encoded)))
+    ).where(_given(outcomes))
     return journey_trace.insert().from_select(list(TRACE_COLUMNS), rows)
 
 
-def copy_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetime, due_at: datetime) -> Insert:
+def copy_to_node(outcome: Performed, *, target: str, now: datetime, due_at: datetime) -> Insert:
     """Fan-out: a copy of each token for an additional child."""
     rows = select(
         js.c.campaign_id,
@@ -223,47 +215,44 @@ def copy_to_node(claim_id: str, outcome: Performed, *, target: str, now: datetim
         literal(target),
         _ts(now),
         _ts(due_at),
-        literal("waiting"),
-    ).where(_given(claim_id, outcome))
+    ).where(_given([outcome]))
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 
 
-def move_chunk(claim_id: str, moves: Mapping[Performed, tuple[str, datetime]], *, held: bool, now: datetime) -> Update:
+def move_chunk(moves: Mapping[Performed, tuple[str, datetime]], *, held: bool, now: datetime) -> Update:
     """Release the chunk in one statement: the rows of each outcome in ``moves`` go to its node, due at its time;
-    with ``held``, the held rows wait at their node again (their due time was set when they were routed)."""
+    with ``held``, the held rows stay at their node, due again when their rule said."""
     targets = {encode(outcome): move for outcome, move in moves.items()}
-    releasing = [*targets, *([encode(HELD)] if held else [])]
-    values: dict[str, Any] = {"status": "waiting", "claim_id": None, "claimed_until": None, "outcome": None}
+    releasing: list[Outcome] = [*moves, *([HELD] if held else [])]
+    values: dict[str, Any] = {}
     if targets:
-        moved = js.c.outcome.in_(list(targets))
         values["node_id"] = case(
-            {key: node for key, (node, _) in targets.items()}, value=js.c.outcome, else_=js.c.node_id
+            {key: node for key, (node, _) in targets.items()}, value=chunk.c.outcome, else_=js.c.node_id
         )
-        values["due_at"] = case(
-            {key: _ts(due_at) for key, (_, due_at) in targets.items()}, value=js.c.outcome, else_=js.c.due_at
+        values["arrived_at"] = case((chunk.c.outcome.in_(list(targets)), _ts(now)), else_=js.c.arrived_at)
+    due_at: ColumnElement[Any] = chunk.c.until
+    if targets:
+        due_at = case({key: _ts(due) for key, (_, due) in targets.items()}, value=chunk.c.outcome, else_=due_at)
+    values["due_at"] = due_at
+    return update(js).where(_given(releasing)).values(**values)
+
+
+def complete_entries(terminal: Sequence[Outcome], *, now: datetime, fans_out: bool) -> Update:
+    """Complete the entries whose token leaves the campaign in this chunk. When the graph ``fans_out`` an entry may
+    have other tokens, here or at other nodes, and only an entry whose every token leaves now is completed."""
+    leaving = select(chunk.c.entry_id).where(chunk.c.outcome.in_([encode(outcome) for outcome in terminal]))
+    statement = update(entries).where(entries.c.id.in_(leaving.scalar_subquery()), entries.c.status == "active")
+    if fans_out:
+        other = js.alias("other")
+        leaving_now = exists().where(
+            chunk.c.id == other.c.id, chunk.c.outcome.in_([encode(outcome) for outcome in terminal])
         )
-        values["arrived_at"] = case((moved, _ts(now)), else_=js.c.arrived_at)
-    return update(js).where(js.c.claim_id == claim_id, js.c.outcome.in_(releasing)).values(**values)
+        statement = statement.where(~exists().where(other.c.entry_id == entries.c.id, ~leaving_now))
+    return statement.values(status="completed", finished_at=now)
 
 
-def complete_entries(claim_id: str, terminal: Sequence[Outcome], *, now: datetime) -> Update:
-    """Entries whose every remaining token leaves the campaign in this chunk are completed."""
-    leaving_values = [encode(outcome) for outcome in terminal]
-    other = js.alias("other")
-    still_inside = exists().where(
-        other.c.entry_id == entries.c.id,
-        or_(other.c.claim_id.is_(None), other.c.claim_id != claim_id, other.c.outcome.not_in(leaving_values)),
-    )
-    leaving = select(js.c.entry_id).where(js.c.claim_id == claim_id, js.c.outcome.in_(leaving_values))
-    return (
-        update(entries)
-        .where(entries.c.id.in_(leaving.scalar_subquery()), entries.c.status == "active", ~still_inside)
-        .values(status="completed", finished_at=now)
-    )
-
-
-def delete_leaving(claim_id: str, terminal: Sequence[Outcome]) -> Delete:
-    return delete(js).where(js.c.claim_id == claim_id, js.c.outcome.in_([encode(outcome) for outcome in terminal]))
+def delete_leaving(terminal: Sequence[Outcome]) -> Delete:
+    return delete(js).where(chunk_member(terminal))
 
 
 # -- what an action reads and writes of its chunk ----------------------------------------------------------------
@@ -275,10 +264,10 @@ def batch_rows(batch_member: ColumnElement[bool], where: ColumnElement[bool]) ->
 def flag_control_entries(batch_member: ColumnElement[bool], chosen: ColumnElement[bool]) -> Update:
     """Flag as control group (D1) the entries of the chunk for which ``chosen`` (a predicate on ``entries``)
     holds; never unflag one."""
-    in_chunk = select(js.c.entry_id).where(batch_member).scalar_subquery()
+    chunk_entries = select(js.c.entry_id).where(batch_member).scalar_subquery()
     return (
         update(entries)
-        .where(entries.c.id.in_(in_chunk), entries.c.is_control.is_not(True), chosen)
+        .where(entries.c.id.in_(chunk_entries), entries.c.is_control.is_not(True), chosen)
         .values(is_control=true())
     )
 
@@ -324,7 +313,6 @@ def tokens_from_entries(batch: str, *, node_id: str, now: datetime, due_at: date
         literal(node_id),
         _ts(now),
         _ts(due_at),
-        literal("waiting"),
     ).where(entries.c.trigger_batch == batch)
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 

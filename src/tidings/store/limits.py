@@ -34,13 +34,11 @@ def lock_counter(dialect: Dialect, *, campaign_id: int, node_id: str, period: st
     )
 
 
-def first_rows(claim_id: str, count: int) -> ColumnElement[bool]:
+def first_rows(member: ColumnElement[bool], count: int) -> ColumnElement[bool]:
     """Predicate on ``journey_state``: the first ``count`` rows of the chunk, by id."""
     if count <= 0:
         return false()
-    first = (
-        select(journey_state.c.id).where(journey_state.c.claim_id == claim_id).order_by(journey_state.c.id).limit(count)
-    )
+    first = select(journey_state.c.id).where(member).order_by(journey_state.c.id).limit(count)
     return journey_state.c.id.in_(first.scalar_subquery())
 
 

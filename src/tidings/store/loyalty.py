@@ -48,12 +48,10 @@ def of_token() -> ColumnElement[bool]:
     return and_(lr.c.entry_id == js.c.entry_id, lr.c.node_id == js.c.node_id, lr.c.customer_id == js.c.customer_id)
 
 
-def lock_chunk_requests(claim_id: str) -> Select[Any]:
+def lock_chunk_requests(member: ColumnElement[bool]) -> Select[Any]:
     """Lock the requests of the chunk's tokens (in id order) before reading their status: the processor records
     an outcome under the same locks, so the chunk either sees it or is seen (and woken) by it."""
-    return (
-        select(lr.c.id).join(js, of_token()).where(js.c.claim_id == claim_id).order_by(lr.c.id).with_for_update(of=lr)
-    )
+    return select(lr.c.id).join(js, of_token()).where(member).order_by(lr.c.id).with_for_update(of=lr)
 
 
 def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> ColumnElement[bool]:
@@ -64,12 +62,12 @@ def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> Colum
     return exists().where(condition)
 
 
-def failure_reasons(claim_id: str) -> Select[Any]:
+def failure_reasons(member: ColumnElement[bool]) -> Select[Any]:
     """The distinct reason codes of the chunk's failed requests."""
     return (
         select(lr.c.response["reason"].as_string())
         .join(js, of_token())
-        .where(js.c.claim_id == claim_id, lr.c.status == "failed")
+        .where(member, lr.c.status == "failed")
         .distinct()
     )
 

@@ -54,8 +54,8 @@ def lock_customers_by_id(customer_ids: Collection[int]) -> Select[Any]:
     return lock_customers(select(customers.c.id).where(customers.c.id.in_(customer_ids)))
 
 
-def chunk_customers(claim_id: str) -> Select[Any]:
-    return select(js.c.customer_id).where(js.c.claim_id == claim_id)
+def chunk_customers(member: ColumnElement[bool]) -> Select[Any]:
+    return select(js.c.customer_id).where(member)
 
 
 # -- a campaign node's award (award_points) ------------------------------------------------------------------

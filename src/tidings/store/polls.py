@@ -209,7 +209,7 @@ def wake_next(campaign_id: int, node_id: str, *, now: datetime) -> Update:
     """The customer waiting longest at a Limit poll node becomes due now (one slot freed up)."""
     oldest = (
         select(js.c.id)
-        .where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.status == "waiting", js.c.due_at > now)
+        .where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at > now)
         .order_by(js.c.id)
         .limit(1)
     )
@@ -228,7 +228,5 @@ def inviting_nodes(poll_id: int) -> Select[Any]:
 def wake_node(campaign_id: int, node_id: str, *, now: datetime) -> Update:
     """Every customer waiting at the node becomes due now."""
     return (
-        update(js)
-        .where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.status == "waiting", js.c.due_at > now)
-        .values(due_at=now)
+        update(js).where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at > now).values(due_at=now)
     )

@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-from tidings.model.statuses import EntryStatus, JourneyStatus, LoyaltyRequestStatus, MessageStatus
+from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
 from tidings.store.types import BigId, Json, Timestamp
 
 metadata = MetaData(
@@ -193,7 +193,8 @@ entries = Table(
     ),
 )
 
-# One row per customer token inside a campaign. Waiting and runnable are the same thing: due when due_at <= now.
+# One row per customer token inside a campaign, at a node until it is due there (due_at <= now). A chunk claims
+# rows by locking them for its one transaction (``store.journeys.claim_chunk``), so claiming writes nothing here.
 journey_state = Table(
     "journey_state",
     metadata,
@@ -205,27 +206,24 @@ journey_state = Table(
     Column("node_id", String(64), nullable=False),
     Column("arrived_at", Timestamp, nullable=False),
     Column("due_at", Timestamp, nullable=False),
-    Column("status", String(8), nullable=False),
-    Column("claim_id", String(36)),
-    Column("claimed_until", Timestamp),
-    Column("outcome", String(96)),  # set while a chunk is being advanced: core.outcomes.encode
-    _one_of("status", JourneyStatus),
-    Index(
-        "ix_journey_state_due",
-        "due_at",
-        postgresql_where=text("status = 'waiting'"),
-        sqlite_where=text("status = 'waiting'"),
-    ),
-    # (claim_id, entry_id): a chunk's rows, and a row's twins of the same entry in it (merges, D15), by index.
-    Index("ix_journey_state_claim_entry", "claim_id", "entry_id"),
-    Index(
-        "ix_journey_state_claimed",
-        "claimed_until",
-        postgresql_where=text("status = 'claimed'"),
-        sqlite_where=text("status = 'claimed'"),
-    ),
-    Index("ix_journey_state_node", "campaign_id", "node_id"),
+    # A node's due rows in due order (the claim), its head (is anything due?) and its size (counters, edits).
+    Index("ix_journey_state_node_due", "campaign_id", "node_id", "due_at"),
+    # An entry's other tokens: completing it after a fan-out, merged branches (D15).
     Index("ix_journey_state_entry", "entry_id"),
+)
+
+# The chunk being advanced, in the advancing transaction's own connection: which rows it claimed and, once the
+# node's rules ran, the outcome of each (and until when a held row waits). A temporary table, so writing it costs
+# neither the shared buffers nor the write-ahead log; it is declared apart from ``metadata`` (no migration makes it).
+scratch = MetaData()
+journey_chunk = Table(
+    "journey_chunk",
+    scratch,
+    Column("id", BigInteger, primary_key=True),  # the journey_state row
+    Column("entry_id", BigInteger, nullable=False),
+    Column("outcome", String(96)),  # core.outcomes.encode
+    Column("until", Timestamp),  # a held row's next due time
+    prefixes=["TEMPORARY"],
 )
 
 journey_trace = Table(
