@@ -246,7 +246,7 @@ def test_a_worker_whose_lease_was_taken_over_writes_nothing(http_services: Servi
     with http_services.db.engine.begin() as conn:
         conn.execute(update(messages).values(status="sending", leased_until=theirs))
         [message_id] = conn.execute(select(messages.c.id)).scalars()
-        stale = [message_sql.Sent(message_id, mine, None, "x", "p")]
+        stale = [message_sql.Sent(message_id, mine, 1, None, None, "x", "p")]
         assert message_sql.mark_sent(conn, http_services.db.dialect, stale, now=NOW, provider="sms_http") == 0
     assert rows(http_services)[0]["status"] == "sending"
 
@@ -280,7 +280,7 @@ def test_one_statement_fences_each_message_by_its_own_lease(services: Services, 
     with services.db.engine.begin() as conn:
         conn.execute(update(messages).values(status="sending", leased_until=mine))
         conn.execute(update(messages).where(messages.c.id == ids[1]).values(leased_until=theirs))
-        sent = [message_sql.Sent(message_id, mine, None, f"text {message_id}", "p") for message_id in ids]
+        sent = [message_sql.Sent(message_id, mine, 1, None, None, f"text {message_id}", "p") for message_id in ids]
         assert message_sql.mark_sent(conn, services.db.dialect, sent, now=NOW, provider="sms_http") == count - 1
     assert [(r["id"], r["status"], r["body"]) for r in rows(services)] == [
         (i, "sending", None) if i == ids[1] else (i, "sent", f"text {i}") for i in ids
@@ -353,7 +353,8 @@ def test_sandbox_messages_of_every_channel_are_visible_through_the_messages_api(
 def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: Services) -> None:
     """Claim, render and record share one transaction in the sandbox: its statuses and mailbox rows are each one
     statement for the chunk (on SQLite, one prepared statement run per row: its fast path), the account is read once
-    per delivery, and no message is marked ``sending``."""
+    per delivery, no message is marked ``sending``, and the claim locks the messages without writing them (no lease,
+    no attempt counted ahead): each message is written once, by the record that counts its attempt."""
     executed: list[tuple[str, bool]] = []
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -381,6 +382,7 @@ def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: S
     assert not (per_row and services.db.dialect.stages_bulk_writes)  # PostgreSQL: no statement runs once per row
     assert sum("account_settings" in statement for statement, _ in bigger) == 1
     assert not any("sending" in statement for statement, _ in bigger)
+    assert not any("attempts=(messages.attempts + " in statement for statement, _ in bigger)
     with services.db.engine.connect() as conn:
         sent = conn.execute(
             select(messages.c.id, messages.c.status, messages.c.subject, mailbox.c.recipient)
@@ -390,4 +392,8 @@ def test_a_sandbox_chunk_costs_the_same_statements_whatever_its_size(services: S
     assert [row.id for row in sent] == ids
     assert {(row.status, row.subject, row.recipient) for row in sent} == {
         ("sent", f"Hello N{n}", f"c{n}@example.com") for n in range(300)
+    }
+    lifetime_ends = services.clock.now() + timedelta(minutes=services.settings.message_lifetime_minutes)
+    assert {(row["attempts"], row["leased_until"], row["expires_at"]) for row in rows(services)} == {
+        (1, None, lifetime_ends)
     }

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable
 
 from tidings.core.account import AccountSettings
 from tidings.core.clock import Clock
@@ -166,28 +166,37 @@ class Delivery:
 
     def _deliver_chunk(self, route: Route[Any, Any], now: datetime, account: AccountSettings) -> tuple[int, bool]:
         """(messages claimed, whether a full chunk was claimed). A transactional provider's chunk is claimed,
-        rendered, sent and recorded in one transaction, by a number of statements that does not grow with its size
-        (``store.messages``: each status a set of rows in one statement)."""
+        rendered, sent and recorded in one transaction: its messages are locked, not leased, so each is written
+        once, when its result is recorded. Either way a chunk takes a number of statements that does not grow with
+        its size (``store.messages``: each status a set of rows in one statement)."""
         limit = self._chunk_limit(route)
-        lease = self.wall.now() + self.policy.lease
+        wall_now = self.wall.now()
+        lease = wall_now + self.policy.lease
+        transactional = route.provider.transactional
         with self.db.engine.begin() as conn:
-            claim = message_sql.claim_due(
-                self.db.dialect,
-                channel=route.channel,
-                now=now,
-                wall_now=self.wall.now(),
-                limit=limit,
-                lease_until=lease,
-                expires_at=now + self.policy.lifetime,
-            )
+            claim: Executable
+            if transactional:
+                claim = message_sql.lock_due(
+                    self.db.dialect, channel=route.channel, now=now, wall_now=wall_now, limit=limit
+                )
+            else:
+                claim = message_sql.claim_due(
+                    self.db.dialect,
+                    channel=route.channel,
+                    now=now,
+                    wall_now=wall_now,
+                    limit=limit,
+                    lease_until=lease,
+                    expires_at=now + self.policy.lifetime,
+                )
             ids = list(conn.execute(claim).scalars())
             if not ids:
                 return 0, False
-            prepared, failures = self._prepare(conn, route, ids, now, account)
+            prepared, failures = self._prepare(conn, route, ids, now, account, counted=not transactional)
             by_id = {p.message_id: p for p in prepared}
-            leases = {message_id: lease for message_id in ids}
+            leases: dict[int, datetime | None] = dict.fromkeys(ids, None if transactional else lease)
             prepared = [p for p in prepared if p.outbound is not None]
-            if route.provider.transactional:
+            if transactional:
                 results: list[SendResult] = run_sync(self._collect(route, prepared, now, conn))
                 self._record(conn, by_id, leases, [*results, *failures], now, route.provider.name)
                 return len(ids), len(ids) == limit
@@ -250,9 +259,18 @@ class Delivery:
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def _prepare(
-        self, conn: Connection, route: Route[Any, Any], ids: list[int], now: datetime, account: AccountSettings
+        self,
+        conn: Connection,
+        route: Route[Any, Any],
+        ids: list[int],
+        now: datetime,
+        account: AccountSettings,
+        *,
+        counted: bool,
     ) -> tuple[list[Prepared], list[SendResult]]:
-        """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error)."""
+        """Every claimed message, rendered; and a permanent failure for each that cannot be (a template error).
+        Unless the claim ``counted`` this attempt and started the lifetime (a lease does), the message is
+        prepared as it will be recorded: one more attempt, the lifetime running from now."""
         window = Window.of(account)
         dialect = self.db.dialect
         rows = conn.execute(message_sql.with_customers(dialect, ids)).mappings().all()
@@ -282,8 +300,8 @@ class Delivery:
                     message_id=row["message_id"],
                     outbound=outbound,
                     customer_id=row["customer_id"],
-                    attempts=row["attempts"],
-                    expires_at=row["expires_at"],
+                    attempts=row["attempts"] if counted else row["attempts"] + 1,
+                    expires_at=row["expires_at"] or (now + self.policy.lifetime),
                     zone=zone_of(row["timezone"], account.timezone),
                     window=window if rules is not None and rules.windowed else None,
                     cascade=message_sql.falls_back_to_sms(row["channel"], payload),
@@ -331,7 +349,7 @@ class Delivery:
         self,
         conn: Connection,
         prepared: Mapping[int, Prepared],
-        leases: Mapping[int, datetime],
+        leases: Mapping[int, datetime | None],
         results: Sequence[SendResult],
         now: datetime,
         provider: str,
@@ -350,7 +368,11 @@ class Delivery:
             dead_tokens += [(p.customer_id, token) for token in result.dead_tokens]
             if result.ok and p.outbound is not None:
                 subject, body = p.outbound.stored()
-                sent.append(message_sql.Sent(p.message_id, lease, subject, body, result.provider_message_id))
+                sent.append(
+                    message_sql.Sent(
+                        p.message_id, lease, p.attempts, p.expires_at, subject, body, result.provider_message_id
+                    )
+                )
                 continue
             error = result.error or "refused"
             status: MessageStatus = "failed"
@@ -361,12 +383,12 @@ class Delivery:
                 elif p.expires_at is not None and at >= p.expires_at:
                     status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
                 else:
-                    retried.append(message_sql.Retried(p.message_id, lease, error, at))
+                    retried.append(message_sql.Retried(p.message_id, lease, p.attempts, p.expires_at, error, at))
                     continue
             if p.cascade and p.outbound is not None:
                 switched.append(self._switch(p, lease, f"Viber {status}: {error}", now))
             else:
-                failed.append(message_sql.Failed(p.message_id, lease, status, error))
+                failed.append(message_sql.Failed(p.message_id, lease, p.attempts, p.expires_at, status, error))
         dialect = self.db.dialect
         if dead_tokens:
             token_sql.deactivate_tokens(conn, dialect, dead_tokens)

@@ -122,6 +122,18 @@ def zones_of_batch(batch_member: ColumnElement[bool]) -> Select[Any]:
 
 
 # -- the delivery queue -----------------------------------------------------------------------------------------
+def _due(dialect: Dialect, *, channel: str, now: datetime, wall_now: datetime, limit: int) -> Select[Any]:
+    """Up to ``limit`` due messages of a channel, earliest first, none another worker holds."""
+    due = select(messages.c.id).where(
+        messages.c.status == "queued",
+        messages.c.channel == channel,
+        messages.c.send_after <= now,
+        _free(wall_now),
+        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
+    )
+    return dialect.lock_for_claim(due.order_by(messages.c.send_after).limit(limit))
+
+
 def claim_due(
     dialect: Dialect,
     *,
@@ -133,15 +145,9 @@ def claim_due(
     expires_at: datetime,
 ) -> Update:
     """Lease up to ``limit`` due messages of a channel, count the attempt, and give a message without a lifetime
-    of its own one ending at ``expires_at`` (the lifetime runs from the first attempt)."""
-    due = select(messages.c.id).where(
-        messages.c.status == "queued",
-        messages.c.channel == channel,
-        messages.c.send_after <= now,
-        _free(wall_now),
-        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
-    )
-    due = dialect.lock_for_claim(due.order_by(messages.c.send_after).limit(limit))
+    of its own one ending at ``expires_at`` (the lifetime runs from the first attempt): for a chunk whose sending
+    outlives its transaction."""
+    due = _due(dialect, channel=channel, now=now, wall_now=wall_now, limit=limit)
     return (
         update(messages)
         .where(dialect.among(messages.c.id, due))
@@ -152,6 +158,12 @@ def claim_due(
         )
         .returning(messages.c.id)
     )
+
+
+def lock_due(dialect: Dialect, *, channel: str, now: datetime, wall_now: datetime, limit: int) -> Select[Any]:
+    """Lock up to ``limit`` due messages of a channel for this transaction, writing nothing: for a chunk claimed,
+    sent and recorded in one transaction, whose record counts the attempt (``counted_attempt``)."""
+    return _due(dialect, channel=channel, now=now, wall_now=wall_now, limit=limit)
 
 
 def with_customers(dialect: Dialect, ids: Sequence[int]) -> Select[Any]:
@@ -210,6 +222,8 @@ class Sent(NamedTuple):
 
     id: int
     leased_until: datetime | None  # the lease it was handed over under: the fence
+    attempts: int  # counting this one
+    expires_at: datetime | None
     subject: str | None
     body: str
     provider_message_id: str | None
@@ -220,6 +234,8 @@ class Retried(NamedTuple):
 
     id: int
     leased_until: datetime | None
+    attempts: int
+    expires_at: datetime | None
     error: str
     send_after: datetime
 
@@ -229,6 +245,8 @@ class Failed(NamedTuple):
 
     id: int
     leased_until: datetime | None
+    attempts: int
+    expires_at: datetime | None
     status: MessageStatus
     error: str
 
@@ -270,6 +288,8 @@ def mark_sent(conn: Connection, dialect: Dialect, rows: Sequence[Sent], *, now: 
             provider_message_id=sent["provider_message_id"],
             error=sql_case((messages.c.error == IN_DOUBT, messages.c.error), else_=null()),
             leased_until=None,
+            attempts=sent["attempts"],
+            expires_at=sent["expires_at"],
         )
     )
     return sent.write(conn, statement)
@@ -280,7 +300,14 @@ def mark_retry(conn: Connection, dialect: Dialect, rows: Sequence[Retried]) -> i
     statement = (
         update(messages)
         .where(_fenced(retried))
-        .values(status="queued", error=retried["error"], send_after=retried["send_after"], leased_until=None)
+        .values(
+            status="queued",
+            error=retried["error"],
+            send_after=retried["send_after"],
+            leased_until=None,
+            attempts=retried["attempts"],
+            expires_at=retried["expires_at"],
+        )
     )
     return retried.write(conn, statement)
 
@@ -290,7 +317,13 @@ def mark_failed(conn: Connection, dialect: Dialect, rows: Sequence[Failed]) -> i
     statement = (
         update(messages)
         .where(_fenced(failed))
-        .values(status=failed["status"], error=failed["error"], leased_until=None)
+        .values(
+            status=failed["status"],
+            error=failed["error"],
+            leased_until=None,
+            attempts=failed["attempts"],
+            expires_at=failed["expires_at"],
+        )
     )
     return failed.write(conn, statement)
 
