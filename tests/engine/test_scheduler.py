@@ -48,7 +48,7 @@ def test_customers_another_worker_holds_are_skipped_then_advanced_once_when_its_
 
 
 def test_the_report_counts_what_the_timed_jobs_declare_and_nothing_else() -> None:
-    assert REPORT_COUNTS == ("segments", "entered", "inbox", "ab_settled", "chunks", "delivered", "loyalty")
+    assert REPORT_COUNTS == ("analyzed", "segments", "entered", "inbox", "ab_settled", "chunks", "delivered", "loyalty")
     assert len({job.name for job in TIMED_JOBS}) == len(TIMED_JOBS)
     report = TickReport({"entered": 2}) + TickReport({"entered": 1, "chunks": 1})
     assert (report["entered"], report["chunks"], report["delivered"], report.busy) == (3, 1, 0, True)

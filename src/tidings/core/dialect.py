@@ -40,6 +40,10 @@ class Dialect(Protocol):
     def lock_for_claim(self, query: Select[Any]) -> Select[Any]:
         """Let concurrent claimers skip each other's rows."""
 
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> list[str]:
+        """Re-sample the planner statistics of those of ``tables`` that changed a lot since they were last sampled
+        (as autovacuum would, were it on and keeping up); return their names."""
+
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         """``INSERT … ON CONFLICT (…) DO NOTHING``."""
 

@@ -31,6 +31,7 @@ from tidings.store import messages as message_sql
 from tidings.store import segments as segment_sql
 from tidings.store.account import load_account
 from tidings.store.database import Database
+from tidings.store.tables import RUN_TABLES
 
 #: Delivers due messages at ``now``; returns how many it handled.
 Delivery = Callable[[datetime], int]
@@ -67,6 +68,13 @@ class TimedJob:
         return TickReport(done)
 
 
+def _refresh_statistics(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
+    with scheduler.db.engine.connect() as conn:  # no transaction at all where there is nothing to sample
+        analyzed = scheduler.db.dialect.refresh_statistics(conn, RUN_TABLES)
+        conn.commit()
+    return {"analyzed": len(analyzed)}
+
+
 def _recompute_segments(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
     return {"segments": recompute_due(scheduler.db, now, account)}
 
@@ -99,6 +107,9 @@ def _call_loyalty(scheduler: Scheduler, now: datetime, account: AccountSettings)
 #: Every kind of timed work, in the order a tick runs them: segment newcomers reach the inbox drained after
 #: them; A/B tests are settled before the customers waiting for them move.
 TIMED_JOBS: tuple[TimedJob, ...] = (
+    # tables whose planner statistics were sampled again: a campaign run grows them from nothing, and plans made on
+    # the statistics of an empty table read whole tables where an index would read a few rows
+    TimedJob("statistics", ("analyzed",), _refresh_statistics, None),
     # segments recomputed
     TimedJob("segments", ("segments",), _recompute_segments, segment_sql.next_recompute_time),
     # customers entered by schedule triggers

@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
 )
 from sqlalchemy import Dialect as SADialect
 from sqlalchemy.dialects import postgresql as pg
@@ -144,6 +145,9 @@ class SQLiteDialect:
     def lock_for_claim(self, query: Select[Any]) -> Select[Any]:
         return query  # BEGIN IMMEDIATE already serialises writers
 
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> list[str]:
+        return []  # SQLite plans without sampled statistics unless asked to; its defaults favour index lookups
+
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
 
@@ -175,6 +179,16 @@ class SQLiteDialect:
         return _Bound(name, columns, rows)
 
 
+#: Tables changed by more rows than they had when last sampled, and by at least 1,000: a plan goes wrong when a
+#: table's size is off by orders of magnitude, not by a tenth, and each sample of a big table costs a few hundred
+#: milliseconds, so a table growing from empty to millions is sampled about twenty times, not two hundred.
+_STALE_STATISTICS = text(
+    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+    "WHERE s.schemaname = current_schema() AND s.relname = ANY(:tables) "
+    "AND s.n_mod_since_analyze > 1000 + greatest(c.reltuples, 0) ORDER BY s.relname"
+)
+
+
 class PostgresDialect:
     name = "postgresql"
     stages_bulk_writes = True  # COPY into a TEMP table, then one INSERT … SELECT
@@ -187,6 +201,12 @@ class PostgresDialect:
 
     def lock_for_claim(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update(skip_locked=True)
+
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> list[str]:
+        stale = list(conn.execute(_STALE_STATISTICS, {"tables": list(tables)}).scalars())
+        for name in stale:
+            conn.execute(text(f'ANALYZE "{name}"'))  # our own table names (``tables``), never user input
+        return stale
 
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         return pg.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))

@@ -1,11 +1,17 @@
-"""Predicates on the ``journey_state`` rows of a chunk, read the same way by every action."""
+"""Predicates on the ``journey_state`` rows of a chunk, read the same way by every action.
+
+A predicate that looks a chunk row up in another table is written as ``probe`` (one index lookup per row), not as
+``EXISTS``: inside the ``CASE`` of a routing statement PostgreSQL may turn an ``EXISTS`` into a hashed subplan that
+reads the whole other table — every customer, every message, the whole trace — once per chunk, so a chunk would
+cost in proportion to the base instead of to itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Table, exists, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Table, exists, false, func, literal, or_, select
 
 from tidings.core.outcomes import Outcome, encode
 from tidings.store.tables import customers, entries, journey_chunk, journey_state, journey_trace
@@ -25,21 +31,28 @@ def _claimed(outcomes: Collection[Outcome] | None = None) -> ScalarSelect[Any]:
     return rows.scalar_subquery()
 
 
+def probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """True when a row meets ``conditions`` (which correlate it to the chunk row): an ``EXISTS`` that the planner
+    runs as a lookup per chunk row, as a scalar subquery cannot be hashed."""
+    found = select(literal(True)).where(*conditions).limit(1).scalar_subquery()
+    return func.coalesce(found, false())
+
+
 def customer_matches(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """Lift a predicate on ``customers`` to one on ``journey_state`` rows."""
-    return exists().where(customers.c.id == journey_state.c.customer_id, condition)
+    return probe(customers.c.id == journey_state.c.customer_id, condition)
 
 
 def in_control_group() -> ColumnElement[bool]:
     """Predicate on ``journey_state`` rows whose entry was put in the control group (D1)."""
-    return exists().where(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
+    return probe(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
 
 
 def has_row_here(table: Table) -> ColumnElement[bool]:
     """This row's entry and customer already have this node's row in ``table`` (an effect keyed by entry, node
     and customer: a message, an inbox item, a popup, a ledger row)."""
     js = journey_state
-    return exists().where(
+    return probe(
         table.c.entry_id == js.c.entry_id,
         table.c.node_id == js.c.node_id,
         table.c.customer_id == js.c.customer_id,
@@ -51,7 +64,7 @@ def left_here(*, reasons: Collection[str] | None = None) -> ColumnElement[bool]:
     suppression such as the control group's) or, without reasons, performed."""
     js, trace = journey_state, journey_trace
     which = trace.c.outcome == "performed" if reasons is None else trace.c.reason.in_(reasons)
-    return exists().where(
+    return probe(
         trace.c.customer_id == js.c.customer_id,
         trace.c.entry_id == js.c.entry_id,
         trace.c.node_id == js.c.node_id,

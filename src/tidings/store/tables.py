@@ -635,3 +635,9 @@ poll_invitations = Table(
     Column("invited_at", Timestamp, nullable=False),
     Column("answered_at", Timestamp),
 )
+
+#: The tables a campaign run grows by a row or more per customer, from empty: the scheduler keeps their planner
+#: statistics fresh (``Dialect.refresh_statistics``).
+RUN_TABLES: tuple[str, ...] = tuple(
+    table.name for table in (entries, journey_state, journey_trace, messages, mailbox, node_counters)
+)
