@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 
@@ -27,6 +28,8 @@ from tidings.store.tables import (
     mailing_categories,
     messages,
 )
+
+T = TypeVar("T")
 
 
 def add_customers(services: Services, *rows: dict[str, Any]) -> dict[str, int]:
@@ -214,23 +217,36 @@ def unbalanced_counters(services: Services, campaign_id: int) -> dict[str, dict[
     return wrong
 
 
-def chunks_at_once(services: Services, campaign_id: int, node_id: str, *sizes: int) -> None:
-    """Advance one chunk of each size at the node, each in its own thread and all started together, as worker
-    processes would; fail with the first error any of them met."""
-    barrier = threading.Barrier(len(sizes))
+def all_at_once(*work: Callable[[], T]) -> list[T]:
+    """Run each of ``work`` in its own thread, all released together, as concurrent workers would; their results in
+    order, or the first error any of them raised."""
+    barrier = threading.Barrier(len(work))
+    results: dict[int, T] = {}
     failures: list[BaseException] = []
 
-    def work(size: int) -> None:
+    def run(index: int, job: Callable[[], T]) -> None:
         try:
             barrier.wait()
-            at = DueNode(campaign_id, node_id)
-            advance_chunk(services.db, services.documents, at, services.clock.now(), limit=size)
-        except BaseException as error:  # reported below, in the test's thread
+            results[index] = job()
+        except BaseException as error:  # raised below, in the test's thread
             failures.append(error)
 
-    threads = [threading.Thread(target=work, args=(size,)) for size in sizes]
+    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(work)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert failures == []
+    if failures:
+        raise failures[0]
+    return [results[index] for index in range(len(work))]
+
+
+def chunks_at_once(services: Services, campaign_id: int, node_id: str, *sizes: int) -> None:
+    """Advance one chunk of each size at the node, each in its own thread and all started together, as worker
+    processes would."""
+    at = DueNode(campaign_id, node_id)
+
+    def chunk(size: int) -> Callable[[], object]:
+        return lambda: advance_chunk(services.db, services.documents, at, services.clock.now(), limit=size)
+
+    all_at_once(*(chunk(size) for size in sizes))

@@ -13,6 +13,7 @@ from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
 from tidings.services import Services
 from tidings.settings import Settings
+from tidings.store.journeys import due_nodes
 from tidings.store.tables import journey_state
 
 
@@ -57,3 +58,14 @@ def test_the_report_counts_what_the_timed_jobs_declare_and_nothing_else() -> Non
         TickReport({"bogus": 1})
     with pytest.raises(KeyError, match="bogus"):
         TickReport()["bogus"]
+
+
+def test_the_due_probe_takes_any_number_of_nodes(services: Services) -> None:
+    """One probe per active node, batched so that SQLite's limit on a compound SELECT (500 parts) is never hit."""
+    add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
+    campaign_id = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
+    services.campaigns.enroll(campaign_id, ["ann"], None)
+    nodes = [(campaign_id, f"n{i}") for i in range(1_000)] + [(campaign_id, "e1")]
+    with services.db.engine.connect() as conn:
+        due = [tuple(row) for probe in due_nodes(nodes, now=services.clock.now()) for row in conn.execute(probe)]
+    assert due == [(campaign_id, "e1")]

@@ -4,7 +4,7 @@ timeout, not after a worker died mid-call, not when two workers run at once."""
 
 from __future__ import annotations
 
-import threading
+import functools
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select
 
 from tests.actions.helpers import make_audience, node
 from tests.conftest import START
-from tests.engine.helpers import add_customers, advance, campaign, start
+from tests.engine.helpers import add_customers, advance, all_at_once, campaign, start
 from tests.loyalty.conftest import MAX_ATTEMPTS, RETRY_BASE, TIMEOUT
 from tests.loyalty.fake_server import TOKEN, FakeLoyalty
 from tidings.core.clock import ManualClock, SystemClock
@@ -262,24 +262,9 @@ def test_two_workers_at_once_send_each_request_once(http_services: Services, loy
         )
         for _ in range(2)
     ]
-    barrier = threading.Barrier(2)
-    failures: list[BaseException] = []
-    handled: list[int] = []
-
-    def work(processor: LoyaltyProcessor) -> None:
-        try:
-            barrier.wait()
-            handled.append(processor(services.clock.now()))
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=work, args=(processor,)) for processor in processors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    now = services.clock.now()
+    handled = all_at_once(*(functools.partial(processor, now) for processor in processors))
     patient.close()
-    assert failures == []
     assert sum(handled) == 40
     assert len(loyalty_server.seen) == 40 and len({seen.key for seen in loyalty_server.seen}) == 40
     assert {(row["status"], row["attempts"]) for row in requests(services)} == {("done", 1)}

@@ -9,10 +9,8 @@ each other's rows is the production deployment.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +19,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.databases import postgres_clone
+from tests.workers.helpers import enrol_in_filter_then_email, start_worker
 from tidings.core.clock import SystemClock
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
 from tidings.settings import Settings
-from tidings.store.customers import upsert_customers
 from tidings.store.tables import entries, journey_state, journey_trace, mailbox, messages
 
 CUSTOMERS = 1_000
 CHUNK = 250
-TIDINGS = Path(sys.executable).parent / "tidings"
 
 
 @pytest.fixture
@@ -40,16 +37,8 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 
 def _worker(url: str, name: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
-        "TIDINGS_DATABASE_URL": url,
-        "TIDINGS_RUNTIME": "direct",
-        "TIDINGS_CHUNK_SIZE": str(CHUNK),
-        "TIDINGS_TICK_SECONDS": "0.05",
-        "PGAPPNAME": name,  # names the worker's database sessions, so the test can tell whose they are
-    }
-    with log.open("wb") as output:
-        return subprocess.Popen([str(TIDINGS), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT)
+    # PGAPPNAME names the worker's database sessions, so the test can tell whose they are
+    return start_worker(url, log, TIDINGS_RUNTIME="direct", TIDINGS_CHUNK_SIZE=str(CHUNK), PGAPPNAME=name)
 
 
 def _wait_for(condition: object, what: str, log: Path, seconds: float = 60) -> None:
@@ -81,20 +70,7 @@ def _held_customers(services: Services) -> set[int]:
 def test_a_chunk_whose_worker_is_killed_is_run_again_by_another_worker_once(pg_url: str, tmp_path: Path) -> None:
     services = Services.build(Settings(database_url=pg_url), clock=SystemClock())
     rows = [CustomerIn(external_id=f"c{i}", email=f"c{i}@example.com") for i in range(CUSTOMERS)]
-    with services.db.engine.begin() as conn:
-        first = upsert_customers(conn, services.db.dialect, rows, services.clock.now())["c0"]
-    document = {
-        "name": "Kill mid-chunk",
-        "trigger": {"id": "trigger", "type": "api_enrollment", "config": {}},
-        "nodes": [
-            {"id": "f1", "type": "filter_customers", "config": {"condition": {"all": []}}},
-            {"id": "e1", "type": "send_email", "config": {"subject": "Hi", "body_html": "<p>Hi</p>"}},
-        ],
-        "edges": [{"source": "trigger", "target": "f1"}, {"source": "f1", "source_port": "yes", "target": "e1"}],
-    }
-    campaign_id = services.campaigns.create(document)["id"]
-    services.campaigns.transition(campaign_id, "activate")
-    assert services.campaigns.enroll(campaign_id, [row.external_id for row in rows], None)["entered"] == CUSTOMERS
+    first = enrol_in_filter_then_email(services, rows, "Kill mid-chunk")["c0"]
 
     doomed_log, survivor_log = tmp_path / "doomed.log", tmp_path / "survivor.log"
     survivor = None
@@ -102,7 +78,7 @@ def test_a_chunk_whose_worker_is_killed_is_run_again_by_another_worker_once(pg_u
         entry = blocker.execute(select(entries).where(entries.c.customer_id == first)).one()
         blocker.execute(
             messages.insert().values(
-                campaign_id=campaign_id,
+                campaign_id=entry.campaign_id,
                 version=entry.version,
                 entry_id=entry.id,
                 node_id="e1",

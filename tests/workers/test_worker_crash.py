@@ -7,10 +7,8 @@ deployment, and SQLite is a single-process database.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.databases import drop_database, postgres_clone
+from tests.workers.helpers import enrol_in_filter_then_email, start_worker
 from tidings.core.clock import SystemClock
 from tidings.model.customers import CustomerIn
 from tidings.services import Services
 from tidings.settings import Settings
-from tidings.store.customers import upsert_customers
 from tidings.store.tables import journey_state, journey_trace, mailbox, messages
 
 CUSTOMERS = 20_000
-TIDINGS = Path(sys.executable).parent / "tidings"
 
 
 @pytest.fixture
@@ -38,16 +35,7 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 
 def _worker(url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
-        "TIDINGS_DATABASE_URL": url,
-        "TIDINGS_RUNTIME": "dbos",
-        "TIDINGS_CHUNK_SIZE": "250",
-        "TIDINGS_LEASE_SECONDS": "3",
-        "TIDINGS_TICK_SECONDS": "0.05",
-    }
-    with log.open("wb") as output:
-        return subprocess.Popen([str(TIDINGS), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT)
+    return start_worker(url, log, TIDINGS_RUNTIME="dbos", TIDINGS_CHUNK_SIZE="250", TIDINGS_LEASE_SECONDS="3")
 
 
 def _count(services: Services, query: object) -> int:
@@ -61,20 +49,7 @@ def test_killed_worker_loses_and_repeats_nothing(pg_url: str, tmp_path: Path) ->
         CustomerIn(external_id=f"c{i}", email=f"c{i}@example.com", city="Riga" if i % 2 else "Oslo")
         for i in range(CUSTOMERS)
     ]
-    with services.db.engine.begin() as conn:
-        upsert_customers(conn, services.db.dialect, rows, services.clock.now())
-    document = {
-        "name": "Crash test",
-        "trigger": {"id": "trigger", "type": "api_enrollment", "config": {}},
-        "nodes": [
-            {"id": "f1", "type": "filter_customers", "config": {"condition": {"all": []}}},
-            {"id": "e1", "type": "send_email", "config": {"subject": "Hi", "body_html": "<p>Hi</p>"}},
-        ],
-        "edges": [{"source": "trigger", "target": "f1"}, {"source": "f1", "source_port": "yes", "target": "e1"}],
-    }
-    campaign_id = services.campaigns.create(document)["id"]
-    services.campaigns.transition(campaign_id, "activate")
-    assert services.campaigns.enroll(campaign_id, [row.external_id for row in rows], None)["entered"] == CUSTOMERS
+    enrol_in_filter_then_email(services, rows, "Crash test")
 
     doomed = _worker(pg_url, tmp_path / "doomed.log")
     survivor = _worker(pg_url, tmp_path / "survivor.log")

@@ -30,12 +30,13 @@ from datetime import datetime
 from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy import ColumnElement, and_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing, UpstreamReference
 from tidings.core.graph import Graph
 from tidings.segments.conditions_activity import message_moment
+from tidings.store.journey_rows import probe
 from tidings.store.tables import journey_state, messages
 
 EmailStatus = Literal["undelivered", "delivered_not_read", "read_no_click", "read_clicked"]
@@ -103,7 +104,7 @@ def status_predicates(email_node: str) -> dict[EmailStatus, ColumnElement[bool]]
     js = journey_state
 
     def message(*condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists().where(
+        return probe(
             messages.c.entry_id == js.c.entry_id,
             messages.c.node_id == email_node,
             messages.c.customer_id == js.c.customer_id,

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Select, exists
+from sqlalchemy import Select
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
 from tidings.store import segments as segment_sql
+from tidings.store.journey_rows import probe
 from tidings.store.tables import journey_state, segment_members
 
 NOT_IN_SEGMENT = "not_in_segment"
@@ -58,7 +59,7 @@ class SelectFromSegment:
         found = ctx.conn.execute(segment_sql.get_segment(config.segment)).first()
         if found is None:  # deleted after the campaign was saved: say so rather than fail the chunk
             return Routing().drop(SEGMENT_MISSING)
-        member = exists().where(
+        member = probe(
             segment_members.c.segment_id == config.segment,
             segment_members.c.customer_id == journey_state.c.customer_id,
         )

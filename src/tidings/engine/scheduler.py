@@ -197,7 +197,7 @@ class Scheduler:
         chunks = 0
         while chunks < room:
             with self.db.engine.connect() as conn:
-                due = [DueNode(*row) for row in conn.execute(journeys.due_nodes(nodes, now=now))]
+                due = [DueNode(*row) for probe in journeys.due_nodes(nodes, now=now) for row in conn.execute(probe)]
             ran = self.runtime.submit(due[: room - chunks], limit=self.chunk_size) if due else 0
             chunks += ran
             if not ran or not self.runtime.synchronous:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.store.journey_rows import probe
 from tidings.store.tables import (
     ab_assignments,
     ab_decisions,
@@ -126,7 +127,7 @@ def assign(
 
 def dealt_to(*, campaign_id: int, node_id: str, round_: int, variant: int) -> ColumnElement[bool]:
     """Predicate on ``journey_state``: the row's entry was dealt ``variant`` in this round."""
-    return exists().where(
+    return probe(
         ab_assignments.c.campaign_id == campaign_id,
         ab_assignments.c.node_id == node_id,
         ab_assignments.c.round == round_,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Delete,
+    Executable,
     Insert,
     Select,
     Update,
@@ -71,15 +72,26 @@ def active_campaigns() -> Select[Any]:
     return select(campaigns.c.id, campaigns.c.current_version).where(campaigns.c.status == "active")
 
 
-def due_nodes(nodes: Sequence[tuple[int, str]], *, now: datetime) -> Select[Any]:
-    """Which of the (campaign, node) pairs have a row due: one probe of the head of each node's index range."""
-    probes = [
-        select(literal(campaign_id).label("campaign_id"), literal(node_id).label("node_id")).where(
-            exists().where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at <= now)
-        )
-        for campaign_id, node_id in nodes
-    ]
-    return probes[0] if len(probes) == 1 else union_all(*probes)  # type: ignore[return-value]
+#: Probes per statement of ``due_nodes``: SQLite refuses a compound SELECT of more than 500 parts.
+PROBES_PER_STATEMENT = 200
+
+
+def due_nodes(nodes: Sequence[tuple[int, str]], *, now: datetime) -> list[Executable]:
+    """Which of the (campaign, node) pairs have a row due: one probe of the head of each node's index range, in
+    as few statements as the database takes."""
+    statements: list[Executable] = []
+    for start in range(0, len(nodes), PROBES_PER_STATEMENT):
+        batch = [
+            _due_probe(campaign_id, node_id, now)
+            for campaign_id, node_id in nodes[start : start + PROBES_PER_STATEMENT]
+        ]
+        statements.append(batch[0] if len(batch) == 1 else union_all(*batch))
+    return statements
+
+
+def _due_probe(campaign_id: int, node_id: str, now: datetime) -> Select[int, str]:
+    due = exists().where(js.c.campaign_id == campaign_id, js.c.node_id == node_id, js.c.due_at <= now)
+    return select(literal(campaign_id).label("campaign_id"), literal(node_id).label("node_id")).where(due)
 
 
 def prepare_chunk() -> CreateTable:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from tidings.core.dialect import Dialect
 from tidings.model.statuses import LoyaltyRequestStatus
+from tidings.store.journey_rows import probe
 from tidings.store.tables import campaigns, customers, journey_state, loyalty_requests
 from tidings.store.types import Json
 
@@ -59,7 +60,7 @@ def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> Colum
     condition = and_(of_token(), lr.c.status == status)
     if reason is not None:
         condition = and_(condition, lr.c.response["reason"].as_string() == reason)
-    return exists().where(condition)
+    return probe(condition)
 
 
 def failure_reasons(member: ColumnElement[bool]) -> Select[Any]:

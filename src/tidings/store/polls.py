@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.store.journey_rows import probe
 from tidings.store.tables import customers, journey_state, poll_invitations, poll_responses, polls
 
 js = journey_state
@@ -150,7 +151,7 @@ def insert_response(
 # -- invitations (Limit poll) --------------------------------------------------------------------------------
 def customer_answered(poll_id: int) -> ColumnElement[bool]:
     """Predicate on ``journey_state``: the customer has answered the poll."""
-    return exists().where(pr.c.poll_id == poll_id, pr.c.customer_id == js.c.customer_id)
+    return probe(pr.c.poll_id == poll_id, pr.c.customer_id == js.c.customer_id)
 
 
 def full_stores(poll_id: int, limit_value: int) -> Select[Any]:
