@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 
 from tests.databases import postgres_clone
 from tests.engine.helpers import add_customers, campaign, email_node, mailbox_count, start
@@ -13,8 +15,8 @@ from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
 from tidings.services import Services
 from tidings.settings import Settings
-from tidings.store.journeys import due_nodes
-from tidings.store.tables import journey_state
+from tidings.store.journeys import campaign_for_chunk, due_nodes
+from tidings.store.tables import journey_state, mailbox
 
 
 @pytest.fixture
@@ -69,3 +71,35 @@ def test_the_due_probe_takes_any_number_of_nodes(services: Services) -> None:
     with services.db.engine.connect() as conn:
         due = [tuple(row) for probe in due_nodes(nodes, now=services.clock.now()) for row in conn.execute(probe)]
     assert due == [(campaign_id, "e1")]
+
+
+def test_an_edit_waits_for_the_chunks_in_flight_and_strands_nobody_at_the_old_version(pg_services: Services) -> None:
+    services = pg_services
+    add_customers(services, {"external_id": "ann", "email": "ann@example.com"})
+    document = campaign(email_node("e1", subject="First"), edges=[("trigger", "e1")])
+    campaign_id = start(services, document)
+    services.campaigns.enroll(campaign_id, ["ann"], None)
+    edited = campaign(email_node("e1", subject="Second"), edges=[("trigger", "e1")])
+    with services.db.engine.connect() as chunk:  # a chunk in flight: it holds the campaign share-locked
+        chunk.execute(campaign_for_chunk(campaign_id)).one()
+        editing = threading.Thread(target=services.campaigns.update, args=(campaign_id, edited))
+        editing.start()
+        waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT%'")
+        deadline = time.monotonic() + 30
+        while not _count(services, waiting):
+            assert time.monotonic() < deadline, "the edit did not wait for the chunk"
+            time.sleep(0.02)
+        assert editing.is_alive()
+        chunk.rollback()
+    editing.join(timeout=30)
+    assert not editing.is_alive()
+    with services.db.engine.connect() as conn:
+        assert conn.execute(select(journey_state.c.version)).scalars().all() == [2]
+    services.scheduler.run_until_idle()
+    with services.db.engine.connect() as conn:
+        assert conn.execute(select(mailbox.c.subject)).scalars().all() == ["Second"]  # sent by the edited node
+
+
+def _count(services: Services, query: TextClause) -> int:
+    with services.db.engine.connect() as conn:  # a new snapshot of the statistics views each time
+        return int(conn.execute(query).scalar_one())
