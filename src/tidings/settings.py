@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     )
     tick_seconds: float = Field(default=1.0, gt=0, description="Idle pause of the scheduler loop.")
     lease_seconds: float = Field(
-        default=60.0, gt=0, description="A claimed chunk left unfinished this long is reclaimed."
+        default=60.0,
+        gt=0,
+        description="Messages or loyalty requests claimed for a provider and left unfinished this long are claimed "
+        "again (customers moving through a campaign need no lease: a chunk's row locks end with its transaction).",
     )
     email_provider: Literal["sandbox", "smtp"] = "sandbox"
     smtp_host: str = "127.0.0.1"
