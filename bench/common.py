@@ -5,6 +5,7 @@ imported by the engine."""
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import platform
@@ -67,6 +68,35 @@ class Progress:
 
 
 # -- memory ---------------------------------------------------------------------------------------------
+def add_engine_options(parser: argparse.ArgumentParser, *, poll_seconds: float, workers: str) -> None:
+    """The options every engine bench takes: the engine's chunk sizes and idle pause (defaults from ``Settings``)
+    and how often the bench polls the workers' progress; ``workers`` says when the pause and polling apply."""
+    chunks = (
+        ("chunk_size", "customers advanced per engine chunk"),
+        ("delivery_chunk_size", "messages per delivery chunk"),
+    )
+    for field_name, what in chunks:
+        parser.add_argument(
+            "--" + field_name.replace("_", "-"),
+            type=int,
+            default=Settings.model_fields[field_name].default,
+            help=f"{what} (TIDINGS_{field_name.upper()}; default %(default)s)",
+        )
+    parser.add_argument(
+        "--tick-seconds",
+        type=float,
+        default=Settings.model_fields["tick_seconds"].default,
+        help=f"{workers}: the scheduler loop's idle pause (TIDINGS_TICK_SECONDS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=poll_seconds,
+        help=f"{workers}: how often the bench polls progress, so the resolution of the ends it reports "
+        "(default %(default)s)",
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -52,6 +52,7 @@ from bench.common import (
     Progress,
     StatementTimer,
     activate_armed,
+    add_engine_options,
     checkpoint,
     cpu_between,
     cpu_sample,
@@ -962,31 +963,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run the engine in W `tidings worker` processes on the system clock, delivery beside the chunks, as "
         "production does (PostgreSQL); 0 (default): in this process on the manual clock, movement then delivery",
     )
-    parser.add_argument(
-        "--tick-seconds",
-        type=float,
-        default=Settings.model_fields["tick_seconds"].default,
-        help="with --workers: the workers' idle pause (TIDINGS_TICK_SECONDS; default %(default)s)",
-    )
-    parser.add_argument(
-        "--poll-seconds",
-        type=float,
-        default=0.5,
-        help="with --workers: how often the bench polls the campaign's progress (default %(default)s); the "
-        "movement and delivery ends are known to this resolution",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=Settings.model_fields["chunk_size"].default,
-        help="engine chunk size (TIDINGS_CHUNK_SIZE; default %(default)s)",
-    )
-    parser.add_argument(
-        "--delivery-chunk-size",
-        type=int,
-        default=Settings.model_fields["delivery_chunk_size"].default,
-        help="delivery chunk size (default %(default)s)",
-    )
+    add_engine_options(parser, poll_seconds=0.5, workers="with --workers")
     parser.add_argument("--load-chunk", type=int, default=50_000, help="customers generated per load chunk")
     parser.add_argument(
         "--loop-sample",

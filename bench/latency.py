@@ -37,6 +37,7 @@ from bench.common import (
     Milestones,
     Progress,
     activate_armed,
+    add_engine_options,
     checkpoint,
     cpu_between,
     cpu_sample,
@@ -297,24 +298,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the due minute is the first whole minute at least this many seconds after activation: time for "
         "everyone to enter (default %(default)s)",
     )
-    parser.add_argument(
-        "--chunk-size", type=int, default=Settings.model_fields["chunk_size"].default, help="default %(default)s"
-    )
-    parser.add_argument(
-        "--delivery-chunk-size",
-        type=int,
-        default=Settings.model_fields["delivery_chunk_size"].default,
-        help="default %(default)s",
-    )
-    parser.add_argument(
-        "--tick-seconds",
-        type=float,
-        default=Settings.model_fields["tick_seconds"].default,
-        help="the scheduler loop's idle pause (TIDINGS_TICK_SECONDS; default %(default)s)",
-    )
-    parser.add_argument(
-        "--poll-seconds", type=float, default=0.2, help="how often the bench polls progress (default %(default)s)"
-    )
+    add_engine_options(parser, poll_seconds=0.2, workers="the workers (or this process's loop)")
     parser.add_argument(
         "--time-limit",
         type=float,

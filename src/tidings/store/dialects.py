@@ -230,7 +230,7 @@ class PostgresDialect:
         return _copy(conn, table, columns, rows)
 
     def among(self, column: ColumnElement[Any], values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
-        # A list of thousands of placeholders would be rendered, sent and parsed anew for every chunk.
+        # One array parameter: a list of thousands of placeholders would be rendered, sent and parsed per chunk.
         array = pg.ARRAY(column.type)
         if isinstance(values, Select):
             selected = values.subquery()

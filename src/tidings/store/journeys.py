@@ -191,7 +191,12 @@ def outcome_counts() -> Select[Any]:
 
 def _given(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
     """Join condition of ``journey_state`` with the chunk's rows given one of ``outcomes``."""
-    return and_(chunk.c.id == js.c.id, chunk.c.outcome.in_([encode(outcome) for outcome in outcomes]))
+    return and_(chunk.c.id == js.c.id, _outcome_in(outcomes))
+
+
+def _outcome_in(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
+    """Predicate on the chunk: the row was given one of ``outcomes``."""
+    return chunk.c.outcome.in_([encode(outcome) for outcome in outcomes])
 
 
 def trace_chunk(outcomes: Sequence[Performed | Dropped], *, now: datetime) -> Insert:
@@ -252,13 +257,11 @@ def move_chunk(moves: Mapping[Performed, tuple[str, datetime]], *, held: bool, n
 def complete_entries(terminal: Sequence[Outcome], *, now: datetime, fans_out: bool) -> Update:
     """Complete the entries whose token leaves the campaign in this chunk. When the graph ``fans_out`` an entry may
     have other tokens, here or at other nodes, and only an entry whose every token leaves now is completed."""
-    leaving = select(chunk.c.entry_id).where(chunk.c.outcome.in_([encode(outcome) for outcome in terminal]))
+    leaving = select(chunk.c.entry_id).where(_outcome_in(terminal))
     statement = update(entries).where(entries.c.id.in_(leaving.scalar_subquery()), entries.c.status == "active")
     if fans_out:
         other = js.alias("other")
-        leaving_now = exists().where(
-            chunk.c.id == other.c.id, chunk.c.outcome.in_([encode(outcome) for outcome in terminal])
-        )
+        leaving_now = exists().where(chunk.c.id == other.c.id, _outcome_in(terminal))
         statement = statement.where(~exists().where(other.c.entry_id == entries.c.id, ~leaving_now))
     return statement.values(status="completed", finished_at=now)
 
