@@ -86,8 +86,10 @@ START = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 FIRE_DATE = "2026-11-30"
 FIRE_HOUR = 9
 FIRE_AT = datetime(2026, 11, 30, FIRE_HOUR, 0, tzinfo=UTC)  # the account time zone is UTC by default
-NODE_PHASE = {"filter": "filter", "wait": "wait_release", "email": "send"}
-PHASES = ("enter", "filter", "wait_release", "send", "delivery", "other")
+#: The phase of a chunk claimed at each node. A chunk claimed at the wait goes on to send the e-mail in the same
+#: transaction (the send is due at once), so "send" counts only chunks claimed at the e-mail node itself.
+NODE_PHASE = {"filter": "filter", "wait": "release_and_send", "email": "send"}
+PHASES = ("enter", "filter", "release_and_send", "send", "delivery", "other")
 #: The manual clock's campaign: fires at FIRE_AT, waits a day.
 MANUAL_TRIGGER = {"type": "date_has_come", "config": {"date": FIRE_DATE, "hour": FIRE_HOUR}}
 MANUAL_WAIT = {"type": "wait", "config": {"amount": 1, "unit": "days"}}

@@ -98,22 +98,23 @@ class AccrueBonusPoints:
     def execute(self, batch: Batch, config: AccrueBonusPointsConfig, ctx: Context) -> Routing:
         # Under these locks the processor cannot finish one of this chunk's requests unseen: it either finished
         # it before (and the rules below see it) or waits, then wakes the customers held here.
-        ctx.conn.execute(loyalty_sql.lock_chunk_requests(batch.member)).all()
+        ctx.conn.execute(loyalty_sql.lock_chunk_requests(batch.member, node_id=batch.node_id)).all()
         # Its own request stays while a customer is held here, so what counts is having left as performed; and an
         # earlier token of the entry held here counts although it is not in this chunk.
-        already_accrued = once_per_entry(left_here(), holds=True)
+        already_accrued = once_per_entry(left_here(batch.node_id), held_at=batch.node_id)
         routing = Routing().drop(ALREADY_ACCRUED, already_accrued)
         routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing requested
-        routing.to("out", loyalty_sql.request_is("done"))
-        for reason in ctx.conn.execute(loyalty_sql.failure_reasons(batch.member)).scalars():
+        routing.to("out", loyalty_sql.request_is(batch.node_id, "done"))
+        for reason in ctx.conn.execute(loyalty_sql.failure_reasons(batch.member, node_id=batch.node_id)).scalars():
             if reason:
-                routing.drop(f"loyalty:{reason}", loyalty_sql.request_is("failed", reason))
-        routing.drop("loyalty:error", loyalty_sql.request_is("failed"))
+                routing.drop(f"loyalty:{reason}", loyalty_sql.request_is(batch.node_id, "failed", reason))
+        routing.drop("loyalty:error", loyalty_sql.request_is(batch.node_id, "failed"))
         routing.hold(ctx.now + RECHECK)  # requested now, or still pending
         return routing.then(
             loyalty_sql.request_from_chunk(
                 ctx.dialect,
                 kind=loyalty_sql.BONUS,
+                node_id=batch.node_id,
                 rows=batch.held(),
                 payload=config.payload(),
                 now=ctx.now,

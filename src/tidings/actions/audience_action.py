@@ -92,7 +92,11 @@ class AudienceAction:
             routing.then(audience_effects.remove_members(audience_id=audience_id, rows=changed))
         if config.send_to_loyalty:
             payload = {"operation": config.operation, "audience_id": audience_id, "audience": name}
-            routing.then(audience_effects.request_loyalty(ctx.dialect, rows=changed, payload=payload, now=ctx.now))
+            routing.then(
+                audience_effects.request_loyalty(
+                    ctx.dialect, node_id=batch.node_id, rows=changed, payload=payload, now=ctx.now
+                )
+            )
         return routing
 
 

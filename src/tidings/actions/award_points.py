@@ -70,7 +70,9 @@ class AwardPoints:
         # branches) waits, then sees this one's ledger rows in the rules below.
         ctx.conn.execute(points.lock_customers(points.chunk_customers(batch.member))).all()
         amount = config.decimal_amount()
-        already_awarded = once_per_entry(has_row_here(points_ledger), left_here(reasons=[CONTROL_GROUP]))
+        already_awarded = once_per_entry(
+            has_row_here(points_ledger, batch.node_id), left_here(batch.node_id, reasons=[CONTROL_GROUP])
+        )
         routing = Routing().drop(ALREADY_AWARDED, already_awarded)
         routing.suppress("out", CONTROL_GROUP, in_control_group())  # D1: routed on, nothing credited
         if amount < 0:
@@ -79,6 +81,8 @@ class AwardPoints:
         credited = batch.performed()
         routing.then(points.add_to_chunk_balances(rows=credited, amount=amount))
         routing.then(
-            points.ledger_rows_from_chunk(ctx.dialect, rows=credited, amount=amount, reason=config.comment, now=ctx.now)
+            points.ledger_rows_from_chunk(
+                ctx.dialect, node_id=batch.node_id, rows=credited, amount=amount, reason=config.comment, now=ctx.now
+            )
         )
         return routing

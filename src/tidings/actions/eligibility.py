@@ -98,7 +98,7 @@ class Audience:
             return subscribed
         return and_(subscribed, _subscribed(compiler, channel, self.category))
 
-    def routing(self, ctx: Context) -> Routing:
+    def routing(self, batch: Batch, ctx: Context) -> Routing:
         """The drop rules of spec 1.3, ``already_sent`` (D15), control-group suppression (D1), then ``out``."""
         compiler = ConditionCompiler(ctx.now, ctx.account.timezone)
         missing, invalid = _contact_rules(self.contact)
@@ -114,7 +114,10 @@ class Audience:
         if self.category is not None:
             unreachable = and_(*(not_(self.reachable(compiler, channel)) for channel in self.channels))
             routing.drop("unsubscribed_category", customer_matches(unreachable))
-        routing.drop("already_sent", once_per_entry(has_row_here(messages), left_here(reasons=[CONTROL_GROUP])))
+        routing.drop(
+            "already_sent",
+            once_per_entry(has_row_here(messages, batch.node_id), left_here(batch.node_id, reasons=[CONTROL_GROUP])),
+        )
         routing.suppress("out", CONTROL_GROUP, in_control_group())
         return routing.to("out")
 
@@ -160,6 +163,7 @@ def queue_messages(
     return message_sql.queue_from_batch(
         ctx.dialect,
         batch.performed(),
+        node_id=batch.node_id,
         channel=channel,
         recipient=recipient,
         send_after=send_after,

@@ -111,5 +111,7 @@ class LimitPoll:
                 recheck = min(recheck, max(ctx.now, oldest + lifetime))
             routing.hold(recheck)
         return routing.then(
-            poll_sql.invite_from_chunk(ctx.dialect, poll_id=config.poll, rows=batch.performed(), now=ctx.now)
+            poll_sql.invite_from_chunk(
+                ctx.dialect, poll_id=config.poll, node_id=batch.node_id, rows=batch.performed(), now=ctx.now
+            )
         )

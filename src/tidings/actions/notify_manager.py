@@ -94,7 +94,9 @@ class NotifyManager:
 
     def execute(self, batch: Batch, config: NotifyManagerConfig, ctx: Context) -> Routing:
         address = recipient(config)
-        already_sent = once_per_entry(has_row_here(messages), left_here(reasons=[CONTROL_GROUP, NO_MANAGER]))
+        already_sent = once_per_entry(
+            has_row_here(messages, batch.node_id), left_here(batch.node_id, reasons=[CONTROL_GROUP, NO_MANAGER])
+        )
         gates = [Gate(ALREADY_SENT, already_sent)]
         if not config.include_control_group:
             gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
@@ -103,6 +105,7 @@ class NotifyManager:
         queue = message_sql.queue_from_batch(
             ctx.dialect,
             batch.performed(),
+            node_id=batch.node_id,
             channel=literal("email"),
             recipient=address,
             send_after=literal(ctx.now, Timestamp()),

@@ -84,4 +84,4 @@ class SendEmail:
             windowed=False,  # e-mail has no delivery window (D16)
             lifetime=None,
         )
-        return audience.routing(ctx).then(queued)
+        return audience.routing(batch, ctx).then(queued)

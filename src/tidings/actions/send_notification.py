@@ -176,7 +176,9 @@ class SendNotification:
         gates = [Gate(UNSUBSCRIBED_CHANNEL, unsubscribed(compiler, "app"))]
         if config.category is not None:
             gates.append(Gate(UNSUBSCRIBED_CATEGORY, unsubscribed(compiler, "app", config.category)))
-        already_sent = once_per_entry(has_row_here(notifications), left_here(reasons=[CONTROL_GROUP]))
+        already_sent = once_per_entry(
+            has_row_here(notifications, batch.node_id), left_here(batch.node_id, reasons=[CONTROL_GROUP])
+        )
         gates.append(Gate(ALREADY_SENT, already_sent))
         gates.append(Gate(CONTROL_GROUP, in_control_group(), suppress=True))
         routing, performed = gated(gates)
@@ -191,7 +193,9 @@ class SendNotification:
         sources = {"title": config.title, "text": config.text}
         if not has_markup(*sources.values()):
             content = {**sources, **fixed}
-            insert = notification_sql.insert_performed(ctx.dialect, rows=batch.performed(), content=content)
+            insert = notification_sql.insert_performed(
+                ctx.dialect, node_id=batch.node_id, rows=batch.performed(), content=content
+            )
             return routing.to("out").then(insert)
         rendering = render_performed(batch, ctx, performed, sources)
         if rendering.failed:

@@ -76,4 +76,4 @@ class SendPush:
             windowed=not config.deliver_immediately,
             lifetime=config.lifetime,
         )
-        return audience.routing(ctx).then(queued)
+        return audience.routing(batch, ctx).then(queued)

@@ -115,4 +115,4 @@ class SendSms:
             lifetime=config.lifetime,
             payload=payload,
         )
-        return audience.routing(ctx).then(queued)
+        return audience.routing(batch, ctx).then(queued)

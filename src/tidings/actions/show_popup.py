@@ -115,7 +115,12 @@ class ShowPopup:
         routing, performed = gated(
             [
                 Gate(UNSUBSCRIBED_CHANNEL, and_(unsubscribed(compiler, "app"), unsubscribed(compiler, "push"))),
-                Gate(ALREADY_SENT, once_per_entry(has_row_here(popups), left_here(reasons=[CONTROL_GROUP]))),
+                Gate(
+                    ALREADY_SENT,
+                    once_per_entry(
+                        has_row_here(popups, batch.node_id), left_here(batch.node_id, reasons=[CONTROL_GROUP])
+                    ),
+                ),
                 Gate(CONTROL_GROUP, in_control_group(), suppress=True),
             ]
         )
@@ -128,7 +133,10 @@ class ShowPopup:
         sources = {name: getattr(config, name) for name in TEMPLATED}
         if not has_markup(*sources.values()):
             insert = popup_sql.insert_performed(
-                ctx.dialect, rows=batch.performed(), content={**fixed, "content": config.content(sources)}
+                ctx.dialect,
+                node_id=batch.node_id,
+                rows=batch.performed(),
+                content={**fixed, "content": config.content(sources)},
             )
             return routing.to("out").then(insert)
         rendering = render_performed(batch, ctx, performed, sources)

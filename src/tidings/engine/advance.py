@@ -4,6 +4,10 @@ Both runtimes (direct and DBOS) call ``advance_chunk``. The claim is the transac
 skips rows another transaction holds), so nothing is written to claim a chunk and nothing is left to release: a
 worker that dies mid-chunk rolls the whole chunk back, and the next claim at that node takes its customers again.
 Running it twice is safe: a customer advanced by the first run is no longer due at the node.
+
+Customers sent on to a node that is due at once (a send after a wait, a filter after a split) are advanced there in
+the same transaction, as the chunk's next step: their rows are written once, where the chain stops (moved to the
+node where they wait, or deleted when they leave), and they reach the next node without waiting for a tick.
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ class ChunkResult:
 
 
 def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: datetime, *, limit: int) -> ChunkResult:
-    """Claim up to ``limit`` customers due at the node ``at`` (earliest due first) and advance them; an empty
-    result when none is due, the campaign is not active, or the node is gone from its current version."""
+    """Claim up to ``limit`` customers due at the node ``at`` (earliest due first) and advance them, on through every
+    node they reach that is due at once; an empty result when none is due, the campaign is not active, or the node
+    is gone from its current version."""
     with db.engine.begin() as conn:
         campaign = conn.execute(journeys.campaign_for_chunk(at.campaign_id)).first()
         if campaign is None or campaign.status != "active":
@@ -66,25 +71,55 @@ def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: date
         ).rowcount
         if not size:
             return ChunkResult()
-        outcomes = _advance(conn, db, document, at, version, size, now)
+        ctx = Context(conn=conn, dialect=db.dialect, now=now, account=load_account(conn), graph=document)
+        counters = CounterDelta(at.campaign_id, str(uuid.uuid4()))
+        step: Step | None = Step(at.node_id, size, arrived_at=None)
+        parked: dict[str, int] = {}  # how many rows wait in the chunk for their step, by node, first parked first
+        outcomes: dict[Outcome, int] = {}
+        while step is not None:  # ends: every step sends rows only downstream, and the graph has no cycle
+            advanced = _advance(ctx, document, at.campaign_id, version, step, counters)
+            outcomes = outcomes or advanced
+            onward = _onward(step.node_id, document, advanced, now, ctx.account)
+            for statement in journeys.park_onward(onward):
+                conn.execute(statement)
+            for outcome, node_id in onward.items():
+                parked[node_id] = parked.get(node_id, 0) + advanced[outcome]
+            step = None
+            if parked:
+                node_id = next(iter(parked))
+                count = parked.pop(node_id)
+                conn.execute(journeys.unpark(node_id))
+                step = Step(node_id, count, arrived_at=now)
+        counters.write(conn, db.dialect)
         conn.execute(journeys.clear_chunk())
         return ChunkResult(at.node_id, size, outcomes)
 
 
+@dataclass(frozen=True)
+class Step:
+    """Where the chunk's rows are advanced now: the node they were claimed at (``arrived_at`` None: each row's own
+    arrival), or a node due at once that an earlier step of the chunk sent them to (their rows still name the node
+    they were claimed at, and they arrived at ``arrived_at``)."""
+
+    node_id: str
+    size: int
+    arrived_at: datetime | None
+
+
 def _advance(
-    conn: Connection, db: Database, document: CampaignDocument, at: DueNode, version: int, size: int, now: datetime
+    ctx: Context, document: CampaignDocument, campaign_id: int, version: int, step: Step, counters: CounterDelta
 ) -> dict[Outcome, int]:
-    """Route the claimed chunk by the node's rules, run the action's effects, trace and count what happened,
-    and move each customer on (or out) with one statement per kind of change."""
-    node = document.node(at.node_id)
+    """Route the chunk's current step by the node's rules, run the action's effects, trace and count what happened,
+    and move each customer on (or out) with one statement per kind of change — except those going on to a node due
+    at once (``_onward``): a later step advances them there, unmoved."""
+    conn, now = ctx.conn, ctx.now
+    node = document.node(step.node_id)
     action = ACTIONS[node.type]
-    account = load_account(conn)
-    ctx = Context(conn=conn, dialect=db.dialect, now=now, account=account, graph=document)
     batch = Batch(
-        campaign_id=at.campaign_id,
+        campaign_id=campaign_id,
         version=version,
-        node_id=at.node_id,
-        size=size,
+        node_id=step.node_id,
+        size=step.size,
         member=chunk_member(),
         given=lambda outcome: chunk_member([outcome]),
     )
@@ -95,32 +130,48 @@ def _advance(
     counted: dict[str | None, int] = {value: count for value, count in conn.execute(journeys.outcome_counts())}
     unrouted = counted.pop(None, 0)
     if unrouted:
-        raise UnroutedRows(f"action {node.type!r} at node {at.node_id!r} left {unrouted} customers unrouted")
+        raise UnroutedRows(f"action {node.type!r} at node {step.node_id!r} left {unrouted} customers unrouted")
     for effect in routing.effects:
         conn.execute(effect)
 
     outcomes = {decode(value): count for value, count in counted.items() if value is not None}
-    counters = CounterDelta(at.campaign_id, str(uuid.uuid4()))
     leaving = [outcome for outcome in outcomes if not isinstance(outcome, Held)]
     if leaving:
-        conn.execute(journeys.trace_chunk(leaving, now=now))
+        conn.execute(journeys.trace_chunk(leaving, node_id=step.node_id, arrived_at=step.arrived_at, now=now))
     terminal = [
         outcome
         for outcome in leaving
-        if not isinstance(outcome, Performed) or not document.targets(at.node_id, outcome.port)
+        if not isinstance(outcome, Performed) or not document.targets(step.node_id, outcome.port)
     ]
     if terminal:
         conn.execute(journeys.complete_entries(terminal, now=now, fans_out=document.fans_out()))
         conn.execute(journeys.delete_leaving(terminal))
     moves: dict[Performed, tuple[str, datetime]] = {}
     for outcome, count in outcomes.items():
-        counters.count(at.node_id, outcome, count)
+        counters.count(step.node_id, outcome, count)
         if isinstance(outcome, Performed):
-            moves.update(_fan_out(conn, at.node_id, outcome, document, counters, count, now, account))
+            moves.update(_fan_out(conn, step.node_id, outcome, document, counters, count, now, ctx.account))
+    moves = {outcome: (node_id, due) for outcome, (node_id, due) in moves.items() if due > now}
     if moves or HELD in outcomes:
-        conn.execute(journeys.move_chunk(moves, held=HELD in outcomes, now=now))
-    counters.write(conn, db.dialect)
+        conn.execute(
+            journeys.move_chunk(moves, held=HELD in outcomes, here=step.node_id, arrived_at=step.arrived_at, now=now)
+        )
     return outcomes
+
+
+def _onward(
+    node_id: str, document: CampaignDocument, outcomes: dict[Outcome, int], now: datetime, account: AccountSettings
+) -> dict[Performed, str]:
+    """The outcomes whose rows go on to a node due at once, and that node (the port's first child: a copy goes to
+    every other child, ``_fan_out``)."""
+    onward: dict[Performed, str] = {}
+    for outcome in outcomes:
+        if not isinstance(outcome, Performed):
+            continue
+        targets = document.targets(node_id, outcome.port)
+        if targets and due_on_arrival(document, targets[0], now, account) <= now:
+            onward[outcome] = targets[0]
+    return onward
 
 
 def _fan_out(

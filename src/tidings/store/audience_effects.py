@@ -48,14 +48,16 @@ def remove_members(*, audience_id: int, rows: ColumnElement[bool]) -> Delete:
     )
 
 
-def request_loyalty(dialect: Dialect, *, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime) -> Insert:
-    """One pending ``audience`` request for the loyalty adapter per ``journey_state`` row that ``rows`` holds for,
-    at most one per (entry, node, customer)."""
+def request_loyalty(
+    dialect: Dialect, *, node_id: str, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime
+) -> Insert:
+    """One pending ``audience`` request of node ``node_id`` (the chunk's) for the loyalty adapter per
+    ``journey_state`` row that ``rows`` holds for, at most one per (entry, node, customer)."""
     requests = select(
         literal("audience"),
         journey_state.c.campaign_id,
         journey_state.c.entry_id,
-        journey_state.c.node_id,
+        literal(node_id),
         journey_state.c.customer_id,
         literal(payload, Json),
         literal("pending"),

@@ -18,14 +18,15 @@ from tidings.store.tables import customers, entries, journey_chunk, journey_stat
 
 
 def chunk_member(outcomes: Collection[Outcome] | None = None) -> ColumnElement[bool]:
-    """The rows of the chunk being advanced (kept in this transaction's scratch table, ``journey_chunk``); with
-    ``outcomes``, those the node's rules gave one of them."""
+    """The rows of the chunk being advanced at its current node (kept in this transaction's scratch table,
+    ``journey_chunk``; rows parked for a later step are not); with ``outcomes``, those the node's rules gave one of
+    them."""
     return journey_state.c.id.in_(_claimed(outcomes))
 
 
 def _claimed(outcomes: Collection[Outcome] | None = None) -> ScalarSelect[Any]:
     claimed = journey_chunk.alias("claimed")  # never the row of a statement that updates the chunk itself
-    rows = select(claimed.c.id)
+    rows = select(claimed.c.id).where(claimed.c.parked_for.is_(None))
     if outcomes is not None:
         rows = rows.where(claimed.c.outcome.in_([encode(outcome) for outcome in outcomes]))
     return rows.scalar_subquery()
@@ -48,37 +49,40 @@ def in_control_group() -> ColumnElement[bool]:
     return probe(entries.c.id == journey_state.c.entry_id, entries.c.is_control.is_(True))
 
 
-def has_row_here(table: Table) -> ColumnElement[bool]:
-    """This row's entry and customer already have this node's row in ``table`` (an effect keyed by entry, node
-    and customer: a message, an inbox item, a popup, a ledger row)."""
+def has_row_here(table: Table, node_id: str) -> ColumnElement[bool]:
+    """This row's entry and customer already have a row of node ``node_id`` (the chunk's) in ``table`` (an effect
+    keyed by entry, node and customer: a message, an inbox item, a popup, a ledger row). The node is the chunk's,
+    not the row's ``node_id``: a chunk that continues into a node due at once has not moved its rows there."""
     js = journey_state
     return probe(
         table.c.entry_id == js.c.entry_id,
-        table.c.node_id == js.c.node_id,
+        table.c.node_id == node_id,
         table.c.customer_id == js.c.customer_id,
     )
 
 
-def left_here(*, reasons: Collection[str] | None = None) -> ColumnElement[bool]:
-    """The trace shows this row's entry and customer leaving this node before: with one of ``reasons`` (a
-    suppression such as the control group's) or, without reasons, performed."""
+def left_here(node_id: str, *, reasons: Collection[str] | None = None) -> ColumnElement[bool]:
+    """The trace shows this row's entry and customer leaving node ``node_id`` (the chunk's) before: with one of
+    ``reasons`` (a suppression such as the control group's) or, without reasons, performed."""
     js, trace = journey_state, journey_trace
     which = trace.c.outcome == "performed" if reasons is None else trace.c.reason.in_(reasons)
     return probe(
         trace.c.customer_id == js.c.customer_id,
         trace.c.entry_id == js.c.entry_id,
-        trace.c.node_id == js.c.node_id,
+        trace.c.node_id == node_id,
         which,
     )
 
 
-def once_per_entry(*done: ColumnElement[bool], holds: bool = False) -> ColumnElement[bool]:
+def once_per_entry(*done: ColumnElement[bool], held_at: str | None = None) -> ColumnElement[bool]:
     """The rows a node does not perform because it acts once per entry (D15: merged branches bring an entry to a
     node twice): the node did its work for the entry already (any of ``done``), or an earlier token of the entry
-    arrives with this one and is the one performed. Earlier tokens are looked for in this chunk or, for a node that
-    ``holds`` its customers while it waits for an answer, anywhere at the node."""
+    arrives with this one and is the one performed. Earlier tokens are looked for in this chunk and, for a node that
+    holds its customers while it waits for an answer (``held_at``: its id), among those it holds."""
     js, twin = journey_state, journey_state.alias("twin")
-    together = twin.c.node_id == js.c.node_id if holds else twin.c.id.in_(_claimed())
+    together: ColumnElement[bool] = twin.c.id.in_(_claimed())
+    if held_at is not None:
+        together = or_(together, twin.c.node_id == held_at)
     earlier_twin = exists().where(
         together,
         twin.c.entry_id == js.c.entry_id,

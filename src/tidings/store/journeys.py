@@ -146,7 +146,7 @@ def route_chunk(rules: Sequence[Rule]) -> list[Update]:
 
 
 def _unrouted() -> ColumnElement[bool]:
-    return and_(chunk.c.id == js.c.id, chunk.c.outcome.is_(None))
+    return and_(chunk.c.id == js.c.id, chunk.c.outcome.is_(None), chunk.c.parked_for.is_(None))
 
 
 def _route_in_one_pass(rules: Sequence[Rule]) -> Update:
@@ -173,20 +173,24 @@ def _until(rule: Rule | None) -> ColumnElement[Any]:
 
 def _route_first(rule: Rule, count: int) -> Update:
     unrouted = chunk.alias("unrouted")  # the subquery must see the whole chunk, not the row being updated
-    taken = and_(unrouted.c.id == js.c.id, unrouted.c.outcome.is_(None))
+    taken = and_(unrouted.c.id == js.c.id, unrouted.c.outcome.is_(None), unrouted.c.parked_for.is_(None))
     if rule.where is not None:
         taken = and_(taken, rule.where)
     first = select(js.c.id).where(taken).order_by(js.c.id).limit(max(count, 0))
     values: dict[str, Any] = {"outcome": encode(rule.outcome)}
     if rule.until is not None:
         values["until"] = _ts(rule.until)
-    return update(chunk).where(chunk.c.outcome.is_(None), chunk.c.id.in_(first.scalar_subquery())).values(**values)
+    return (
+        update(chunk)
+        .where(chunk.c.outcome.is_(None), chunk.c.parked_for.is_(None), chunk.c.id.in_(first.scalar_subquery()))
+        .values(**values)
+    )
 
 
 def outcome_counts() -> Select[Any]:
     """(encoded outcome, count) of the chunk's rows, None for rows no rule took; ``core.outcomes.decode`` reads
     the first column."""
-    return select(chunk.c.outcome, func.count()).group_by(chunk.c.outcome)
+    return select(chunk.c.outcome, func.count()).where(chunk.c.parked_for.is_(None)).group_by(chunk.c.outcome)
 
 
 def _given(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
@@ -199,9 +203,12 @@ def _outcome_in(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
     return chunk.c.outcome.in_([encode(outcome) for outcome in outcomes])
 
 
-def trace_chunk(outcomes: Sequence[Performed | Dropped], *, now: datetime) -> Insert:
-    """Trace the chunk's rows given one of ``outcomes`` in one statement: ``performed`` with their port, or
-    ``dropped``; with the reason if any."""
+def trace_chunk(
+    outcomes: Sequence[Performed | Dropped], *, node_id: str, arrived_at: datetime | None, now: datetime
+) -> Insert:
+    """Trace the chunk's rows given one of ``outcomes`` at node ``node_id`` in one statement: ``performed`` with
+    their port, or ``dropped``; with the reason if any. They arrived at ``arrived_at``, or when their rows say
+    (None: the rows are at the node)."""
     encoded = {encode(outcome): outcome for outcome in outcomes}
 
     def by_outcome(value: Callable[[Performed | Dropped], str | None]) -> ColumnElement[Any]:
@@ -212,8 +219,8 @@ def trace_chunk(outcomes: Sequence[Performed | Dropped], *, now: datetime) -> In
         js.c.version,
         js.c.entry_id,
         js.c.customer_id,
-        js.c.node_id,
-        js.c.arrived_at,
+        literal(node_id),
+        js.c.arrived_at if arrived_at is None else _ts(arrived_at),
         _ts(now),
         by_outcome(lambda outcome: "performed" if isinstance(outcome, Performed) else "dropped"),
         by_outcome(lambda outcome: outcome.port if isinstance(outcome, Performed) else None),
@@ -236,22 +243,49 @@ def copy_to_node(outcome: Performed, *, target: str, now: datetime, due_at: date
     return js.insert().from_select(list(TOKEN_COLUMNS), rows)
 
 
-def move_chunk(moves: Mapping[Performed, tuple[str, datetime]], *, held: bool, now: datetime) -> Update:
+def move_chunk(
+    moves: Mapping[Performed, tuple[str, datetime]],
+    *,
+    held: bool,
+    here: str,
+    arrived_at: datetime | None,
+    now: datetime,
+) -> Update:
     """Release the chunk in one statement: the rows of each outcome in ``moves`` go to its node, due at its time;
-    with ``held``, the held rows stay at their node, due again when their rule said."""
+    with ``held``, the held rows stay at node ``here`` (where they arrived at ``arrived_at``, or when their rows say
+    when None), due again when their rule said."""
     targets = {encode(outcome): move for outcome, move in moves.items()}
     releasing: list[Outcome] = [*moves, *([HELD] if held else [])]
+    here_since = js.c.arrived_at if arrived_at is None else _ts(arrived_at)
     values: dict[str, Any] = {}
     if targets:
-        values["node_id"] = case(
-            {key: node for key, (node, _) in targets.items()}, value=chunk.c.outcome, else_=js.c.node_id
-        )
-        values["arrived_at"] = case((chunk.c.outcome.in_(list(targets)), _ts(now)), else_=js.c.arrived_at)
+        values["node_id"] = case({key: node for key, (node, _) in targets.items()}, value=chunk.c.outcome, else_=here)
+        values["arrived_at"] = case((chunk.c.outcome.in_(list(targets)), _ts(now)), else_=here_since)
+    elif arrived_at is not None:  # held rows only, at a node the chunk continued to: they are moved there
+        values.update(node_id=here, arrived_at=here_since)
     due_at: ColumnElement[Any] = chunk.c.until
     if targets:
         due_at = case({key: _ts(due) for key, (_, due) in targets.items()}, value=chunk.c.outcome, else_=due_at)
     values["due_at"] = due_at
     return update(js).where(_given(releasing)).values(**values)
+
+
+def park_onward(onward: Mapping[Performed, str]) -> list[Executable]:
+    """End the chunk's current step: its rows given an outcome in ``onward`` wait in the chunk for the step at that
+    outcome's node (due at once), without their outcome; the rest, moved or gone, leave the chunk."""
+    current = chunk.c.parked_for.is_(None)
+    if not onward:
+        return [delete(chunk).where(current)]
+    targets = {encode(outcome): node for outcome, node in onward.items()}
+    return [
+        delete(chunk).where(current, ~_outcome_in(list(onward))),
+        update(chunk).where(current).values(parked_for=case(targets, value=chunk.c.outcome), outcome=None, until=None),
+    ]
+
+
+def unpark(node_id: str) -> Update:
+    """The rows waiting for the step at ``node_id`` become the chunk's current step."""
+    return update(chunk).where(chunk.c.parked_for == node_id).values(parked_for=None)
 
 
 def complete_entries(terminal: Sequence[Outcome], *, now: datetime, fans_out: bool) -> Update:

@@ -44,45 +44,48 @@ def _ts(value: datetime) -> Any:
 
 
 # -- written by a campaign node ------------------------------------------------------------------------------
-def of_token() -> ColumnElement[bool]:
-    """Joins a request to the ``journey_state`` row of the same (entry, node, customer)."""
-    return and_(lr.c.entry_id == js.c.entry_id, lr.c.node_id == js.c.node_id, lr.c.customer_id == js.c.customer_id)
+def of_token(node: ColumnElement[str]) -> ColumnElement[bool]:
+    """Joins a request to the ``journey_state`` row of the same entry and customer at ``node``: the row's own
+    ``node_id`` for a held row, the chunk's node for a chunk's row (a chunk that continues into a node due at once has
+    not moved its rows there)."""
+    return and_(lr.c.entry_id == js.c.entry_id, lr.c.node_id == node, lr.c.customer_id == js.c.customer_id)
 
 
-def lock_chunk_requests(member: ColumnElement[bool]) -> Select[Any]:
+def lock_chunk_requests(member: ColumnElement[bool], *, node_id: str) -> Select[Any]:
     """Lock the requests of the chunk's tokens (in id order) before reading their status: the processor records
     an outcome under the same locks, so the chunk either sees it or is seen (and woken) by it."""
-    return select(lr.c.id).join(js, of_token()).where(member).order_by(lr.c.id).with_for_update(of=lr)
+    return select(lr.c.id).join(js, of_token(literal(node_id))).where(member).order_by(lr.c.id).with_for_update(of=lr)
 
 
-def request_is(status: LoyaltyRequestStatus, reason: str | None = None) -> ColumnElement[bool]:
-    """Predicate on ``journey_state``: the token's request has ``status`` (and, for ``failed``, ``reason``)."""
-    condition = and_(of_token(), lr.c.status == status)
+def request_is(node_id: str, status: LoyaltyRequestStatus, reason: str | None = None) -> ColumnElement[bool]:
+    """Predicate on ``journey_state``: the token's request at node ``node_id`` has ``status`` (and, for ``failed``,
+    ``reason``)."""
+    condition = and_(of_token(literal(node_id)), lr.c.status == status)
     if reason is not None:
         condition = and_(condition, lr.c.response["reason"].as_string() == reason)
     return probe(condition)
 
 
-def failure_reasons(member: ColumnElement[bool]) -> Select[Any]:
-    """The distinct reason codes of the chunk's failed requests."""
+def failure_reasons(member: ColumnElement[bool], *, node_id: str) -> Select[Any]:
+    """The distinct reason codes of the chunk's failed requests at node ``node_id``."""
     return (
         select(lr.c.response["reason"].as_string())
-        .join(js, of_token())
+        .join(js, of_token(literal(node_id)))
         .where(member, lr.c.status == "failed")
         .distinct()
     )
 
 
 def request_from_chunk(
-    dialect: Dialect, *, kind: str, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime
+    dialect: Dialect, *, kind: str, node_id: str, rows: ColumnElement[bool], payload: dict[str, Any], now: datetime
 ) -> Insert:
-    """One pending request per ``journey_state`` row that ``rows`` holds for (e.g. ``Batch.held()``); a (entry,
-    node, customer) that has one keeps it."""
+    """One pending request of node ``node_id`` (the chunk's) per ``journey_state`` row that ``rows`` holds for (e.g.
+    ``Batch.held()``); a (entry, node, customer) that has one keeps it."""
     requests = select(
         literal(kind),
         js.c.campaign_id,
         js.c.entry_id,
-        js.c.node_id,
+        literal(node_id),
         js.c.customer_id,
         literal(payload, Json),
         literal("pending"),
@@ -160,7 +163,7 @@ def mark_retry() -> Update:
 def wake_waiting(ids: list[int], *, now: datetime) -> Update:
     """Make the tokens held at the nodes of these (finished) requests due now (found through their entries)."""
     entries = select(lr.c.entry_id).where(lr.c.id.in_(ids), lr.c.entry_id.is_not(None))
-    finished = exists().where(lr.c.id.in_(ids), of_token())
+    finished = exists().where(lr.c.id.in_(ids), of_token(js.c.node_id))
     return (
         update(js).where(js.c.entry_id.in_(entries.scalar_subquery()), js.c.due_at > now, finished).values(due_at=now)
     )

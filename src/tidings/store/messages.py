@@ -62,6 +62,7 @@ def queue_from_batch(
     dialect: Dialect,
     performed: ColumnElement[bool],
     *,
+    node_id: str,
     channel: ColumnElement[Any],
     recipient: ColumnElement[Any],
     send_after: ColumnElement[Any],
@@ -70,14 +71,15 @@ def queue_from_batch(
     now: datetime,
     reads_customers: bool = True,
 ) -> Insert:
-    """One queued message per ``journey_state`` row that ``performed`` holds for (``Batch.performed``: suppressed
-    rows are left out); at most one per (entry, node, customer) — the unique index makes a replay a no-op. The value
-    expressions read the ``journey_state`` row and, with ``reads_customers``, its customer's ``customers`` row."""
+    """One queued message of node ``node_id`` (the chunk's) per ``journey_state`` row that ``performed`` holds for
+    (``Batch.performed``: suppressed rows are left out); at most one per (entry, node, customer) — the unique index
+    makes a replay a no-op. The value expressions read the ``journey_state`` row and, with ``reads_customers``, its
+    customer's ``customers`` row."""
     rows = select(
         journey_state.c.campaign_id,
         journey_state.c.version,
         journey_state.c.entry_id,
-        journey_state.c.node_id,
+        literal(node_id),
         journey_state.c.customer_id,
         channel,
         recipient,

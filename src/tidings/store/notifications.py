@@ -17,14 +17,17 @@ CONTENT = ("title", "text", "image_url", "link", "category", "created_at", "expi
 _ONCE = ["entry_id", "node_id", "customer_id"]
 
 
-def insert_performed(dialect: Dialect, *, rows: ColumnElement[bool], content: Mapping[str, Any]) -> Insert:
+def insert_performed(
+    dialect: Dialect, *, node_id: str, rows: ColumnElement[bool], content: Mapping[str, Any]
+) -> Insert:
     """One notification with the same ``content`` for each ``journey_state`` row that ``rows`` holds for
-    (``Batch.performed()``); a customer who already has this node's notification in this entry keeps it."""
+    (``Batch.performed()``); a customer who already has the notification of node ``node_id`` (the chunk's) in this
+    entry keeps it."""
     values = [literal(content[name], notifications.c[name].type) for name in CONTENT]
     source = select(
         journey_state.c.campaign_id,
         journey_state.c.entry_id,
-        journey_state.c.node_id,
+        literal(node_id),
         journey_state.c.customer_id,
         *values,
     ).where(rows)

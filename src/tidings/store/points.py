@@ -78,16 +78,22 @@ def add_to_chunk_balances(*, rows: ColumnElement[bool], amount: Decimal) -> Upda
 
 
 def ledger_rows_from_chunk(
-    dialect: Dialect, *, rows: ColumnElement[bool], amount: Decimal, reason: str | None, now: datetime
+    dialect: Dialect,
+    *,
+    node_id: str,
+    rows: ColumnElement[bool],
+    amount: Decimal,
+    reason: str | None,
+    now: datetime,
 ) -> Insert:
-    """One ledger row per ``journey_state`` row that ``rows`` holds for."""
+    """One ledger row of node ``node_id`` (the chunk's) per ``journey_state`` row that ``rows`` holds for."""
     entries = select(
         js.c.customer_id,
         amount_literal(amount),
         literal(reason, points_ledger.c.reason.type),
         js.c.campaign_id,
         js.c.entry_id,
-        js.c.node_id,
+        literal(node_id),
         literal(now, points_ledger.c.created_at.type),
     ).where(rows)
     columns = ["customer_id", "amount", "reason", "campaign_id", "entry_id", "node_id", "created_at"]

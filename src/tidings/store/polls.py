@@ -197,10 +197,12 @@ def close_invitation(poll_id: int, customer_id: int, *, now: datetime) -> Update
     )
 
 
-def invite_from_chunk(dialect: Dialect, *, poll_id: int, rows: ColumnElement[bool], now: datetime) -> Insert:
-    """An open invitation for each ``journey_state`` row that ``rows`` holds for, e.g. ``Batch.performed()``
-    (renewed if the customer had one)."""
-    invited = select(literal(poll_id), js.c.customer_id, js.c.campaign_id, js.c.entry_id, js.c.node_id, _ts(now))
+def invite_from_chunk(
+    dialect: Dialect, *, poll_id: int, node_id: str, rows: ColumnElement[bool], now: datetime
+) -> Insert:
+    """An open invitation from node ``node_id`` (the chunk's) for each ``journey_state`` row that ``rows`` holds
+    for, e.g. ``Batch.performed()`` (renewed if the customer had one)."""
+    invited = select(literal(poll_id), js.c.customer_id, js.c.campaign_id, js.c.entry_id, literal(node_id), _ts(now))
     invited = invited.where(rows)
     upsert = dialect.upsert(pi, ["poll_id", "customer_id"], ["campaign_id", "entry_id", "node_id", "invited_at"])
     return upsert.from_select(["poll_id", "customer_id", "campaign_id", "entry_id", "node_id", "invited_at"], invited)

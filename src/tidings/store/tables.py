@@ -213,8 +213,10 @@ journey_state = Table(
 )
 
 # The chunk being advanced, in the advancing transaction's own connection: which rows it claimed and, once the
-# node's rules ran, the outcome of each (and until when a held row waits). A temporary table, so writing it costs
-# neither the shared buffers nor the write-ahead log; it is declared apart from ``metadata`` (no migration makes it).
+# node's rules ran, the outcome of each (and until when a held row waits). Rows the chunk sent on to a node due at
+# once wait there for their step ("parked for" that node) while the chunk advances another node's rows. A temporary
+# table, so writing it costs neither the shared buffers nor the write-ahead log; it is declared apart from
+# ``metadata`` (no migration makes it).
 scratch = MetaData()
 journey_chunk = Table(
     "journey_chunk",
@@ -223,6 +225,7 @@ journey_chunk = Table(
     Column("entry_id", BigInteger, nullable=False),
     Column("outcome", String(96)),  # core.outcomes.encode
     Column("until", Timestamp),  # a held row's next due time
+    Column("parked_for", String(64)),  # the node whose step this row waits for; NULL: the step being advanced
     prefixes=["TEMPORARY"],
 )
 
