@@ -205,11 +205,16 @@ class CampaignService:
     def _arm_trigger(self, conn: Connection, campaign_id: int, document: CampaignDocument) -> None:
         trigger = TRIGGERS[document.trigger.type]
         account = load_account(conn)
+        next_fire_at, fire_cursor = first_fire_at(document, self.clock.now(), account), None
+        in_progress = conn.execute(campaign_sql.fire_in_progress(campaign_id)).first()
+        if in_progress is not None and in_progress.kind == trigger.kind:  # paused part-way through a fire: finish it
+            next_fire_at, fire_cursor = in_progress.next_fire_at, in_progress.fire_cursor
         for statement in campaign_sql.replace_trigger(
             campaign_id=campaign_id,
             kind=trigger.kind,
             event_name=trigger.event_name(document.trigger.config),
-            next_fire_at=first_fire_at(document, self.clock.now(), account),
+            next_fire_at=next_fire_at,
+            fire_cursor=fire_cursor,
         ):
             conn.execute(statement)
         segment_id = listened_segment(trigger, document.trigger.config)

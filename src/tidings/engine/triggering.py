@@ -98,31 +98,44 @@ def fire_event_triggers(
     return InboxWork(total, consumed)
 
 
-def fire_schedules(db: Database, documents: DocumentCache, now: datetime, account: AccountSettings) -> int:
+#: Customers a whole-base fire enters per transaction. The chunks of the first slices move while later slices
+#: enter (on another worker, or in the same one's next tick), and no transaction has to hold a whole base.
+FIRE_SLICE = 50_000
+
+
+def fire_schedules(
+    db: Database, documents: DocumentCache, now: datetime, account: AccountSettings, *, slice_size: int = FIRE_SLICE
+) -> int:
+    """Enter the audiences of the due schedule triggers, a slice of at most ``slice_size`` customers (by id) per
+    transaction. The last slice records the fire and schedules the next one; a worker that dies between slices
+    leaves the fire to resume after the last slice that committed."""
     total = 0
     while True:
         with db.engine.begin() as conn:
             due = conn.execute(campaign_sql.claim_due_schedule(db.dialect, now=now)).first()
             if due is None:
                 return total
-            campaign_id, fire_at = due
+            campaign_id, fire_at, after = due
             version, document = _current(conn, documents, campaign_id)
-            trigger = TRIGGERS[document.trigger.type]
             candidates, passes = whole_base_entry(document)
-            entered = enter_customers(
-                conn,
-                db.dialect,
-                campaign_id=campaign_id,
-                version=version,
-                document=document,
-                candidates=candidates,
-                now=now,
-                account=account,
-                passes=passes,
-            )
-            following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
-            conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))
-            total += entered.count
+            through, count = conn.execute(candidate_sql.slice_end(candidates, after=after, size=slice_size)).one()
+            if through is not None:
+                total += enter_customers(
+                    conn,
+                    db.dialect,
+                    campaign_id=campaign_id,
+                    version=version,
+                    document=document,
+                    candidates=candidate_sql.in_slice(candidates, after=after, through=through),
+                    now=now,
+                    account=account,
+                    passes=passes,
+                ).count
+                conn.execute(campaign_sql.record_slice(campaign_id, through=through))
+            if count < slice_size:  # that was the last slice
+                trigger = TRIGGERS[document.trigger.type]
+                following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
+                conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))
 
 
 def enroll_by_api(

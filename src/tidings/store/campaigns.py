@@ -87,13 +87,31 @@ def set_current(campaign_id: int, *, version: int, name: str, now: datetime) -> 
 
 
 # -- triggers ------------------------------------------------------------------------------------------
-def replace_trigger(*, campaign_id: int, kind: str, event_name: str | None, next_fire_at: datetime | None) -> list[Any]:
+def replace_trigger(
+    *,
+    campaign_id: int,
+    kind: str,
+    event_name: str | None,
+    next_fire_at: datetime | None,
+    fire_cursor: int | None = None,
+) -> list[Any]:
     return [
         delete(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id),
         insert(campaign_triggers).values(
-            campaign_id=campaign_id, kind=kind, event_name=event_name, next_fire_at=next_fire_at
+            campaign_id=campaign_id,
+            kind=kind,
+            event_name=event_name,
+            next_fire_at=next_fire_at,
+            fire_cursor=fire_cursor,
         ),
     ]
+
+
+def fire_in_progress(campaign_id: int) -> Select[Any]:
+    """(kind, next_fire_at, fire_cursor) of the campaign's trigger while a whole-base fire is part-way through."""
+    return select(campaign_triggers.c.kind, campaign_triggers.c.next_fire_at, campaign_triggers.c.fire_cursor).where(
+        campaign_triggers.c.campaign_id == campaign_id, campaign_triggers.c.fire_cursor.is_not(None)
+    )
 
 
 def delete_trigger(campaign_id: int) -> Delete:
@@ -101,9 +119,9 @@ def delete_trigger(campaign_id: int) -> Delete:
 
 
 def claim_due_schedule(dialect: Dialect, *, now: datetime) -> Select[Any]:
-    """The (campaign_id, next_fire_at) of the active campaign whose schedule trigger is due first."""
+    """The (campaign_id, next_fire_at, fire_cursor) of the active campaign whose schedule trigger is due first."""
     query = (
-        select(campaign_triggers.c.campaign_id, campaign_triggers.c.next_fire_at)
+        select(campaign_triggers.c.campaign_id, campaign_triggers.c.next_fire_at, campaign_triggers.c.fire_cursor)
         .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
         .where(campaigns.c.status == "active", campaign_triggers.c.next_fire_at <= now)
         .order_by(campaign_triggers.c.next_fire_at)
@@ -121,11 +139,17 @@ def next_fire_time(*, after: datetime) -> Select[Any]:
 
 
 def record_fire(campaign_id: int, *, fired_at: datetime, next_fire_at: datetime | None) -> Update:
+    """The fire is complete: when it ended, when the next one is due, no slice in progress."""
     return (
         update(campaign_triggers)
         .where(campaign_triggers.c.campaign_id == campaign_id)
-        .values(last_fired_at=fired_at, next_fire_at=next_fire_at)
+        .values(last_fired_at=fired_at, next_fire_at=next_fire_at, fire_cursor=None)
     )
+
+
+def record_slice(campaign_id: int, *, through: int) -> Update:
+    """A slice of the fire in progress entered the customers up to id ``through``."""
+    return update(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id).values(fire_cursor=through)
 
 
 # -- trigger inbox -------------------------------------------------------------------------------------

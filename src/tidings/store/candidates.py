@@ -29,6 +29,24 @@ def whole_base() -> Select[Any]:
     return select(customers.c.id.label("customer_id"), _no_context(), _no_event())
 
 
+def slice_end(candidates: Select[Any], *, after: int | None, size: int) -> Select[Any, int]:
+    """(last customer id, count) of the next ``size`` candidates by customer id after ``after`` (None: from the
+    first); the id is None when none is left."""
+    source = candidates.subquery("candidates")
+    ids = select(source.c.customer_id).order_by(source.c.customer_id).limit(size)
+    if after is not None:
+        ids = ids.where(source.c.customer_id > after)
+    head = ids.subquery("slice")
+    return select(func.max(head.c.customer_id), func.count())
+
+
+def in_slice(candidates: Select[Any], *, after: int | None, through: int) -> Select[Any]:
+    """The candidates whose customer id is after ``after`` (None: any) and at most ``through``."""
+    source = candidates.subquery("candidates")
+    rows = select(source.c.customer_id, source.c.context, source.c.event_id).where(source.c.customer_id <= through)
+    return rows if after is None else rows.where(source.c.customer_id > after)
+
+
 def narrowed_base(customer_ids: Select[Any]) -> Select[Any]:
     """The customers ``customer_ids`` (one column, ``customer_id``) selects: the whole base as a node that narrows
     it would let it through (D11 fusion)."""

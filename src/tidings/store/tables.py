@@ -150,6 +150,8 @@ campaign_triggers = Table(
     Column("segment_id", BigInteger),
     Column("next_fire_at", Timestamp),
     Column("last_fired_at", Timestamp),
+    # A whole-base fire in progress enters its audience in slices by customer id: the last id of the slices done.
+    Column("fire_cursor", BigInteger),
     Index("ix_campaign_triggers_event_name", "event_name"),
 )
 
