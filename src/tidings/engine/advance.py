@@ -91,7 +91,8 @@ def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: date
                 conn.execute(journeys.unpark(node_id))
                 step = Step(node_id, count, arrived_at=now)
         counters.write(conn, db.dialect)
-        conn.execute(journeys.clear_chunk())
+        if not db.is_postgres:  # PostgreSQL empties the scratch table at commit
+            conn.execute(journeys.clear_chunk())
         return ChunkResult(at.node_id, size, outcomes)
 
 

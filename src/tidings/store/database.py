@@ -22,9 +22,15 @@ class Database:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         else:
-            # JIT compiles the per-customer subplans of condition aggregates at a cost far above their run time.
+            # JIT compiles the per-customer subplans of condition aggregates at a cost far above their run time. A
+            # chunk's scratch table (``tables.journey_chunk``) outgrows the default 8 MB of buffers for temporary
+            # tables within a chunk and would be written to disk and read back; the buffers are taken only as used.
             engine = create_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"options": "-c jit=off"}
+                url,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
+                connect_args={"options": "-c jit=off -c temp_buffers=32MB"},
             )
         # INSERT … SELECT row counts feed the node counters, so keep them on every statement.
         engine = engine.execution_options(preserve_rowcount=True)

@@ -164,6 +164,8 @@ def _route_in_one_pass(rules: Sequence[Rule]) -> Update:
     values: dict[str, Any] = {"outcome": case(*outcome_whens, else_=last_outcome) if outcome_whens else last_outcome}
     if any(rule.until is not None for rule in rules):
         values["until"] = case(*until_whens, else_=last_until) if until_whens else last_until
+    if not outcome_whens:  # one rule takes every row: the rows' own columns are not read
+        return update(chunk).where(chunk.c.outcome.is_(None), chunk.c.parked_for.is_(None)).values(**values)
     return update(chunk).where(_unrouted()).values(**values)
 
 

@@ -218,17 +218,21 @@ journey_state = Table(
 # node's rules ran, the outcome of each (and until when a held row waits). Rows the chunk sent on to a node due at
 # once wait there for their step ("parked for" that node) while the chunk advances another node's rows. A temporary
 # table, so writing it costs neither the shared buffers nor the write-ahead log; it is declared apart from
-# ``metadata`` (no migration makes it).
+# ``metadata`` (no migration makes it). On PostgreSQL every commit empties it (a truncation, not a row-by-row
+# delete), and it leaves half of each page free: a step rewrites each row's outcome, which then stays on its page
+# (a HOT update, no new primary-key entry).
 scratch = MetaData()
 journey_chunk = Table(
     "journey_chunk",
     scratch,
-    Column("id", BigInteger, primary_key=True),  # the journey_state row
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # the journey_state row
     Column("entry_id", BigInteger, nullable=False),
     Column("outcome", String(96)),  # core.outcomes.encode
     Column("until", Timestamp),  # a held row's next due time
     Column("parked_for", String(64)),  # the node whose step this row waits for; NULL: the step being advanced
     prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+    postgresql_with={"fillfactor": 50},
 )
 
 journey_trace = Table(
