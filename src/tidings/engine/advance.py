@@ -80,16 +80,17 @@ def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: date
             advanced = _advance(ctx, document, at.campaign_id, version, step, counters)
             outcomes = outcomes or advanced
             onward = _onward(step.node_id, document, advanced, now, ctx.account)
-            for statement in journeys.park_onward(onward):
-                conn.execute(statement)
+            waiting_before = set(parked)
             for outcome, node_id in onward.items():
                 parked[node_id] = parked.get(node_id, 0) + advanced[outcome]
+            following = next(iter(parked), None)
+            for statement in journeys.park_onward(onward, following=following):
+                conn.execute(statement)
             step = None
-            if parked:
-                node_id = next(iter(parked))
-                count = parked.pop(node_id)
-                conn.execute(journeys.unpark(node_id))
-                step = Step(node_id, count, arrived_at=now)
+            if following is not None:
+                if following in waiting_before:
+                    conn.execute(journeys.unpark(following))
+                step = Step(following, parked.pop(following), arrived_at=now)
         counters.write(conn, db.dialect)
         if not db.is_postgres:  # PostgreSQL empties the scratch table at commit
             conn.execute(journeys.clear_chunk())

@@ -272,13 +272,14 @@ def move_chunk(
     return update(js).where(_given(releasing)).values(**values)
 
 
-def park_onward(onward: Mapping[Performed, str]) -> list[Executable]:
+def park_onward(onward: Mapping[Performed, str], *, following: str | None) -> list[Executable]:
     """End the chunk's current step: its rows given an outcome in ``onward`` wait in the chunk for the step at that
-    outcome's node (due at once), without their outcome; the rest, moved or gone, leave the chunk."""
+    outcome's node (due at once), without their outcome — those for node ``following``, the next step, are its
+    rows at once; the rest, moved or gone, leave the chunk."""
     current = chunk.c.parked_for.is_(None)
     if not onward:
         return [delete(chunk).where(current)]
-    targets = {encode(outcome): node for outcome, node in onward.items()}
+    targets = {encode(outcome): None if node == following else node for outcome, node in onward.items()}
     return [
         delete(chunk).where(current, ~_outcome_in(list(onward))),
         update(chunk).where(current).values(parked_for=case(targets, value=chunk.c.outcome), outcome=None, until=None),
