@@ -31,7 +31,7 @@ from tidings.core.contracts import Rule
 from tidings.core.dialect import Dialect
 from tidings.core.outcomes import HELD, Dropped, Outcome, Performed, encode
 from tidings.model.statuses import EntryStatus
-from tidings.store.journey_rows import chunk_member
+from tidings.store.journey_rows import chunk_member, probe
 from tidings.store.tables import campaigns, entries, journey_chunk, journey_state, journey_trace, node_counters
 
 js = journey_state
@@ -339,9 +339,8 @@ def insert_entries(
     blocking = entries.c.status == "active"
     if reentry_after is not None:
         blocking = or_(blocking, entries.c.entered_at > reentry_after)
-    blocked = exists().where(
-        entries.c.campaign_id == campaign_id, entries.c.customer_id == source.c.customer_id, blocking
-    )
+    # A probe per candidate: as an anti-join, each slice of a whole-base fire would read every entry of the campaign.
+    blocked = probe(entries.c.campaign_id == campaign_id, entries.c.customer_id == source.c.customer_id, blocking)
     rows = select(
         literal(campaign_id),
         literal(version),
