@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import unescape
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from tidings.delivery.signing import SIGNATURE, Signer, decode_b64url, encode_b64url
@@ -78,7 +78,9 @@ class Tracker:
     """Signs and verifies tracking tokens and rewrites HTML; one per process, shared by delivery and the API."""
 
     def __init__(self, secret_key: str, public_url: str) -> None:
-        self._signer = Signer(secret_key, _DOMAIN)
+        signer = Signer(secret_key, _DOMAIN)
+        # The kind is signed first, so one kind's token is never taken for another's.
+        self._signers: dict[Kind, Signer] = {kind: signer.under(kind.encode("ascii")) for kind in get_args(Kind)}
         self.public_url = public_url.rstrip("/")
         self._skipped_prefixes = (f"{self.public_url}{UNSUBSCRIBE_PATH}", f"{self.public_url}/t/")
         self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, str, str] | None] = {}
@@ -95,8 +97,8 @@ class Tracker:
     def token(self, kind: Kind, message_id: int, url: str = "") -> str:
         if kind == "click":
             raw, encoded = _encoded(url)
-            return f"{message_id}.{encoded}.{self._signer.sign(*_signed(kind, message_id, raw))}"
-        return f"{message_id}.{self._signer.sign(*_signed(kind, message_id, b''))}"
+            return f"{message_id}.{encoded}.{self._signers[kind].sign(b'%d' % message_id, raw)}"
+        return f"{message_id}.{self._signers[kind].sign(b'%d' % message_id, b'')}"
 
     def verify(self, kind: Kind, token: str) -> Verified | None:
         """The message id (and URL) a genuine token of ``kind`` carries; None for anything else."""
@@ -121,7 +123,7 @@ class Tracker:
         message_id = int(digits)
         if message_id > _MAX_ID:
             return None
-        if not self._signer.verify(signature, *_signed(kind, message_id, url.encode("utf-8"))):
+        if not self._signers[kind].verify(signature, b"%d" % message_id, url.encode("utf-8")):
             return None
         return Verified(message_id, url)
 
@@ -151,9 +153,11 @@ class Tracker:
         try:
             anchor = self._anchors[key]
         except KeyError:  # the same tags recur in every message of a campaign: parse each once
-            if len(self._anchors) >= _ANCHOR_CACHE_SIZE:
-                self._anchors.clear()
-            anchor = self._anchors[key] = self._parse_anchor(tag, utm)
+            anchor = self._parse_anchor(tag, utm)
+            if not any(prefix in tag for prefix in self._skipped_prefixes):  # not one message's own link
+                if len(self._anchors) >= _ANCHOR_CACHE_SIZE:
+                    self._anchors.clear()
+                self._anchors[key] = anchor
         if anchor is None:
             return tag
         before, destination, after = anchor
@@ -190,11 +194,6 @@ class Tracker:
         if not ends:
             return body_html + pixel
         return body_html[: ends[-1]] + pixel + body_html[ends[-1] :]
-
-
-def _signed(kind: Kind, message_id: int, url: bytes) -> tuple[bytes, bytes, bytes]:
-    """The parts a token signs: its kind (so one kind is never replayed as another), message id and URL."""
-    return kind.encode("ascii"), b"%d" % message_id, url
 
 
 @functools.lru_cache(maxsize=4096)
