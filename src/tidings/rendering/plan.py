@@ -3,20 +3,21 @@ without python-liquid's machinery: literal text, and output statements of a vari
 (``{{ customer.first_name }}``).
 
 Public API
-    ``Plan.of(template)``          the plan of a parsed template (``rendering.templates`` caches it with the parse)
+    ``Plan.of(template)``          the plan of a parsed template (``rendering.templates`` caches it with the parse):
+                                   runs of text and lookups between the nodes python-liquid renders
     ``Plan.render_plain(vars)``    the text of a template made of text and lookups only, or None
-    ``Lookup.text(vars)``          one lookup's output, or None
+    ``Run.text(vars, shadowed)``   a run's text, or None
 
 A lookup takes the fast way only where python-liquid would do exactly the same: every step of its path is a key of
 a ``dict``, and the value at its end is text, a whole or decimal number or nothing (``None``), written as Liquid
 writes them. Anything else — a missing name (an undefined, noted by previews), a list, a date, ``size`` of a list,
-a name an ``assign`` shadows — answers None, and the statement renders through python-liquid as before; so does a
-whole plain template when one of its lookups answers None. Tags and filters always render through python-liquid.
+a name an ``assign`` shadows — answers None, and its whole run renders through python-liquid, node by node, as
+before. Tags and filters always render through python-liquid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
 from liquid.ast import Node
@@ -66,32 +67,61 @@ class Lookup:
         return None
 
 
-#: One statement of a template's top level: a lookup, or a node python-liquid renders (literal text among them).
-Step = Lookup | Node
-
-
 @dataclass(frozen=True, slots=True)
-class Plan:
-    steps: tuple[Step, ...]
-    plain: bool  # literal text and lookups only
+class Run:
+    """Consecutive statements of literal text and lookups, written as one text."""
 
-    @classmethod
-    def of(cls, template: BoundTemplate) -> Plan:
-        steps = tuple(Lookup.of(node) or node for node in template.nodes)
-        return cls(steps, all(type(step) is ContentNode or type(step) is Lookup for step in steps))
+    steps: tuple[ContentNode | Lookup, ...]
 
-    def render_plain(self, variables: Mapping[str, object]) -> str | None:
-        """The text of a plain template, or None when it is not plain or one of its lookups answers None."""
-        if not self.plain:
-            return None
+    @property
+    def nodes(self) -> list[Node]:
+        """Its statements as python-liquid renders them."""
+        return [step.node if isinstance(step, Lookup) else step for step in self.steps]
+
+    def text(self, variables: Mapping[str, object], shadowed: Container[str] = ()) -> str | None:
+        """Its text, or None when one of its lookups answers None or reads a name in ``shadowed`` (assigned)."""
         parts: list[str] = []
         for step in self.steps:
             if type(step) is ContentNode:
                 parts.append(step.text)
                 continue
-            assert type(step) is Lookup  # a plain plan holds nothing else
-            text = step.text(variables)
+            assert type(step) is Lookup  # a run holds nothing else
+            text = None if step.root in shadowed else step.text(variables)
             if text is None:
                 return None
             parts.append(text)
         return "".join(parts)
+
+
+#: A template's top level: runs of text and lookups between the nodes python-liquid renders.
+Step = Run | Node
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def of(cls, template: BoundTemplate) -> Plan:
+        steps: list[Step] = []
+        run: list[ContentNode | Lookup] = []
+        for node in template.nodes:
+            step = node if type(node) is ContentNode else Lookup.of(node)
+            if step is None:
+                if run:
+                    steps.append(Run(tuple(run)))
+                    run = []
+                steps.append(node)
+            else:
+                run.append(step)
+        if run:
+            steps.append(Run(tuple(run)))
+        return cls(tuple(steps))
+
+    def render_plain(self, variables: Mapping[str, object]) -> str | None:
+        """The text of a template made of one run, or None when it holds more or its run answers None."""
+        if not self.steps:
+            return ""
+        if len(self.steps) > 1 or type(self.steps[0]) is not Run:
+            return None
+        return self.steps[0].text(variables)

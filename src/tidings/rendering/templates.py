@@ -61,7 +61,6 @@ from io import StringIO
 from typing import Any, Self
 
 from liquid import Environment
-from liquid.builtin.content import ContentNode
 from liquid.builtin.tags.for_tag import ForLoop
 from liquid.builtin.tags.tablerow_tag import TableRow
 from liquid.context import RenderContext, builtin
@@ -84,7 +83,7 @@ from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 
 from tidings.core.errors import InvalidInput
-from tidings.rendering.plan import Lookup, Plan
+from tidings.rendering.plan import Plan, Run
 
 # -- errors ------------------------------------------------------------------------------------------------------
 
@@ -598,27 +597,31 @@ class Templates:
         return buffer.getvalue()
 
 
-def _render_steps(plan: Plan, context: RenderContext, buffer: StringIO) -> None:
+def _render_steps(plan: Plan, context: RenderContext, buffer: _Output) -> None:
     """``BoundTemplate.render_with_context`` in strict mode, without its extra scope (every lookup would first
-    miss in it), without partials (there are none), and with the plan's text and lookups written directly
-    (``rendering.plan``)."""
+    miss in it), without partials (there are none), and with each run of text and plain lookups written at once
+    (``rendering.plan``). A run that answers None, or would pass the output limit, is rendered node by node: the
+    same text, or the same error at the same node."""
     for step in plan.steps:
-        node = step.node if isinstance(step, Lookup) else step
-        try:
-            if type(step) is ContentNode:
-                buffer.write(step.text)
-            elif type(step) is Lookup and step.root not in context.locals and (text := step.text(context.globals)):
+        if isinstance(step, Run):
+            text = step.text(context.globals, context.locals)
+            if text is not None and buffer.tell() + len(text) <= buffer.limit:
                 buffer.write(text)
-            else:
+                continue
+            nodes = step.nodes
+        else:
+            nodes = [step]
+        for node in nodes:
+            try:
                 node.render(context, buffer)
-        except LiquidInterrupt as interrupt:
-            raise LiquidSyntaxError(f"unexpected '{interrupt}' outside a loop", token=node.token) from None
-        except StopRender:
-            break
-        except LiquidError as error:
-            if error.token is None:
-                error.token = node.token
-            raise
+            except LiquidInterrupt as interrupt:
+                raise LiquidSyntaxError(f"unexpected '{interrupt}' outside a loop", token=node.token) from None
+            except StopRender:
+                return
+            except LiquidError as error:
+                if error.token is None:
+                    error.token = node.token
+                raise
 
 
 @functools.cache
