@@ -256,8 +256,9 @@ def test_a_name_an_assign_shadows_is_the_assigned_value() -> None:
 def test_the_output_limit_holds_for_plain_templates() -> None:
     templates = Templates(Limits(output_chars=10))
     assert render("{{ a }}{{ a }}", templates, a="12345") == "1234512345"
-    error = limit_of("{{ a }}\n{{ a }}!", templates, a="12345")
-    assert (error.limit, error.line) == ("output_chars", 2)
+    for tag in ("", "{% if true %}{% endif %}"):  # a plain template, and a run beside a tag
+        error = limit_of(tag + "{{ a }}\n{{ a }}!", templates, a="12345")
+        assert (error.limit, error.line) == ("output_chars", 2)
 
 
 # -- variables and filters -------------------------------------------------------------------------------------
