@@ -83,7 +83,7 @@ class Tracker:
         self._signers: dict[Kind, Signer] = {kind: signer.under(kind.encode("ascii")) for kind in get_args(Kind)}
         self.public_url = public_url.rstrip("/")
         self._skipped_prefixes = (f"{self.public_url}{UNSUBSCRIBE_PATH}", f"{self.public_url}/t/")
-        self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, str, str] | None] = {}
+        self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], _Anchor | None] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
@@ -160,11 +160,11 @@ class Tracker:
                 self._anchors[key] = anchor
         if anchor is None:
             return tag
-        before, destination, after = anchor
-        return f'{before}"{self.click_url(message_id, destination)}"{after}'
+        signature = self._signers["click"].sign(b"%d" % message_id, anchor.url)
+        return f"{anchor.head}{message_id}{anchor.middle}{signature}{anchor.tail}"
 
-    def _parse_anchor(self, tag: str, utm: tuple[tuple[str, str], ...]) -> tuple[str, str, str] | None:
-        """(text before the href value, destination, text after it), or None if the tag is left alone."""
+    def _parse_anchor(self, tag: str, utm: tuple[tuple[str, str], ...]) -> _Anchor | None:
+        """The tag around its click link, or None if the tag is left alone."""
         for attribute in _ATTRIBUTE.finditer(tag, 2):
             if attribute.group(1).lower() != "href":
                 continue
@@ -175,7 +175,9 @@ class Tracker:
             destination = self._destination(unescape(raw), utm)
             if destination is None:
                 return None
-            return tag[: attribute.start(3)], destination, tag[attribute.end(3) :]  # only the first href counts
+            url, encoded = _encoded(destination)  # only the first href counts
+            head = f'{tag[: attribute.start(3)]}"{self.public_url}{CLICK_PATH}'
+            return _Anchor(head, f".{encoded}.", url, f'"{tag[attribute.end(3) :]}')
         return None
 
     def _destination(self, url: str, utm: tuple[tuple[str, str], ...]) -> str | None:
@@ -194,6 +196,17 @@ class Tracker:
         if not ends:
             return body_html + pixel
         return body_html[: ends[-1]] + pixel + body_html[ends[-1] :]
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """An ``<a>`` tag whose link is tracked, as parts around a message's click token: the tag with its click link
+    is ``{head}{message id}{middle}{signature}{tail}``, the signature over ``url`` (``Tracker.click_url``)."""
+
+    head: str
+    middle: str
+    url: bytes
+    tail: str
 
 
 @functools.lru_cache(maxsize=4096)
