@@ -10,7 +10,6 @@ another. Nothing is stored per link: a link carries its parts and their signatur
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import hashlib
 import hmac
@@ -43,12 +42,9 @@ class Signer:
         return hmac.compare_digest(signature, self.sign(*parts))
 
 
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
 def encode_b64url(raw: bytes) -> str:
     """Unpadded base64url, as links carry their parts and signatures."""
-    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URL_SAFE).decode("ascii")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def decode_b64url(text: str) -> bytes:
