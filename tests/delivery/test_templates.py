@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from liquid import Environment
 from sqlalchemy import event, select
 
 from tests.engine.helpers import add_customers, advance, campaign, email_node, post_events, set_timezone, start
@@ -200,6 +201,64 @@ def test_good_templates_pass_and_are_parsed_once() -> None:
     source = "Hi {{ customer.first_name | default: 'friend' }}{% for l in order.lines %}{{ l.sku }}{% endfor %}"
     assert check_syntax(source) is None
     assert TEMPLATES.parse(source) is TEMPLATES.parse(source)
+
+
+def test_an_edited_template_renders_its_new_text() -> None:
+    templates = Templates()
+    assert render("Hi {{ customer.first_name }}", templates, customer={"first_name": "Ann"}) == "Hi Ann"
+    assert render("Hello {{ customer.first_name }}", templates, customer={"first_name": "Ann"}) == "Hello Ann"
+
+
+# -- the plan: text and plain lookups written directly, the same as python-liquid writes them ---------------------
+
+#: Values a lookup can meet, each with a path that leads to it; the plan writes some directly and leaves the rest to
+#: python-liquid, and either way the text must be python-liquid's own.
+LOOKED_UP: list[tuple[str, dict[str, Any]]] = [
+    ("{{ customer.first_name }}", {"customer": {"first_name": "Ann <b>&"}}),
+    ("{{ customer.points }}", {"customer": {"points": 120}}),
+    ("{{ customer.points }}", {"customer": {"points": -3.25}}),
+    ("{{ customer.points }}", {"customer": {"points": 10**120}}),
+    ("{{ customer.vip }}", {"customer": {"vip": True}}),
+    ("{{ customer.vip }}", {"customer": {"vip": False}}),
+    ("{{ customer.phone }}", {"customer": {"phone": None}}),
+    ("{{ customer.phone }}", {"customer": {}}),
+    ("{{ customer.phone }}", {}),
+    ("{{ customer.tags }}", {"customer": {"tags": ["a", "b", 3]}}),
+    ("{{ customer.tags.size }}", {"customer": {"tags": ["a", "b"]}}),
+    ("{{ customer.tags.first }}", {"customer": {"tags": ["a", "b"]}}),
+    ("{{ customer.size }}", {"customer": {"a": 1, "b": 2}}),
+    ("{{ customer.size }}", {"customer": {"size": "XL"}}),
+    ("{{ customer.name.first }}", {"customer": {"name": "Ann"}}),
+    ("{{ customer.attributes.shoe_size }}", {"customer": {"attributes": {"shoe_size": 42}}}),
+    ("{{ customer }}", {"customer": {"first_name": "Ann"}}),
+    ("{{ customer.birthday }}", {"customer": {"birthday": date(1990, 5, 17)}}),
+    ("{{ customer.balance }}", {"customer": {"balance": Decimal("10.50")}}),
+    ("{{ unsubscribe_url }}", {"unsubscribe_url": "https://t.example/u/1.abc"}),
+    ("{{ customer.first_name }}", {"customer": "Ann"}),
+]
+
+
+@pytest.mark.parametrize(("source", "variables"), LOOKED_UP)
+def test_a_lookup_writes_what_python_liquid_writes(source: str, variables: dict[str, Any]) -> None:
+    liquid = Environment()  # python-liquid as it comes: an undefined renders as nothing, as ours does
+    expected = liquid.from_string(source).render(**variables)
+    assert render(source, **variables) == expected  # a plain template
+    assert render("{% if true %}{% endif %}" + source, **variables) == expected  # beside a tag
+    assert TEMPLATES.preview(source, TemplateContext(variables, RIGA, NOW)).text == expected
+
+
+def test_a_name_an_assign_shadows_is_the_assigned_value() -> None:
+    source = "{{ customer.first_name }} {% assign customer = other %}{{ customer.first_name }}"
+    variables: dict[str, Any] = {"customer": {"first_name": "Ann"}, "other": {"first_name": "Bob"}}
+    assert render(source, **variables) == "Ann Bob"
+
+
+def test_the_output_limit_holds_for_plain_templates() -> None:
+    templates = Templates(Limits(output_chars=10))
+    assert render("{{ a }}{{ a }}", templates, a="12345") == "1234512345"
+    for tag in ("", "{% if true %}{% endif %}"):  # a plain template, and a run beside a tag
+        error = limit_of(tag + "{{ a }}\n{{ a }}!", templates, a="12345")
+        assert (error.limit, error.line) == ("output_chars", 2)
 
 
 # -- variables and filters -------------------------------------------------------------------------------------

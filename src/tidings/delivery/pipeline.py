@@ -189,7 +189,7 @@ class Delivery:
                     lease_until=lease,
                     expires_at=now + self.policy.lifetime,
                 )
-            ids = list(conn.execute(claim).scalars())
+            ids = list(conn.execute(claim).scalars().all())
             if not ids:
                 return 0, False
             prepared, failures = self._prepare(conn, route, ids, now, account, counted=not transactional)

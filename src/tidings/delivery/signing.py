@@ -10,6 +10,7 @@ another. Nothing is stored per link: a link carries its parts and their signatur
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import re
@@ -20,15 +21,21 @@ SIGNATURE = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 class Signer:
-    """Signs and checks the parts of one kind of link; built once per process, the key's HMAC states with it."""
+    """Signs and checks the parts of one kind of link (at least one part each); built once per process, the key's
+    HMAC states with it."""
 
     def __init__(self, secret_key: str, domain: bytes) -> None:
-        self._mac = _Hmac(secret_key.encode("utf-8"))
-        self._domain = domain
+        self._mac = _Hmac(secret_key.encode("utf-8")).after(domain + b"\0")
+
+    def under(self, *leading: bytes) -> Signer:
+        """A signer whose ``sign(*parts)`` is this one's ``sign(*leading, *parts)``, with ``leading`` hashed once
+        here rather than for every signature (a kind of link, signed per message)."""
+        signer = copy.copy(self)
+        signer._mac = self._mac.after(b"\0".join(leading) + b"\0")
+        return signer
 
     def sign(self, *parts: bytes) -> str:
-        digest = self._mac.digest(b"\0".join((self._domain, *parts)))
-        return encode_b64url(digest[:SIGNATURE_BYTES])
+        return encode_b64url(self._mac.digest(b"\0".join(parts))[:SIGNATURE_BYTES])
 
     def verify(self, signature: str, *parts: bytes) -> bool:
         """Whether ``signature`` is the one of ``parts`` (compared in constant time)."""
@@ -57,6 +64,13 @@ class _Hmac:
         key = key.ljust(block, b"\0")
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def after(self, prefix: bytes) -> _Hmac:
+        """This HMAC with ``prefix`` already hashed: its ``digest(m)`` is this one's ``digest(prefix + m)``."""
+        mac = copy.copy(self)
+        mac._inner = self._inner.copy()
+        mac._inner.update(prefix)
+        return mac
 
     def digest(self, message: bytes) -> bytes:
         inner = self._inner.copy()

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import unescape
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from tidings.delivery.signing import SIGNATURE, Signer, decode_b64url, encode_b64url
@@ -78,10 +78,12 @@ class Tracker:
     """Signs and verifies tracking tokens and rewrites HTML; one per process, shared by delivery and the API."""
 
     def __init__(self, secret_key: str, public_url: str) -> None:
-        self._signer = Signer(secret_key, _DOMAIN)
+        signer = Signer(secret_key, _DOMAIN)
+        # The kind is signed first, so one kind's token is never taken for another's.
+        self._signers: dict[Kind, Signer] = {kind: signer.under(kind.encode("ascii")) for kind in get_args(Kind)}
         self.public_url = public_url.rstrip("/")
         self._skipped_prefixes = (f"{self.public_url}{UNSUBSCRIBE_PATH}", f"{self.public_url}/t/")
-        self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, str, str] | None] = {}
+        self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], _Anchor | None] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
@@ -95,8 +97,8 @@ class Tracker:
     def token(self, kind: Kind, message_id: int, url: str = "") -> str:
         if kind == "click":
             raw, encoded = _encoded(url)
-            return f"{message_id}.{encoded}.{self._signer.sign(*_signed(kind, message_id, raw))}"
-        return f"{message_id}.{self._signer.sign(*_signed(kind, message_id, b''))}"
+            return f"{message_id}.{encoded}.{self._signers[kind].sign(b'%d' % message_id, raw)}"
+        return f"{message_id}.{self._signers[kind].sign(b'%d' % message_id, b'')}"
 
     def verify(self, kind: Kind, token: str) -> Verified | None:
         """The message id (and URL) a genuine token of ``kind`` carries; None for anything else."""
@@ -121,7 +123,7 @@ class Tracker:
         message_id = int(digits)
         if message_id > _MAX_ID:
             return None
-        if not self._signer.verify(signature, *_signed(kind, message_id, url.encode("utf-8"))):
+        if not self._signers[kind].verify(signature, b"%d" % message_id, url.encode("utf-8")):
             return None
         return Verified(message_id, url)
 
@@ -151,16 +153,18 @@ class Tracker:
         try:
             anchor = self._anchors[key]
         except KeyError:  # the same tags recur in every message of a campaign: parse each once
-            if len(self._anchors) >= _ANCHOR_CACHE_SIZE:
-                self._anchors.clear()
-            anchor = self._anchors[key] = self._parse_anchor(tag, utm)
+            anchor = self._parse_anchor(tag, utm)
+            if not any(prefix in tag for prefix in self._skipped_prefixes):  # not one message's own link
+                if len(self._anchors) >= _ANCHOR_CACHE_SIZE:
+                    self._anchors.clear()
+                self._anchors[key] = anchor
         if anchor is None:
             return tag
-        before, destination, after = anchor
-        return f'{before}"{self.click_url(message_id, destination)}"{after}'
+        signature = self._signers["click"].sign(b"%d" % message_id, anchor.url)
+        return f"{anchor.head}{message_id}{anchor.middle}{signature}{anchor.tail}"
 
-    def _parse_anchor(self, tag: str, utm: tuple[tuple[str, str], ...]) -> tuple[str, str, str] | None:
-        """(text before the href value, destination, text after it), or None if the tag is left alone."""
+    def _parse_anchor(self, tag: str, utm: tuple[tuple[str, str], ...]) -> _Anchor | None:
+        """The tag around its click link, or None if the tag is left alone."""
         for attribute in _ATTRIBUTE.finditer(tag, 2):
             if attribute.group(1).lower() != "href":
                 continue
@@ -171,7 +175,9 @@ class Tracker:
             destination = self._destination(unescape(raw), utm)
             if destination is None:
                 return None
-            return tag[: attribute.start(3)], destination, tag[attribute.end(3) :]  # only the first href counts
+            url, encoded = _encoded(destination)  # only the first href counts
+            head = f'{tag[: attribute.start(3)]}"{self.public_url}{CLICK_PATH}'
+            return _Anchor(head, f".{encoded}.", url, f'"{tag[attribute.end(3) :]}')
         return None
 
     def _destination(self, url: str, utm: tuple[tuple[str, str], ...]) -> str | None:
@@ -192,9 +198,15 @@ class Tracker:
         return body_html[: ends[-1]] + pixel + body_html[ends[-1] :]
 
 
-def _signed(kind: Kind, message_id: int, url: bytes) -> tuple[bytes, bytes, bytes]:
-    """The parts a token signs: its kind (so one kind is never replayed as another), message id and URL."""
-    return kind.encode("ascii"), b"%d" % message_id, url
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """An ``<a>`` tag whose link is tracked, as parts around a message's click token: the tag with its click link
+    is ``{head}{message id}{middle}{signature}{tail}``, the signature over ``url`` (``Tracker.click_url``)."""
+
+    head: str
+    middle: str
+    url: bytes
+    tail: str
 
 
 @functools.lru_cache(maxsize=4096)

@@ -83,6 +83,7 @@ from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 
 from tidings.core.errors import InvalidInput
+from tidings.rendering.plan import Plan, Run
 
 # -- errors ------------------------------------------------------------------------------------------------------
 
@@ -497,7 +498,7 @@ class Templates:
     def parse(self, source: str) -> BoundTemplate:
         """The parsed template; raises ``TemplateSyntaxError`` for a syntax error, a template too long or nested
         too deep, or an unknown filter."""
-        return self._parse_cached(source)
+        return self._parse_cached(source)[0]
 
     def check(self, source: str) -> TemplateSyntaxError | None:
         """What a save must refuse ``source`` with, or None."""
@@ -509,15 +510,19 @@ class Templates:
 
     def render(self, source: str, context: TemplateContext) -> str:
         """The rendered text; raises a ``TemplateError`` (syntax, a failing filter or an exceeded limit)."""
-        return self._render(self.parse(source), context)
+        template, plan = self._parse_cached(source)
+        text = plan.render_plain(context.variables)
+        if text is not None and len(text) <= self.limits.output_chars:
+            return text
+        return self._render(template, plan, context)
 
     def preview(self, source: str, context: TemplateContext) -> Rendered:
         """Like ``render``, with a warning for every variable the template read that does not exist."""
-        template = self.parse(source)
+        template, plan = self._parse_cached(source)
         seen: list[Undefined] = []
         token = _missing.set(seen)
         try:
-            text = self._render(template, context)
+            text = self._render(template, plan, context)
         finally:
             _missing.reset(token)
         warnings: dict[tuple[int | None, str], None] = {}
@@ -532,7 +537,7 @@ class Templates:
 
     # -- internals ------------------------------------------------------------------------------------------------
 
-    def _parse_uncached(self, source: str) -> BoundTemplate:
+    def _parse_uncached(self, source: str) -> tuple[BoundTemplate, Plan]:
         if len(source) > self.limits.source_chars:
             raise TemplateSyntaxError(
                 f"the template has {len(source):,} characters; at most {self.limits.source_chars:,} are allowed"
@@ -563,9 +568,9 @@ class Templates:
                 close = difflib.get_close_matches(name, self.environment.filters, n=3)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
                 raise TemplateSyntaxError(f"unknown filter '{name}'{hint}", line=line, column=column)
-        return template
+        return template, Plan.of(template)
 
-    def _render(self, template: BoundTemplate, context: TemplateContext) -> str:
+    def _render(self, template: BoundTemplate, plan: Plan, context: TemplateContext) -> str:
         run = _Run(self.limits, time.monotonic() + self.limits.render_seconds, context.timezone, context.now)
         render_context = _Context(template, globals=context.variables)
         render_context.run = run
@@ -573,7 +578,7 @@ class Templates:
         buffer = _Output(self.limits, self.limits.output_chars)
         current = _current_run.set(run)
         try:
-            _render_nodes(template, render_context, buffer)
+            _render_steps(plan, render_context, buffer)
         except _Exceeded as error:
             line, column = _position(error.token)
             raise TemplateLimitExceeded(error.limit, str(error.message), line=line, column=column) from None
@@ -592,20 +597,31 @@ class Templates:
         return buffer.getvalue()
 
 
-def _render_nodes(template: BoundTemplate, context: RenderContext, buffer: StringIO) -> None:
+def _render_steps(plan: Plan, context: RenderContext, buffer: _Output) -> None:
     """``BoundTemplate.render_with_context`` in strict mode, without its extra scope (every lookup would first
-    miss in it) and without partials (there are none)."""
-    for node in template.nodes:
-        try:
-            node.render(context, buffer)
-        except LiquidInterrupt as interrupt:
-            raise LiquidSyntaxError(f"unexpected '{interrupt}' outside a loop", token=node.token) from None
-        except StopRender:
-            break
-        except LiquidError as error:
-            if error.token is None:
-                error.token = node.token
-            raise
+    miss in it), without partials (there are none), and with each run of text and plain lookups written at once
+    (``rendering.plan``). A run that answers None, or would pass the output limit, is rendered node by node: the
+    same text, or the same error at the same node."""
+    for step in plan.steps:
+        if isinstance(step, Run):
+            text = step.text(context.globals, context.locals)
+            if text is not None and buffer.tell() + len(text) <= buffer.limit:
+                buffer.write(text)
+                continue
+            nodes = step.nodes
+        else:
+            nodes = [step]
+        for node in nodes:
+            try:
+                node.render(context, buffer)
+            except LiquidInterrupt as interrupt:
+                raise LiquidSyntaxError(f"unexpected '{interrupt}' outside a loop", token=node.token) from None
+            except StopRender:
+                return
+            except LiquidError as error:
+                if error.token is None:
+                    error.token = node.token
+                raise
 
 
 @functools.cache

@@ -197,7 +197,7 @@ def event_variables(conn: Connection, dialect: Dialect, found: Sequence[EntryRef
     if not by_event:
         return {}
     variables: dict[int, dict[str, object]] = {}
-    for row in conn.execute(event_sql.events_by_id(dialect, list(by_event))):
+    for row in conn.execute(event_sql.events_by_id(dialect, list(by_event))).all():
         for entry in by_event[row.id]:
             event = {
                 "name": row.name,
@@ -233,7 +233,7 @@ def build_contexts(
     account_zone = zone(timezone, UTC)
     customer_ids = sorted({message.customer_id for message in messages})
     people = customer_sql.with_store_names(dialect, customer_ids, _CUSTOMER_COLUMNS)
-    customer_rows = {row[0]: row for row in conn.execute(people)}
+    customer_rows = {row[0]: row for row in conn.execute(people).all()}  # fetched at once, not row by row
     timezone_at = 2 + _CUSTOMER_COLUMNS.index("timezone")
     zones = {customer_id: zone(row[timezone_at], account_zone) for customer_id, row in customer_rows.items()}
     campaign_ids = sorted({message.campaign_id for message in messages if message.campaign_id is not None})
@@ -272,7 +272,7 @@ def _trigger_variables(
     customer_of = {m.entry_id: m.customer_id for m in messages if m.entry_id is not None and m.customer_id in zones}
     if not customer_of:
         return {}
-    rows = conn.execute(journeys.entries_by_id(dialect, sorted(customer_of)))
+    rows = conn.execute(journeys.entries_by_id(dialect, sorted(customer_of))).all()
     found = [EntryRef(row.id, row.event_id, row.context, zones[customer_of[row.id]]) for row in rows]
     variables: dict[int, dict[str, object]] = {entry.id: {"context": entry.context or {}} for entry in found}
     for loader in TRIGGER_VARIABLES:
