@@ -43,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.engine --customers 100000 --db postgres
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/.generated src/tidings/ui_dist tidings.db tidings.db-wal tidings.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) frontend/node_modules frontend/.generated src/tidings/ui_dist tidings.db tidings.db-wal tidings.db-shm tidings-secret-key .pytest_cache .mypy_cache .ruff_cache

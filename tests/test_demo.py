@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import START
-from tidings.demo import CITIES, NEWSLETTER, REGISTRATION, WELCOME, demo_customers, load_demo
+from tidings.core.errors import Unauthenticated
+from tidings.demo import CITIES, DEMO_ADMIN, NEWSLETTER, REGISTRATION, WELCOME, demo_admin, demo_customers, load_demo
 from tidings.services import Services
 from tidings.store.bulk_import import count_customers
 from tidings.store.custom_fields import declared_types
@@ -107,3 +109,13 @@ def test_demo_attributes_are_declared_custom_fields(services: Services) -> None:
     with services.db.engine.connect() as conn:
         declared = declared_types(conn)
     assert declared["loyalty_level"] == "text" and declared["demo"] == "boolean"
+
+
+def test_the_demo_admin_signs_in_with_the_password_of_the_last_run(services: Services) -> None:
+    first = demo_admin(services)
+    second = demo_admin(services)  # the next `run --demo`: a new password, the same admin
+    assert first != second
+    session = services.accounts.sign_in(DEMO_ADMIN, second, "127.0.0.1")
+    assert (session.principal.role, session.principal.name) == ("admin", "Demo admin")
+    with pytest.raises(Unauthenticated):
+        services.accounts.sign_in(DEMO_ADMIN, first, "127.0.0.1")

@@ -1,6 +1,7 @@
-/** The shell: navigation on the left, one page at a time; loads the schema, catalogue and settings once. */
+/** The shell: the sign-in page until signed in; then navigation on the left, one page at a time; loads the schema,
+ * catalogue and settings once. */
 import { useCallback, useEffect, useState } from "react";
-import { api, type AccountSettings } from "./lib/api";
+import { api, ApiError, setSession, type AccountSettings, type SessionInfo } from "./lib/api";
 import { AppCtx, type AppContext } from "./lib/context";
 import { useRoute, type Route } from "./lib/router";
 import { buildMeta } from "./model/meta";
@@ -10,6 +11,7 @@ import { Customers } from "./pages/Customers";
 import { Mailbox } from "./pages/Mailbox";
 import { Settings } from "./pages/Settings";
 import { ResourceList } from "./pages/ResourceList";
+import { SignIn } from "./pages/SignIn";
 
 const NAV: [Route["page"], string, string][] = [
   ["campaigns", "Campaigns", "#/campaigns"],
@@ -21,6 +23,35 @@ const NAV: [Route["page"], string, string][] = [
 ];
 
 export function App() {
+  /** undefined: not known yet; null: signed out. */
+  const [session, setSessionInfo] = useState<SessionInfo | null | undefined>(undefined);
+  const [failure, setFailure] = useState<string | null>(null);
+
+  const signedIn = useCallback((info: SessionInfo | null) => {
+    setSession(info?.csrf_token ?? null, () => setSessionInfo(null));
+    setSessionInfo(info);
+  }, []);
+  useEffect(() => {
+    api.session().then(signedIn, (error) => {
+      if (error instanceof ApiError && error.status === 401) signedIn(null);
+      else setFailure(error instanceof Error ? error.message : String(error));
+    });
+  }, [signedIn]);
+
+  if (failure) return <div className="banner error">The API did not answer: {failure}</div>;
+  if (session === undefined) return <div className="loading">Loading…</div>;
+  if (session === null) return <SignIn onSignedIn={signedIn} />;
+  return (
+    <Workspace
+      session={session}
+      onSignOut={() => {
+        void api.signOut().finally(() => signedIn(null));
+      }}
+    />
+  );
+}
+
+function Workspace({ session, onSignOut }: { session: SessionInfo; onSignOut: () => void }) {
   const route = useRoute();
   const [context, setContext] = useState<AppContext | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -34,6 +65,7 @@ export function App() {
         api.settings().catch(() => null),
       ]);
       setContext({
+        caller: session.caller,
         meta: buildMeta(schema, catalog),
         account,
         paths: new Set(Object.keys(openapi.paths)),
@@ -45,7 +77,7 @@ export function App() {
     } catch (error) {
       setFailure(error instanceof Error ? error.message : String(error));
     }
-  }, []);
+  }, [session]);
   useEffect(() => void load(), [load]);
 
   const active = route.page === "campaign" ? "campaigns" : route.page;
@@ -58,6 +90,13 @@ export function App() {
             {label}
           </a>
         ))}
+        <div className="who" data-testid="signed-in-as">
+          <span>{session.caller.name}</span>
+          <span className="role">{session.caller.role}</span>
+          <button type="button" data-action="sign-out" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
       </nav>
       <main className="page">
         {failure && <div className="banner error">The API did not answer: {failure}</div>}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sys
 import threading
@@ -13,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tidings.core.errors import TidingsError
-from tidings.settings import Settings
+from tidings.settings import DEVELOPMENT_SECRET_KEY, Settings
 
 if TYPE_CHECKING:
     from tidings.store.database import Database
@@ -30,12 +32,14 @@ orders_app = typer.Typer(help="Orders and receipts.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Stores, product categories and products.", no_args_is_help=True)
 audiences_app = typer.Typer(help="Audiences: static named lists of customers.", no_args_is_help=True)
 clock_app = typer.Typer(help="The manual clock of a running server (TIDINGS_CLOCK=manual).", no_args_is_help=True)
+users_app = typer.Typer(help="The people who sign in to the editor.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audiences_app, name="audiences")
 app.add_typer(clock_app, name="clock")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -51,6 +55,28 @@ def _settings() -> Settings:
     except Exception as error:  # pydantic names the variable; say it plainly and stop
         console.print(f"[red]configuration error:[/red] {error}")
         raise typer.Exit(2) from None
+
+
+def _secret_key(settings: Settings, *, demo: bool) -> Settings:
+    """Outside demo mode, refuse to start with the public development key. Demo mode makes a key once and keeps
+    it beside the database (``tidings-secret-key``), so the links in demo messages keep working after a restart."""
+    if not demo:
+        try:
+            settings.check_secret_key()
+        except ValueError as error:
+            console.print(f"[red]refusing to start:[/red] {error}")
+            raise typer.Exit(2) from None
+        return settings
+    if settings.secret_key.get_secret_value() != DEVELOPMENT_SECRET_KEY:
+        return settings
+    from sqlalchemy import make_url
+
+    database = make_url(settings.database_url).database if settings.database_url.startswith("sqlite") else None
+    kept = Path(database or "tidings.db").resolve().parent / "tidings-secret-key"
+    if not kept.is_file():
+        kept.touch(mode=0o600)
+        kept.write_text(secrets.token_urlsafe(32))
+    return settings.model_copy(update={"secret_key": SecretStr(kept.read_text().strip())})
 
 
 def _migrate(settings: Settings) -> None:
@@ -98,9 +124,13 @@ def _serve(settings: Settings, *, with_worker: bool, load_demo_data: bool) -> No
     _migrate(settings)
     services = Services.build(settings)
     if load_demo_data:
-        from tidings.demo import load_demo
+        from tidings.demo import DEMO_ADMIN, demo_admin, load_demo
 
         load_demo(services)
+        console.print(
+            f"[bold]Sign in to the editor as {DEMO_ADMIN} with the password {demo_admin(services)}[/bold] "
+            "(a new one each `run --demo`)"
+        )
     stop = threading.Event()
     worker: threading.Thread | None = None
     if with_worker and settings.clock == "system":
@@ -127,13 +157,13 @@ def _serve(settings: Settings, *, with_worker: bool, load_demo_data: bool) -> No
 @app.command()
 def run(demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data first.")] = False) -> None:
     """API, scheduler and worker in one process."""
-    _serve(_settings(), with_worker=True, load_demo_data=demo_data)
+    _serve(_secret_key(_settings(), demo=demo_data), with_worker=True, load_demo_data=demo_data)
 
 
 @app.command()
 def serve() -> None:
     """The API only (run `tidings worker` processes beside it)."""
-    _serve(_settings(), with_worker=False, load_demo_data=False)
+    _serve(_secret_key(_settings(), demo=False), with_worker=False, load_demo_data=False)
 
 
 @app.command()
@@ -142,7 +172,7 @@ def worker() -> None:
     from tidings.engine.worker import run_loop
     from tidings.services import Services
 
-    settings = _settings()
+    settings = _secret_key(_settings(), demo=False)
     if settings.clock == "manual":
         console.print(
             "[red]a worker needs the system clock[/red]; with TIDINGS_CLOCK=manual time moves only "
@@ -342,14 +372,28 @@ def audiences_import(
         raise typer.Exit(1)
 
 
-def _api(path: str, body: dict[str, Any] | None = None) -> Any:
+UserOption = Annotated[str, typer.Option("--user", help="An admin's e-mail (the clock is for admins).")]
+PasswordOption = Annotated[
+    str, typer.Option(prompt=True, hide_input=True, envvar="TIDINGS_PASSWORD", help="Asked when not given.")
+]
+
+
+def _api(path: str, user: str, password: str, body: dict[str, Any] | None = None) -> Any:
+    """Sign in to the running server as ``user`` and call ``path`` with the session (and its CSRF token)."""
     import httpx
 
-    url = f"{_settings().public_url}/api/v1{path}"
+    base = f"{_settings().public_url}/api/v1"
     try:
-        response = httpx.post(url, json=body, timeout=600) if body is not None else httpx.get(url, timeout=30)
+        with httpx.Client(base_url=base, timeout=600) as client:
+            signed_in = client.post("/session", json={"email": user, "password": password})
+            if signed_in.status_code >= 400:
+                console.print(f"[red]cannot sign in:[/red] {signed_in.text}")
+                raise typer.Exit(1)
+            csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+            response = client.post(path, json=body, headers=csrf) if body is not None else client.get(path)
+            client.delete("/session", headers=csrf)
     except httpx.HTTPError as error:
-        console.print(f"[red]cannot reach {url}:[/red] {error}; is `tidings run` running with TIDINGS_CLOCK=manual?")
+        console.print(f"[red]cannot reach {base}:[/red] {error}; is `tidings run` running with TIDINGS_CLOCK=manual?")
         raise typer.Exit(2) from None
     if response.status_code >= 400:
         console.print(f"[red]{response.status_code}[/red] {response.text}")
@@ -358,13 +402,15 @@ def _api(path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 @clock_app.command("show")
-def clock_show() -> None:
+def clock_show(user: UserOption, password: PasswordOption) -> None:
     """Print the server's current time."""
-    print(json.dumps(_api("/clock")))
+    print(json.dumps(_api("/clock", user, password)))
 
 
 @clock_app.command("advance")
 def clock_advance(
+    user: UserOption,
+    password: PasswordOption,
     to: Annotated[str | None, typer.Option(help="ISO-8601 date-time to move to.")] = None,
     by: Annotated[str | None, typer.Option(help="ISO-8601 duration, e.g. P1D or PT2H.")] = None,
 ) -> None:
@@ -372,7 +418,58 @@ def clock_advance(
     if (to is None) == (by is None):
         console.print("give exactly one of --to or --by")
         raise typer.Exit(2)
-    print(json.dumps(_api("/clock/advance", {"to": to} if to else {"by": by})))
+    print(json.dumps(_api("/clock/advance", user, password, {"to": to} if to else {"by": by})))
+
+
+class RoleChoice(StrEnum):
+    admin = "admin"
+    marketer = "marketer"
+    analyst = "analyst"
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TIDINGS_PASSWORD",
+            help="Asked when not given.",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="Shown in the editor; the e-mail's name by default.")] = None,
+    role: Annotated[RoleChoice, typer.Option(help="What the user may do.")] = RoleChoice.marketer,
+    admin: Annotated[bool, typer.Option("--admin", help="Shorthand for --role admin (the first user).")] = False,
+) -> None:
+    """Add a user who signs in to the editor, e.g. the first admin: `tidings users create --admin you@example.com`."""
+    from pydantic import ValidationError
+
+    from tidings.model.users import UserIn
+    from tidings.services import Services
+
+    try:
+        user = UserIn(
+            email=email, name=name or email.partition("@")[0], role="admin" if admin else role.value, password=password
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        console.print(f"[red]refused:[/red] {problems}")
+        raise typer.Exit(2) from None
+    settings = _settings()
+    _migrate(settings)
+    services = Services.build(settings)
+    try:
+        with services.db.engine.begin() as conn:
+            row = services.accounts.create_user(conn, user)
+    except TidingsError as error:
+        console.print(f"[red]refused:[/red] {error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    console.print(f"user {row['id']} created: {user.email} ({user.role}); sign in at {settings.public_url}/ui/")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ is posted only when the run creates that customer. The same seed and the same da
 from __future__ import annotations
 
 import random
+import secrets
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -17,15 +18,18 @@ from typing import Any
 
 from tidings.model.custom_fields import CustomFieldIn
 from tidings.model.customers import CustomerIn
+from tidings.model.users import UserIn
 from tidings.services import Services
 from tidings.store.custom_fields import insert_field
 from tidings.store.customers import ids_by_external, upsert_customers
 from tidings.store.events import NewEvent, insert_events
+from tidings.store.users import get_user_by_email
 
 WELCOME = "Welcome series"
 NEWSLETTER = "Monthly newsletter"
 REGISTRATION = "registration"
 EXTERNAL_PREFIX = "demo-"
+DEMO_ADMIN = "admin@demo.tidings.test"
 _CHUNK = 5_000
 
 
@@ -115,6 +119,20 @@ def load_demo(services: Services, *, customers: int = 200, seed: int = 7) -> Dem
             ]
             posted += insert_events(conn, registrations, str(uuid.uuid4()), now)
     return DemoReport(len(people), new, posted, campaigns, created)
+
+
+def demo_admin(services: Services) -> str:
+    """Create the demo admin, or give it a new password; answer the password (printed once by ``run --demo``:
+    only its hash is kept, so each run makes a fresh one and the demo can always be signed in to)."""
+    password = secrets.token_urlsafe(12)
+    with services.db.engine.begin() as conn:
+        existing = conn.execute(get_user_by_email(DEMO_ADMIN)).mappings().first()
+        if existing is None:
+            user = UserIn(email=DEMO_ADMIN, name="Demo admin", role="admin", password=password)
+            services.accounts.create_user(conn, user)
+        else:
+            services.accounts.update_user(conn, existing["id"], {"password": password, "active": True, "role": "admin"})
+    return password
 
 
 # -- customers ---------------------------------------------------------------------------------------------

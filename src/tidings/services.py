@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tidings.accounts import Accounts
 from tidings.core.clock import Clock, ManualClock, SystemClock
 from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
@@ -77,13 +78,18 @@ class Services:
     runtime: Runtime
     scheduler: Scheduler
     loyalty: LoyaltyProcessor
+    accounts: Accounts
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock | None = None, runtime: Runtime | None = None) -> Services:
+    def build(
+        cls, settings: Settings, clock: Clock | None = None, runtime: Runtime | None = None, wall: Clock | None = None
+    ) -> Services:
+        """``wall`` is real time (default: the system clock) for what is about real time whatever ``clock`` is:
+        leases (real worker deaths), sessions and sign-in throttling."""
         db = Database.open(settings.database_url)
         if clock is None:
             clock = ManualClock() if settings.clock == "manual" else SystemClock()
-        wall = SystemClock()  # leases are about real worker deaths: real time, whatever ``clock`` is
+        wall = wall or SystemClock()
         documents = DocumentCache()
         delivery = Delivery(
             db,
@@ -106,7 +112,8 @@ class Services:
             loyalty=loyalty,
         )
         campaigns = CampaignService(db, documents, clock)
-        return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty)
+        accounts = Accounts(db, wall, timedelta(hours=settings.session_hours))
+        return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty, accounts)
 
     @property
     def advancer(self) -> ClockAdvancer:

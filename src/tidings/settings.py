@@ -11,8 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tidings.model.sms_body import check_body_template
 
 #: Signs tracking links when ``TIDINGS_SECRET_KEY`` is not set. It is public, so anyone could forge an
-#: unsubscribe link with it: fine on a laptop, never in production (a warning is logged while it is in use).
+#: unsubscribe link with it: fine in tests, and the server refuses to start with it outside demo mode
+#: (``check_secret_key``; ``tidings run --demo`` makes a key of its own).
 DEVELOPMENT_SECRET_KEY = "tidings-development-key-not-secret"
+#: What the server says when it refuses to start without a secret key.
+NO_SECRET_KEY = (
+    "TIDINGS_SECRET_KEY is not set: it signs the tracking, unsubscribe and poll links in messages, and without it "
+    "anyone could forge them. Make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, set "
+    "it as TIDINGS_SECRET_KEY for every Tidings process, and keep it private (`tidings run --demo` makes its own)."
+)
 
 
 class Settings(BaseSettings):
@@ -141,6 +148,9 @@ class Settings(BaseSettings):
         description="Signs the open, click and unsubscribe links in e-mails (HMAC-SHA256): at least 16 characters, "
         "random and private in production. Changing it breaks the links in e-mails already sent.",
     )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long an editor sign-in lasts before signing in again."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -212,6 +222,11 @@ class Settings(BaseSettings):
             if not self.loyalty_url.startswith(("http://", "https://")):
                 raise ValueError(f"TIDINGS_LOYALTY_URL must be an http:// or https:// URL, not {self.loyalty_url!r}")
         return self
+
+    def check_secret_key(self) -> None:
+        """Refuse to serve with the public development key (the entry points call this outside demo mode)."""
+        if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            raise ValueError(NO_SECRET_KEY)
 
     @field_validator("secret_key")
     @classmethod

@@ -27,10 +27,17 @@ def notify(node_id: str = "m1", **config: Any) -> dict[str, Any]:
     return node(node_id, "notify_manager", **(defaults | config))
 
 
-def add_user(services: Services, email: str, role: str = "manager") -> int:
+def add_user(services: Services, email: str, *, manager: bool = True, active: bool = True) -> int:
     with services.db.engine.begin() as conn:
         inserted = conn.execute(
-            users.insert().values(email=email, name=email.split("@")[0], role=role, created_at=services.clock.now())
+            users.insert().values(
+                email=email,
+                name=email.split("@")[0],
+                role="marketer",
+                manager=manager,
+                active=active,
+                created_at=services.clock.now(),
+            )
         ).inserted_primary_key
     assert inserted is not None
     return int(inserted[0])
@@ -58,9 +65,10 @@ def chain(**config: Any) -> dict[str, Any]:
 
 def test_automatic_the_responsible_manager_else_managers_in_turn(services: Services) -> None:
     mia = add_user(services, "mia@example.com")
-    add_user(services, "root@example.com", role="admin")  # not a manager: never picked in turn
+    add_user(services, "root@example.com", manager=False)  # not a manager: never picked in turn
+    add_user(services, "gone@example.com", active=False)  # deactivated: never picked in turn
     leo = add_user(services, "leo@example.com")
-    boss = add_user(services, "boss@example.com", role="admin")
+    boss = add_user(services, "boss@example.com", manager=False)
     ids = add_customers(services, *({"external_id": f"c{i}", "first_name": f"C{i}"} for i in range(6)))
     assign(services, ids["c0"], boss)  # any user may be a customer's responsible manager
     assign(services, ids["c1"], mia)
@@ -86,7 +94,7 @@ def test_automatic_the_responsible_manager_else_managers_in_turn(services: Servi
 
 def test_a_chosen_user_gets_every_note_whatever_the_customers_consent(services: Services) -> None:
     add_user(services, "mia@example.com")
-    chosen = add_user(services, "root@example.com", role="admin")
+    chosen = add_user(services, "root@example.com", manager=False)
     ids = add_customers(
         services,
         {"external_id": "quiet", "email": "quiet@example.com", "subscriptions": {"email": False}},
@@ -100,7 +108,7 @@ def test_a_chosen_user_gets_every_note_whatever_the_customers_consent(services: 
 
 def test_without_a_recipient_customers_go_on_counted_as_no_manager(services: Services) -> None:
     ids = add_customers(services, {"external_id": "ann"})
-    nobody = start(services, chain())  # automatic, and no user has the manager role
+    nobody = start(services, chain())  # automatic, and no user is a manager
     gone = start(services, chain(user=4242))  # a chosen user who does not exist
     for campaign_id in (nobody, gone):
         services.campaigns.enroll(campaign_id, ["ann"], None)

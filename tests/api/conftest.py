@@ -12,7 +12,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tidings.api.access import CSRF_HEADER, SESSION_COOKIE
 from tidings.api.app import create_app
+from tidings.model.users import Role, UserIn
 from tidings.services import Services
 
 
@@ -38,10 +40,27 @@ def serve(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[httpx.Client]:
+def credentials(services: Services, role: Role = "admin") -> dict[str, str]:
+    """Request headers of a signed-in user with ``role``, created for it (``<role>@tidings.test``): the session
+    cookie and its CSRF token, as the editor sends them."""
+    with services.db.engine.begin() as conn:
+        user = services.accounts.create_user(conn, UserIn(email=f"{role}@tidings.test", name=role.title(), role=role))
+        session = services.accounts.open_session(conn, user)
+    assert session.principal.csrf_token is not None
+    return {"Cookie": f"{SESSION_COOKIE}={session.token}", CSRF_HEADER: session.principal.csrf_token}
+
+
+@contextmanager
+def api_client(services: Services, *, path: str = "/api/v1") -> Iterator[httpx.Client]:
+    """The app served on a loopback port, and a client signed in as an admin (every existing test's caller)."""
     with (
         serve(create_app(services=services)) as url,
-        httpx.Client(base_url=f"{url}/api/v1", timeout=60, trust_env=False) as http,
+        httpx.Client(base_url=f"{url}{path}", headers=credentials(services), timeout=60, trust_env=False) as http,
     ):
+        yield http
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[httpx.Client]:
+    with api_client(services) as http:
         yield http

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import serve
+from tests.api.conftest import api_client
 from tests.api.helpers import add_customers, error_of, start_campaign
 from tests.engine.helpers import campaign, email_node, wait_node
-from tidings.api.app import create_app
 from tidings.services import Services
 from tidings.settings import Settings
 
@@ -52,10 +51,7 @@ def test_bad_advances_are_422(client: httpx.Client) -> None:
 def test_the_system_clock_cannot_be_advanced(database_url: str) -> None:
     services = Services.build(Settings(database_url=database_url, clock="system"))
     try:
-        with (
-            serve(create_app(services=services)) as url,
-            httpx.Client(base_url=f"{url}/api/v1", trust_env=False) as client,
-        ):
+        with api_client(services) as client:  # an admin: only the clock's mode stands in the way
             error = error_of(client.post("/clock/advance", json={"by": "PT1H"}), 409)
             assert error["code"] == "conflict"
             assert "TIDINGS_CLOCK=manual" in error["message"]

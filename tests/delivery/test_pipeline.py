@@ -9,15 +9,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event, select, update
 
 from tests.actions.helpers import node
-from tests.api.conftest import serve
+from tests.api.conftest import api_client
 from tests.delivery.fakes import FakeProvider, fake_provider, fake_provider_server, provider_settings
 from tests.engine.helpers import add_customers, advance, campaign, email_node, start
-from tidings.api.app import create_app
 from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
@@ -340,8 +338,8 @@ def test_sandbox_messages_of_every_channel_are_visible_through_the_messages_api(
     services.campaigns.enroll(campaign_id, ["ann"], None)
     advance(services, minutes=1)
 
-    with serve(create_app(services.settings, services=services)) as url:
-        items = httpx.get(f"{url}/api/v1/messages", params={"customer": "ann"}).json()["items"]
+    with api_client(services) as client:
+        items = client.get("/messages", params={"customer": "ann"}).json()["items"]
     assert [(m["node_id"], m["channel"], m["status"], m["provider"], m["subject"], m["body"]) for m in items] == [
         ("e1", "email", "sent", "sandbox", "Hello Ann", items[0]["body"]),
         ("s1", "sms", "sent", "sandbox", None, "Hi Ann"),

@@ -17,6 +17,7 @@ from tests.conftest import START
 from tidings.api.app import create_app
 from tidings.api.ui import UI_DIST
 from tidings.core.clock import ManualClock
+from tidings.model.users import UserIn
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.database import Database
@@ -37,6 +38,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 expect.set_options(timeout=15_000)
 
 
+#: The people of the browser tests; every test's browser signs in as the admin (``context``).
+ADMIN = ("admin@example.com", "admin password 1")
+ANALYST = ("analyst@example.com", "analyst password 1")
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (UI_DIST / "index.html").is_file():
@@ -46,6 +52,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(database)
     database.dispose()
     services = Services.build(Settings(database_url=url, clock="manual"), clock=ManualClock(START))
+    with services.db.engine.begin() as conn:
+        for (email, password), role in ((ADMIN, "admin"), (ANALYST, "analyst")):
+            user = UserIn(email=email, name=role.title(), role=role, password=password)
+            services.accounts.create_user(conn, user)
     try:
         with serve(create_app(services=services)) as base:
             yield base
@@ -55,7 +65,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def api(app_url: str) -> Iterator[httpx.Client]:
+    """The API, signed in as the admin as the editor is: the session cookie, and its CSRF token on every request."""
     with httpx.Client(base_url=f"{app_url}/api/v1", timeout=30, trust_env=False) as client:
+        session = client.post("/session", json={"email": ADMIN[0], "password": ADMIN[1]})
+        assert session.status_code == 200, session.text
+        client.headers["X-CSRF-Token"] = session.json()["csrf_token"]
         yield client
 
 
@@ -74,12 +88,26 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+def sign_in(context: BrowserContext, email: str, password: str) -> None:
+    """Sign ``context`` in through the API (its cookie jar is the browser's), as the sign-in page would."""
+    signed_in = context.request.post("/api/v1/session", data={"email": email, "password": password})
+    assert signed_in.ok, signed_in.text()
+
+
 @pytest.fixture
-def context(browser: Browser, app_url: str) -> Iterator[BrowserContext]:
+def anonymous(browser: Browser, app_url: str) -> Iterator[BrowserContext]:
+    """A browser context nobody has signed in to."""
     context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 860})
     context.set_default_timeout(10_000)
     yield context
     context.close()
+
+
+@pytest.fixture
+def context(anonymous: BrowserContext) -> BrowserContext:
+    """A browser context signed in as the admin: every test's editor."""
+    sign_in(anonymous, *ADMIN)
+    return anonymous
 
 
 @pytest.fixture

@@ -271,7 +271,8 @@ def test_notes_to_managers_do_not_count_as_customers_reached(services: Services,
     add_customers(services, *({"external_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(3)))
     with services.db.engine.begin() as conn:
         now = services.clock.now()
-        conn.execute(users.insert().values(email="mia@example.com", name="Mia", role="manager", created_at=now))
+        mia = {"email": "mia@example.com", "name": "Mia", "role": "marketer", "manager": True, "created_at": now}
+        conn.execute(users.insert().values(**mia))
     note = node("m1", "notify_manager", subject="Call {{ customer.external_id }}", body_html="<p>Call</p>")
     document = campaign(note, email_node("e1"), edges=[("trigger", "m1"), ("m1", "e1")])
     campaign_id = start(services, document)

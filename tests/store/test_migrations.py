@@ -11,14 +11,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import CheckConstraint, Table, func, inspect, select, update
+from sqlalchemy import CheckConstraint, Table, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.databases import postgres_empty
 from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
 from tidings.store.database import Database
 from tidings.store.migrate import alembic_config, upgrade
-from tidings.store.tables import entries, loyalty_requests, mailbox, messages, metadata
+from tidings.store.tables import entries, loyalty_requests, mailbox, messages, metadata, users
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 MESSAGE = {
@@ -126,3 +126,32 @@ def test_the_status_check_migration_keeps_the_mailbox_rows_of_rebuilt_messages(e
         config.attributes["connection"] = conn
         command.downgrade(config, "0005")
     assert counts() == (1, 1)
+
+
+def test_the_access_control_migration_turns_the_manager_role_into_a_flag(empty_database: Database) -> None:
+    """Before 0008 a user's role was ``manager`` (Notify manager writes to them in turn) or ``admin``."""
+    db = empty_database
+    upgrade(db, "0007")
+    with db.engine.begin() as conn:
+        for email, role in (("mia@example.com", "manager"), ("root@example.com", "admin")):
+            conn.execute(
+                text("INSERT INTO users (email, name, role, created_at) VALUES (:email, 'x', :role, 0)"),
+                {"email": email, "role": role},
+            )
+    upgrade(db)
+    query = select(users.c.email, users.c.role, users.c.manager, users.c.active, users.c.password_hash)
+    with db.engine.connect() as conn:
+        rows = {row.email: tuple(row)[1:] for row in conn.execute(query.order_by(users.c.id))}
+    assert rows == {"mia@example.com": ("analyst", True, True, None), "root@example.com": ("admin", False, True, None)}
+    with pytest.raises(IntegrityError, match="ck_users_role"), db.engine.begin() as conn:
+        conn.execute(update(users).values(role="manager"))
+
+    config = alembic_config()
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    with db.engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT email, role FROM users")).all()) == {
+            "mia@example.com": "manager",
+            "root@example.com": "admin",
+        }

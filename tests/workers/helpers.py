@@ -20,6 +20,7 @@ def start_worker(url: str, log: Path, **settings: str) -> subprocess.Popen[bytes
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
         "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_SECRET_KEY": "worker-test-secret-key-0123456789",  # a worker refuses to start without one
         "TIDINGS_TICK_SECONDS": "0.05",
         **settings,
     }

@@ -84,6 +84,7 @@ def _worker(url: str, smtp_port: int, connections: int, log: Path) -> subprocess
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")},
         "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_SECRET_KEY": "worker-test-secret-key-0123456789",  # a worker refuses to start without one
         "TIDINGS_RUNTIME": "direct",
         "TIDINGS_EMAIL_PROVIDER": "smtp",
         "TIDINGS_SMTP_HOST": "127.0.0.1",

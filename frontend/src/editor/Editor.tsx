@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { api, type Affected } from "../lib/api";
+import { useApp, useMayChange } from "../lib/context";
 import { setLeaveGuard } from "../lib/router";
 import { autoLayout } from "../model/ops";
 import { isDirty } from "../model/store";
@@ -48,6 +49,8 @@ function EditorBody() {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const { caller } = useApp();
+  const mayChange = useMayChange("campaigns");
 
   // keyboard: copy / paste (through localStorage: other tabs too), undo / redo, Escape
   useEffect(() => {
@@ -179,15 +182,27 @@ function EditorBody() {
         <button type="button" onClick={() => setSettingsOpen(true)}>
           Settings
         </button>
-        <button type="button" className="primary" data-action="save" disabled={busy || (!dirty && problems.length === 0)} onClick={() => void onSave()}>
+        <button
+          type="button"
+          className="primary"
+          data-action="save"
+          disabled={!mayChange || busy || (!dirty && problems.length === 0)}
+          onClick={() => void onSave()}
+        >
           Save
         </button>
         {verbsFor(status).map(({ verb, label }) => (
-          <button key={verb} type="button" data-action={verb} disabled={busy} onClick={() => void onVerb(verb)}>
+          <button key={verb} type="button" data-action={verb} disabled={!mayChange || busy} onClick={() => void onVerb(verb)}>
             {label}
           </button>
         ))}
       </div>
+      {!mayChange && (
+        <div className="banner" data-testid="view-only">
+          View only: as {caller.role === "analyst" ? "an analyst" : `a ${caller.role ?? "key"}`}, you can look at campaigns
+          but not save or start them.
+        </div>
+      )}
       {notice && (
         <div className={`banner ${notice.ok ? "ok" : "error"}`} data-testid="notice" onClick={() => setNotice(null)}>
           {notice.text}

@@ -29,17 +29,31 @@ export class ApiError extends Error {
   }
 }
 
+/** The session's CSRF token: every change made with the session cookie sends it back (``X-CSRF-Token``). */
+let csrfToken: string | null = null;
+/** Called when the server says the session has ended (401), so the shell shows the sign-in page. */
+let onSignedOut: () => void = () => undefined;
+
+export function setSession(token: string | null, signedOut?: () => void): void {
+  csrfToken = token;
+  if (signedOut) onSignedOut = signedOut;
+}
+
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
+  if (csrfToken && method !== "GET") headers["X-CSRF-Token"] = csrfToken;
   const response = await fetch(path.startsWith("/") ? path : `${API}/${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
     signal,
   });
   const text = await response.text();
   const parsed: unknown = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    if (response.status === 401 && path !== "session") onSignedOut();
     throw new ApiError(response.status, error?.code ?? "http_error", error?.message ?? response.statusText, error?.details);
   }
   return parsed as T;
@@ -48,6 +62,22 @@ export async function request<T>(method: string, path: string, body?: unknown, s
 export const get = <T>(path: string) => request<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => request<T>("POST", path, body);
 export const put = <T>(path: string, body?: unknown) => request<T>("PUT", path, body);
+
+/** Who is signed in, as the server says (``GET /api/v1/session``). */
+export interface Caller {
+  kind: "user" | "key";
+  id: number;
+  name: string;
+  role: "admin" | "marketer" | "analyst" | null;
+  scopes: string[];
+  /** The areas the caller may change: the editor offers changes only there. */
+  may_change: string[];
+}
+
+export interface SessionInfo {
+  caller: Caller;
+  csrf_token: string | null;
+}
 
 export interface CampaignSummary {
   id: number;
@@ -84,6 +114,9 @@ export interface AccountSettings {
 }
 
 export const api = {
+  session: () => get<SessionInfo>("session"),
+  signIn: (email: string, password: string) => post<SessionInfo>("session", { email, password }),
+  signOut: () => request<null>("DELETE", "session"),
   schema: () => get<JsonSchema>("schema/campaign"),
   catalog: () => get<Catalog>("/ui/catalog.json"),
   openapi: () => get<{ paths: Record<string, unknown> }>("openapi.json"),

@@ -2,7 +2,7 @@
 customer's manager. Output = all input customers.
 
 The recipient is the chosen ``user``, or, left empty (*automatic*), the customer's responsible manager
-(``customers.manager_id``, any role), else a user with the manager role picked round-robin by customer id (the
+(``customers.manager_id``, any role), else an active user marked as a manager, picked round-robin by customer id (the
 managers in id order, the customer id modulo their number: the same customer always reaches the same manager,
 and customers spread evenly). One e-mail message row per (entry, node, customer) is queued like Send email's, its
 recipient the manager's address; the delivery pipeline renders ``subject`` and ``body_html`` with the customer's

@@ -14,6 +14,7 @@ from tidings.document.campaign import CampaignDocument
 from tidings.model.conditions import Condition
 
 router = APIRouter(tags=["meta"], route_class=StrictJsonRoute)
+health_router = APIRouter(tags=["meta"], route_class=StrictJsonRoute)  # public: load balancers and monitors
 
 
 class Health(BaseModel):
@@ -22,7 +23,7 @@ class Health(BaseModel):
     now: datetime
 
 
-@router.get("/health", summary="Liveness")
+@health_router.get("/health", summary="Liveness")
 def health(services: ServicesDep) -> Health:
     return Health(status="ok", clock=services.settings.clock, now=services.clock.now())
 

@@ -5,12 +5,15 @@
 - ``GET /t/o/{token}.gif`` — the open pixel: a transparent 1×1 GIF; marks the message opened.
 - ``GET /t/c/{token}`` — a tracked link: 302 to the URL signed into the token; marks the message clicked.
 
-``router`` (under ``/api/v1``):
+``router`` (under ``/api/v1``, public):
 
 - ``GET /unsubscribe/{token}`` — a page asking to confirm (link scanners fetch URLs in mail, so a GET changes
   nothing); its button posts to the same URL.
 - ``POST /unsubscribe/{token}`` — RFC 8058 one-click unsubscribe (a mail client posts
   ``List-Unsubscribe=One-Click``): the customer's subscription to the message's channel becomes ``N``.
+
+``webhooks`` (under ``/api/v1``, an API key with ``webhooks:write``):
+
 - ``POST /webhooks/{provider}/events`` — delivery reports from a provider, in batches with per-row errors.
 
 A token that is malformed, tampered with or signed with another key answers 404 ``not_found`` with the same
@@ -37,7 +40,7 @@ from tidings.store.tracking import Event, TrackingEvent, messages_of_provider, r
 
 public_router = APIRouter(include_in_schema=False)  # the API is documented under /api/v1 only
 router = APIRouter(tags=["tracking"])
-webhooks = APIRouter(tags=["tracking"], route_class=StrictJsonRoute)  # included in ``router`` below
+webhooks = APIRouter(tags=["tracking"], route_class=StrictJsonRoute)  # for providers, with an API key
 
 MAX_BATCH = 10_000
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # transparent 1×1 GIF
@@ -216,4 +219,3 @@ def _unknown(
     return None
 
 
-router.include_router(webhooks)

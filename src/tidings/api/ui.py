@@ -38,7 +38,8 @@ UI_DIST = Path(__file__).resolve().parent.parent / "ui_dist"
 #: Custom fields are named ``attributes.<code>`` in conditions.
 ATTRIBUTES = "attributes."
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # the catalogue: signed-in callers
+public_router = APIRouter(include_in_schema=False)  # the way to the editor's page (which signs in)
 
 
 #: A trigger has one output, the default one.
@@ -88,19 +89,18 @@ def catalog(services: ServicesDep) -> dict[str, Any]:
         return editor_catalog(load_catalog(conn).custom_fields)
 
 
-@router.get("/")
+@public_router.get("/")
 def root() -> RedirectResponse:
     return RedirectResponse("/ui/")
 
 
-@router.get("/ui")
+@public_router.get("/ui")
 def ui_slash() -> RedirectResponse:
     return RedirectResponse("/ui/")
 
 
 def install(app: FastAPI) -> None:
     """Serve the editor at /ui; without a build, /ui/ says how to make one instead of a bare 404."""
-    app.include_router(router)
     if (UI_DIST / "index.html").is_file():
         app.mount("/ui", StaticFiles(directory=UI_DIST, html=True), name="ui")
         return

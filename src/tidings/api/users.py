@@ -1,7 +1,7 @@
-"""Users — the people who run Tidings — and each customer's responsible manager (D8: Notify manager writes to
-the responsible manager, else round-robin among users with the manager role).
+"""Users — the people who run Tidings, with a role (``model.users``) — and each customer's responsible manager
+(D8: Notify manager writes to the responsible manager, else in turn to the users marked as managers).
 
-This is the minimal table Notify manager needs, not an account system: there are no passwords or sessions.
+``router`` (users: admins change, marketers read to pick Notify manager's recipients); ``managers`` (customers).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from sqlalchemy import Connection, RowMapping
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
-from tidings.core.errors import Conflict, InvalidInput, NotFound
-from tidings.model.subscriptions import ManagerIn, Role, UserIn
+from tidings.core.errors import InvalidInput, NotFound
+from tidings.model.users import ManagerIn, Role, UserIn, UserPatch
 from tidings.store import users as user_sql
 
 router = APIRouter(route_class=StrictJsonRoute)
+managers = APIRouter(route_class=StrictJsonRoute)
 
 UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="User id.")]
 ExternalIdPath = Annotated[str, Path(min_length=1, max_length=128, description="The customer's external id.")]
@@ -31,6 +32,9 @@ class UserOut(BaseModel):
     email: str
     name: str
     role: Role
+    manager: bool = Field(description="Receives Notify manager's notes in turn.")
+    active: bool = Field(description="false: cannot sign in.")
+    can_sign_in: bool = Field(description="Has a password and is active.")
     created_at: datetime
 
 
@@ -47,7 +51,16 @@ class CustomerManager(BaseModel):
 
 
 def _out(row: RowMapping) -> UserOut:
-    return UserOut(id=row["id"], email=row["email"], name=row["name"], role=row["role"], created_at=row["created_at"])
+    return UserOut(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        manager=row["manager"],
+        active=row["active"],
+        can_sign_in=row["active"] and row["password_hash"] is not None,
+        created_at=row["created_at"],
+    )
 
 
 def _user(conn: Connection, user_id: int) -> RowMapping | None:
@@ -58,13 +71,7 @@ def _user(conn: Connection, user_id: int) -> RowMapping | None:
 def create_user(user: UserIn, services: ServicesDep) -> UserOut:
     """The e-mail (compared in lower case) is unique: a second user with it is refused (409)."""
     with services.db.engine.begin() as conn:
-        if not conn.execute(user_sql.insert_user(services.db.dialect, user, services.clock.now())).rowcount:
-            existing = conn.execute(user_sql.get_user_by_email(user.email)).mappings().one()
-            raise Conflict(
-                f"a user with e-mail {user.email!r} exists already (id {existing['id']})",
-                details={"email": user.email, "id": existing["id"]},
-            )
-        return _out(conn.execute(user_sql.get_user_by_email(user.email)).mappings().one())
+        return _out(services.accounts.create_user(conn, user))
 
 
 @router.get("/users", summary="Users, oldest first", tags=["users"])
@@ -86,7 +93,19 @@ def get_user(user_id: UserIdPath, services: ServicesDep) -> UserOut:
     return _out(row)
 
 
-@router.get("/customers/{external_id}/manager", summary="A customer's responsible manager", tags=["users"])
+@router.patch("/users/{user_id}", summary="Change a user (role, name, manager, active, password)", tags=["users"])
+def patch_user(user_id: UserIdPath, body: UserPatch, services: ServicesDep) -> UserOut:
+    """Deactivating a user or setting a new password ends their sessions at once."""
+    with services.db.engine.begin() as conn:
+        if _user(conn, user_id) is None:
+            raise NotFound(f"user {user_id} does not exist", details={"id": user_id})
+        services.accounts.update_user(conn, user_id, body.model_dump(exclude_none=True))
+        row = _user(conn, user_id)
+    assert row is not None
+    return _out(row)
+
+
+@managers.get("/customers/{external_id}/manager", summary="A customer's responsible manager", tags=["users"])
 def get_manager(external_id: ExternalIdPath, services: ServicesDep) -> CustomerManager:
     with services.db.engine.connect() as conn:
         manager_id = find_customer(conn, external_id)["manager_id"]
@@ -94,7 +113,7 @@ def get_manager(external_id: ExternalIdPath, services: ServicesDep) -> CustomerM
     return CustomerManager(customer=external_id, manager=_out(row) if row is not None else None)
 
 
-@router.put("/customers/{external_id}/manager", summary="Assign a customer's responsible manager", tags=["users"])
+@managers.put("/customers/{external_id}/manager", summary="Assign a customer's responsible manager", tags=["users"])
 def put_manager(external_id: ExternalIdPath, body: ManagerIn, services: ServicesDep) -> CustomerManager:
     """``{"user": id}`` assigns any user (manager or admin) as the customer's responsible manager;
     ``{"user": null}`` removes it (Notify manager then picks a manager round-robin)."""

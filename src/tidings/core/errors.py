@@ -1,6 +1,10 @@
 """Typed errors with stable codes. The API renders every one as ``{"error": {code, message, details}}``.
 
 TidingsError (500, internal_error)
+├── Unauthenticated (401, auth.required)
+├── Forbidden (403, auth.forbidden)
+│   └── CsrfRefused (403, auth.csrf)
+├── TooManyAttempts (429, auth.throttled)
 ├── NotFound (404, not_found)
 ├── Conflict (409, conflict)
 │   └── InvalidTransition (409, campaign.invalid_transition)
@@ -23,6 +27,26 @@ class TidingsError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+
+class Unauthenticated(TidingsError):
+    """No credential, or one that is unknown, expired or revoked."""
+
+    code, http_status = "auth.required", 401
+
+
+class Forbidden(TidingsError):
+    """A valid credential that does not grant this."""
+
+    code, http_status = "auth.forbidden", 403
+
+
+class CsrfRefused(Forbidden):
+    code = "auth.csrf"
+
+
+class TooManyAttempts(TidingsError):
+    code, http_status = "auth.throttled", 429
 
 
 class NotFound(TidingsError):

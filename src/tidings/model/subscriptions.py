@@ -1,5 +1,5 @@
 """Consent and contacts as accepted by the API: channel and mailing-category subscriptions (spec 5.2), mailing
-categories, push tokens and users (the managers of Notify manager, D8).
+categories and push tokens.
 
 Statuses, as in the spec's API model:
 
@@ -11,7 +11,6 @@ Statuses, as in the spec's API model:
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,7 +20,6 @@ from tidings.model.customers import Channel
 ChannelStatus = Literal["Y", "N"]
 CategoryStatus = Literal["Y", "N", "ND"]
 Platform = Literal["fcm", "apns", "hms", "rustore"]
-Role = Literal["manager", "admin"]
 
 #: A mailing category's code, as written in campaign documents and conditions (``category: news``).
 CATEGORY_CODE = r"^[a-z][a-z0-9_]*$"
@@ -29,7 +27,6 @@ CATEGORY_CODE = r"^[a-z][a-z0-9_]*$"
 #: Node types whose ``config.category`` names a mailing category.
 MESSAGE_NODE_TYPES = frozenset({"send_email", "send_sms", "send_push", "send_notification"})
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 ChannelStatuses = Annotated[
     dict[Channel, ChannelStatus],
@@ -107,25 +104,6 @@ class PushContactIn(BaseModel):
         if value.strip() != value or any(char.isspace() for char in value):
             raise ValueError("a push token contains no white space")
         return value
-
-
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="User")
-    email: str = Field(min_length=3, max_length=320, description="Unique; where manager notifications go.")
-    name: str = Field(min_length=1, max_length=200)
-    role: Role = Field(description="manager (receives Notify manager round-robin) | admin")
-
-    @field_validator("email")
-    @classmethod
-    def _email_shape(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address (name@example.com)")
-        return value.lower()
-
-
-class ManagerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Responsible manager")
-    user: int | None = Field(ge=1, le=2**63 - 1, description="A user's id; null removes the manager.")
 
 
 def mentions_category(document: Any, code: str) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
+from tidings.model.users import Role
 from tidings.store.types import BigId, Json, Timestamp
 
 metadata = MetaData(
@@ -531,8 +532,50 @@ users = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    Column("role", String(16), nullable=False),  # manager | admin
+    Column("role", String(16), nullable=False),
+    Column("manager", Boolean, nullable=False, server_default="0"),  # Notify manager writes to them in turn (D8)
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("password_hash", String(200)),  # Argon2id (pwdlib); NULL: cannot sign in
     Column("created_at", Timestamp, nullable=False),
+    _one_of("role", Role),
+)
+
+# A signed-in browser: the cookie holds a random token, the table its SHA-256 (a stolen table opens nothing).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),  # sent back in X-CSRF-Token by every change
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# An integration's key: shown once; the table holds its SHA-256 and the first characters to recognise it by.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Json, nullable=False),
+    Column("created_by", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+)
+
+# Failed sign-ins, counted per account and per address over a window to throttle guessing; old rows are pruned.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Index("ix_sign_in_failures_email", "email", "at"),
+    Index("ix_sign_in_failures_address", "address", "at"),
 )
 
 

@@ -8,15 +8,25 @@ from typing import Any
 from sqlalchemy import ColumnElement, Insert, Select, Update, func, select, update
 
 from tidings.core.dialect import Dialect
-from tidings.model.subscriptions import UserIn
+from tidings.model.users import UserIn
 from tidings.store.tables import customers, journey_state, users
 
 
-def insert_user(dialect: Dialect, user: UserIn, now: datetime) -> Insert:
+def insert_user(dialect: Dialect, user: UserIn, password_hash: str | None, now: datetime) -> Insert:
     """Create ``user`` unless the e-mail is taken (then nothing happens: rowcount 0)."""
     return dialect.insert_ignoring_conflicts(users, ["email"]).values(
-        email=user.email, name=user.name, role=user.role, created_at=now
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        manager=user.manager,
+        password_hash=password_hash,
+        created_at=now,
     )
+
+
+def update_user(user_id: int, values: dict[str, Any]) -> Update:
+    """Set ``values`` (column → value) on one user."""
+    return update(users).where(users.c.id == user_id).values(**values)
 
 
 def get_user(user_id: int) -> Select[Any]:
@@ -25,6 +35,11 @@ def get_user(user_id: int) -> Select[Any]:
 
 def get_user_by_email(email: str) -> Select[Any]:
     return select(users).where(users.c.email == email)
+
+
+def count_other_active_admins(user_id: int) -> Select[Any]:
+    """Active admins other than ``user_id``."""
+    return select(func.count()).where(users.c.role == "admin", users.c.active.is_(True), users.c.id != user_id)
 
 
 def list_users(*, role: str | None, limit: int, offset: int) -> Select[Any]:
@@ -58,11 +73,12 @@ def responsible_manager_email() -> ColumnElement[Any]:
 
 
 def round_robin_manager_email() -> ColumnElement[Any]:
-    """A user with the manager role picked by the row's customer id: the managers in id order, the customer id
+    """An active user marked as a manager, picked by the row's customer id: the managers in id order, the customer id
     modulo their number (the same customer always reaches the same manager). NULL when there is no manager."""
     managers = select(users.c.email, (func.row_number().over(order_by=users.c.id) - 1).label("turn"))
-    ranked = managers.where(users.c.role == "manager").subquery("ranked")
-    count = select(func.count()).select_from(users).where(users.c.role == "manager").scalar_subquery()
+    is_manager = users.c.manager.is_(True) & users.c.active.is_(True)
+    ranked = managers.where(is_manager).subquery("ranked")
+    count = select(func.count()).select_from(users).where(is_manager).scalar_subquery()
     return (
         select(ranked.c.email)
         .where(ranked.c.turn == journey_state.c.customer_id % func.nullif(count, 0))
