@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -685,6 +686,9 @@ def tidings_workers(count: int, settings: Mapping[str, str], *, ready_timeout: f
     not. Their output goes to log files whose ends are printed if one fails."""
     directory = Path(tempfile.mkdtemp(prefix="tidings_workers_"))
     env = dict(os.environ)
+    env.setdefault(
+        "TIDINGS_SECRET_KEY", secrets.token_urlsafe(48)
+    )  # a worker outside demo mode refuses to start without
     env.update(settings)
     env["PYTHONUNBUFFERED"] = "1"
     source = str(Path(tidings.__file__).resolve().parent.parent)

@@ -129,9 +129,9 @@ def test_the_status_check_migration_keeps_the_mailbox_rows_of_rebuilt_messages(e
 
 
 def test_the_access_control_migration_turns_the_manager_role_into_a_flag(empty_database: Database) -> None:
-    """Before 0008 a user's role was ``manager`` (Notify manager writes to them in turn) or ``admin``."""
+    """Before 0009 a user's role was ``manager`` (Notify manager writes to them in turn) or ``admin``."""
     db = empty_database
-    upgrade(db, "0007")
+    upgrade(db, "0008")
     with db.engine.begin() as conn:
         for email, role in (("mia@example.com", "manager"), ("root@example.com", "admin")):
             conn.execute(
@@ -149,7 +149,7 @@ def test_the_access_control_migration_turns_the_manager_role_into_a_flag(empty_d
     config = alembic_config()
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0007")
+        command.downgrade(config, "0008")
     with db.engine.connect() as conn:
         assert dict(conn.execute(text("SELECT email, role FROM users")).all()) == {
             "mia@example.com": "manager",

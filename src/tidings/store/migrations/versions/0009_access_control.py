@@ -3,8 +3,8 @@
 The old role ``manager`` meant "Notify manager writes to them in turn"; it becomes the ``manager`` flag of an
 ``analyst`` (the least a role grants; without a password nobody signs in as them anyway).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import tidings.store.types
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
