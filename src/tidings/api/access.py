@@ -53,6 +53,7 @@ class Access:
 PUBLIC = Access(signed_in=False)
 SIGNED_IN = Access()
 
+
 class Grants:
     """Each route's access, by the route object (routes are not hashable; the app keeps them alive)."""
 

@@ -217,5 +217,3 @@ def _unknown(
             f"no message with provider_message_id {event.provider_message_id!r} was sent through {provider!r}"
         )
     return None
-
-

@@ -77,9 +77,8 @@ def advance_chunk(db: Database, documents: DocumentCache, at: DueNode, now: date
         parked: dict[str, int] = {}  # how many rows wait in the chunk for their step, by node, first parked first
         outcomes: dict[Outcome, int] = {}
         while step is not None:  # ends: every step sends rows only downstream, and the graph has no cycle
-            advanced = _advance(ctx, document, at.campaign_id, version, step, counters)
+            advanced, onward = _advance(ctx, document, at.campaign_id, version, step, counters)
             outcomes = outcomes or advanced
-            onward = _onward(step.node_id, document, advanced, now, ctx.account)
             waiting_before = set(parked)
             for outcome, node_id in onward.items():
                 parked[node_id] = parked.get(node_id, 0) + advanced[outcome]
@@ -110,10 +109,11 @@ class Step:
 
 def _advance(
     ctx: Context, document: CampaignDocument, campaign_id: int, version: int, step: Step, counters: CounterDelta
-) -> dict[Outcome, int]:
+) -> tuple[dict[Outcome, int], dict[Performed, str]]:
     """Route the chunk's current step by the node's rules, run the action's effects, trace and count what happened,
     and move each customer on (or out) with one statement per kind of change — except those going on to a node due
-    at once (``_onward``): a later step advances them there, unmoved."""
+    at once: a later step advances them there, unmoved. Returns the outcomes' counts, and the outcomes that go on
+    at once with their node (the port's first child; ``_fan_out`` copies the rows to every other child)."""
     conn, now = ctx.conn, ctx.now
     node = document.node(step.node_id)
     action = ACTIONS[node.type]
@@ -153,27 +153,13 @@ def _advance(
         counters.count(step.node_id, outcome, count)
         if isinstance(outcome, Performed):
             moves.update(_fan_out(conn, step.node_id, outcome, document, counters, count, now, ctx.account))
-    moves = {outcome: (node_id, due) for outcome, (node_id, due) in moves.items() if due > now}
+    onward = {outcome: node_id for outcome, (node_id, due) in moves.items() if due <= now}
+    moves = {outcome: move for outcome, move in moves.items() if outcome not in onward}
     if moves or HELD in outcomes:
         conn.execute(
             journeys.move_chunk(moves, held=HELD in outcomes, here=step.node_id, arrived_at=step.arrived_at, now=now)
         )
-    return outcomes
-
-
-def _onward(
-    node_id: str, document: CampaignDocument, outcomes: dict[Outcome, int], now: datetime, account: AccountSettings
-) -> dict[Performed, str]:
-    """The outcomes whose rows go on to a node due at once, and that node (the port's first child: a copy goes to
-    every other child, ``_fan_out``)."""
-    onward: dict[Performed, str] = {}
-    for outcome in outcomes:
-        if not isinstance(outcome, Performed):
-            continue
-        targets = document.targets(node_id, outcome.port)
-        if targets and due_on_arrival(document, targets[0], now, account) <= now:
-            onward[outcome] = targets[0]
-    return onward
+    return outcomes, onward
 
 
 def _fan_out(
