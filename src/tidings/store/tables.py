@@ -296,10 +296,20 @@ messages = Table(
     Column("error", Text),
     UniqueConstraint("entry_id", "node_id", "customer_id", name="uq_messages_once_per_entry_node"),
     _one_of("status", MessageStatus),
-    Index("ix_messages_queue", "status", "send_after"),
+    # The delivery queue: on PostgreSQL only the messages still to send (and bounced ones, for the Viber → SMS
+    # cascade), so marking a message sent adds no entry here.
+    Index(
+        "ix_messages_queue", "status", "send_after", postgresql_where=text("status IN ('queued', 'sending', 'bounced')")
+    ),
     Index("ix_messages_campaign_node", "campaign_id", "node_id"),
     Index("ix_messages_customer", "customer_id"),
-    Index("ix_messages_provider_message_id", "provider", "provider_message_id"),
+    Index(
+        "ix_messages_provider_message_id",
+        "provider",
+        "provider_message_id",
+        postgresql_where=text("provider_message_id IS NOT NULL"),
+        sqlite_where=text("provider_message_id IS NOT NULL"),
+    ),
 )
 
 mailbox = Table(
