@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import TextClause, select, text
@@ -13,6 +13,7 @@ from tests.databases import postgres_clone
 from tests.engine.helpers import add_customers, campaign, email_node, mailbox_count, start
 from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
+from tidings.engine.worker import run_loop
 from tidings.services import Services
 from tidings.settings import Settings
 from tidings.store.journeys import campaign_for_chunk, due_nodes
@@ -103,3 +104,43 @@ def test_an_edit_waits_for_the_chunks_in_flight_and_strands_nobody_at_the_old_ve
 def _count(services: Services, query: TextClause) -> int:
     with services.db.engine.connect() as conn:  # a new snapshot of the statistics views each time
         return int(conn.execute(query).scalar_one())
+
+
+def _until(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_worker_delivers_while_its_engine_lane_waits_for_a_chunk(pg_services: Services) -> None:
+    """On PostgreSQL the worker's lanes run side by side: a message already queued goes out while the chunk that
+    would move the next customer is held up (here by an edit holding the campaign), and that customer moves once
+    the campaign is free."""
+    services = pg_services
+    add_customers(
+        services, {"external_id": "ann", "email": "ann@example.com"}, {"external_id": "bob", "email": "bob@example.com"}
+    )
+    campaign_id = start(services, campaign(email_node("e1"), edges=[("trigger", "e1")]))
+    services.campaigns.enroll(campaign_id, ["ann"], None)
+    assert services.scheduler.tick("engine")["chunks"] == 1  # ann's message is queued, not delivered
+    assert mailbox_count(services) == 0
+    services.campaigns.enroll(campaign_id, ["bob"], None)
+
+    stop = threading.Event()
+    with services.db.engine.connect() as editor:
+        editor.begin()
+        editor.execute(campaign_for_chunk(campaign_id).with_for_update())  # an edit holds the campaign
+        worker = threading.Thread(target=run_loop, args=(services.scheduler, stop, 0.05))
+        worker.start()
+        try:
+            assert _until(lambda: mailbox_count(services, "ann@example.com") == 1)
+            assert mailbox_count(services, "bob@example.com") == 0
+            editor.rollback()
+            assert _until(lambda: mailbox_count(services, "bob@example.com") == 1)
+        finally:
+            stop.set()
+            worker.join(timeout=20)
+    assert not worker.is_alive()

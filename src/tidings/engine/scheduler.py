@@ -4,6 +4,10 @@ Each kind of timed work is declared once, as a ``TimedJob`` of ``TIMED_JOBS``: e
 every job's step, in that order, and the ``TickReport`` says how much each did — so loops can sleep when idle and
 the manual clock (``tidings.engine.manual_clock``) can run "until nothing is due", stepping to the moments the
 jobs' ``next_due`` queries find.
+
+Every job belongs to a lane: the engine's work (entering, chunks), which the database does, or the calls to
+providers (delivery, loyalty), which mostly run in Python and wait on the network. A worker runs the two lanes
+side by side (``tidings.engine.worker``), so neither waits for the other's round.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Select
 
@@ -48,6 +52,11 @@ class NextDue(Protocol):
 #: One round of a kind of work at ``now``; returns how much it did, by report count.
 Step = Callable[["Scheduler", datetime, AccountSettings], Mapping[str, int]]
 
+#: Which loop of a worker runs a job: ``engine`` (the database moves customers) or ``providers`` (messages and
+#: loyalty requests handed to the outside world).
+Lane = Literal["engine", "providers"]
+LANES: tuple[Lane, ...] = ("engine", "providers")
+
 
 @dataclass(frozen=True)
 class TimedJob:
@@ -59,6 +68,7 @@ class TimedJob:
     counts: tuple[str, ...]
     step: Step
     next_due: NextDue | None
+    lane: Lane = "engine"
 
     def run(self, scheduler: Scheduler, now: datetime, account: AccountSettings) -> TickReport:
         done = self.step(scheduler, now, account)
@@ -121,9 +131,9 @@ TIMED_JOBS: tuple[TimedJob, ...] = (
     # chunks of customers advanced through nodes
     TimedJob("chunks", ("chunks",), _advance_chunks, journeys.next_due_at),
     # messages handled by delivery (sent, failed, retried, expired or switched to SMS)
-    TimedJob("delivery", ("delivered",), _deliver, message_sql.next_send_after),
+    TimedJob("delivery", ("delivered",), _deliver, message_sql.next_send_after, lane="providers"),
     # loyalty requests handled
-    TimedJob("loyalty", ("loyalty",), _call_loyalty, loyalty_sql.next_attempt_at),
+    TimedJob("loyalty", ("loyalty",), _call_loyalty, loyalty_sql.next_attempt_at, lane="providers"),
 )
 
 #: The counts of a report, in the order of the jobs that declare them.
@@ -178,13 +188,15 @@ class Scheduler:
         self.chunk_size = chunk_size
         self.max_chunks = max_chunks_per_tick
 
-    def tick(self) -> TickReport:
+    def tick(self, lane: Lane | None = None) -> TickReport:
+        """One round of every job, or of the jobs of one ``lane``."""
         now = self.clock.now()
         with self.db.engine.connect() as conn:
             account = load_account(conn)
         report = TickReport()
         for job in TIMED_JOBS:
-            report = report + job.run(self, now, account)
+            if lane is None or job.lane == lane:
+                report = report + job.run(self, now, account)
         return report
 
     def advance_due(self, now: datetime) -> int:

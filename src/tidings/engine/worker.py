@@ -1,4 +1,10 @@
-"""The worker loop: tick the scheduler until stopped, sleeping only when a tick found nothing to do."""
+"""The worker loop: tick the scheduler until stopped, sleeping only when a tick found nothing to do.
+
+On PostgreSQL a worker runs each lane of the scheduler (``scheduler.LANES``) in a loop of its own: while a chunk's
+statements run in the database, this process renders and hands over messages instead of waiting, and a message
+queued by a chunk goes out while the next chunk moves. SQLite has one writer for the whole database, so there the
+lanes take turns in one loop.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import gc
 import logging
 import threading
 
-from tidings.engine.scheduler import Scheduler
+from tidings.engine.scheduler import LANES, Lane, Scheduler
 
 log = logging.getLogger("tidings.worker")
 
@@ -29,12 +35,31 @@ def settle() -> None:
 
 
 def run_loop(scheduler: Scheduler, stop: threading.Event, idle_seconds: float) -> None:
+    """Tick until ``stop`` is set: every lane in a thread of its own on PostgreSQL, all in this one on SQLite."""
     settle()
+    if not scheduler.db.is_postgres:
+        _run_lane(scheduler, None, stop, idle_seconds)
+        return
+    others = [
+        threading.Thread(target=_run_lane, args=(scheduler, lane, stop, idle_seconds), name=f"tidings-{lane}")
+        for lane in LANES[1:]
+    ]
+    for thread in others:
+        thread.start()
+    try:
+        _run_lane(scheduler, LANES[0], stop, idle_seconds)
+    finally:
+        stop.set()  # one lane ending ends the worker: a half-working worker would look alive and do half its job
+        for thread in others:
+            thread.join()
+
+
+def _run_lane(scheduler: Scheduler, lane: Lane | None, stop: threading.Event, idle_seconds: float) -> None:
     while not stop.is_set():
         try:
-            report = scheduler.tick()
-        except Exception:  # keep the worker alive; the failed chunk's lease expires and it is retried
-            log.exception("scheduler tick failed")
+            report = scheduler.tick(lane)
+        except Exception:  # keep the worker alive; what the failed round held is rolled back and retried
+            log.exception("scheduler tick failed (%s)", lane or "all lanes")
             stop.wait(idle_seconds)
             continue
         if not report.busy:
