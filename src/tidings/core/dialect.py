@@ -44,6 +44,10 @@ class Dialect(Protocol):
         """Re-sample the planner statistics of those of ``tables`` that changed a lot since they were last sampled
         (as autovacuum would, were it on and keeping up); return their names."""
 
+    def count_changes_at_commit(self, conn: Connection) -> None:
+        """Have this transaction's row changes counted as soon as it commits, so that ``refresh_statistics`` right
+        after sees them (PostgreSQL otherwise counts them up to a second later)."""
+
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         """``INSERT … ON CONFLICT (…) DO NOTHING``."""
 

@@ -35,7 +35,6 @@ from tidings.store import messages as message_sql
 from tidings.store import segments as segment_sql
 from tidings.store.account import load_account
 from tidings.store.database import Database
-from tidings.store.tables import RUN_TABLES
 
 #: Delivers due messages at ``now``; returns how many it handled.
 Delivery = Callable[[datetime], int]
@@ -79,10 +78,7 @@ class TimedJob:
 
 
 def _refresh_statistics(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:
-    with scheduler.db.engine.connect() as conn:  # no transaction at all where there is nothing to sample
-        analyzed = scheduler.db.dialect.refresh_statistics(conn, RUN_TABLES)
-        conn.commit()
-    return {"analyzed": len(analyzed)}
+    return {"analyzed": len(scheduler.db.refresh_run_statistics())}
 
 
 def _recompute_segments(scheduler: Scheduler, now: datetime, account: AccountSettings) -> Mapping[str, int]:

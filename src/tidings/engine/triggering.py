@@ -132,10 +132,13 @@ def fire_schedules(
                     passes=passes,
                 ).count
                 conn.execute(campaign_sql.record_slice(campaign_id, through=through))
+                db.dialect.count_changes_at_commit(conn)
             if count < slice_size:  # that was the last slice
                 trigger = TRIGGERS[document.trigger.type]
                 following = trigger.next_fire_at(document.trigger.config, max(now, fire_at), account)
                 conn.execute(campaign_sql.record_fire(campaign_id, fired_at=now, next_fire_at=following))
+        # The chunks of this slice are planned next: not on statistics sampled when the tables were far smaller.
+        db.refresh_run_statistics()
 
 
 def enroll_by_api(

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine
 
 from tidings.core.dialect import Dialect
 from tidings.store.dialects import dialect_for
+from tidings.store.tables import RUN_TABLES
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect.name == "postgresql"
+
+    def refresh_run_statistics(self) -> list[str]:
+        """Sample again the planner statistics of the run tables that grew or shrank a lot since their last
+        sample (``Dialect.refresh_statistics``); returns their names."""
+        with self.engine.connect() as conn:  # no transaction at all where there is nothing to sample
+            analyzed = self.dialect.refresh_statistics(conn, RUN_TABLES)
+            conn.commit()
+        return analyzed
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -177,6 +177,9 @@ class SQLiteDialect:
     def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> list[str]:
         return []  # SQLite plans without sampled statistics unless asked to; its defaults favour index lookups
 
+    def count_changes_at_commit(self, conn: Connection) -> None:
+        return None  # nothing is sampled (``refresh_statistics``)
+
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
 
@@ -236,6 +239,9 @@ class PostgresDialect:
         for name in stale:
             conn.execute(text(f'ANALYZE "{name}"'))  # our own table names (``tables``), never user input
         return stale
+
+    def count_changes_at_commit(self, conn: Connection) -> None:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
 
     def insert_ignoring_conflicts(self, table: Table, index_elements: Sequence[str]) -> Insert:
         return pg.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
