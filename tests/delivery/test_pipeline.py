@@ -158,10 +158,42 @@ def test_the_default_lifetime_runs_from_the_first_attempt_and_expires_a_waiting_
         advance(services, seconds=1)
         [row] = rows(services)
         assert row["expires_at"] == first + timedelta(minutes=30)
-        # the retry would come after the lifetime: undeliverable at once
-        assert row["status"] == "undeliverable" and len(fake_provider.to("/sms")) == 1
+        # the retry would come after the lifetime: it waits for the lifetime to end, and expires then
+        assert (row["status"], row["send_after"]) == ("queued", row["expires_at"])
+        advance(services, minutes=30)
+        [row] = rows(services)
+        assert row["status"] == "undeliverable"
+        assert row["error"].startswith("message lifetime ended; last error: HTTP 503")
+        assert len(fake_provider.to("/sms")) == 1
     finally:
         services.close()
+
+
+def test_a_windowed_message_failing_at_closing_time_keeps_trying_until_the_window_closes_and_expires_with_its_lifetime(
+    http_services: Services, fake_provider: FakeProvider
+) -> None:
+    """Queued at 20:30 with a two-hour lifetime, the window closing at 21:00 and the provider down: tried until
+    21:00, held while the window is closed, undeliverable at 22:30 — not at the first retry that would fall
+    after closing time."""
+    fake_provider.answer(500, times=None)
+    http_services.advancer.advance_to(datetime(2026, 1, 5, 20, 30, tzinfo=UTC))
+    one_sms(http_services, deliver_immediately=False, lifetime={"amount": 2, "unit": "hours"})
+    for _ in range(29):
+        advance(http_services, minutes=1)
+    [row] = rows(http_services)
+    assert (row["status"], row["expires_at"]) == ("queued", datetime(2026, 1, 5, 22, 30, tzinfo=UTC))
+    tried_by_closing = len(fake_provider.to("/sms"))
+    assert tried_by_closing >= 5
+
+    http_services.advancer.advance_to(datetime(2026, 1, 5, 22, 29, tzinfo=UTC))
+    assert rows(http_services)[0]["status"] == "queued"
+    assert len(fake_provider.to("/sms")) == tried_by_closing  # nothing is sent while the window is closed
+
+    http_services.advancer.advance_to(datetime(2026, 1, 5, 22, 31, tzinfo=UTC))
+    [row] = rows(http_services)
+    assert row["status"] == "undeliverable"
+    assert row["error"].startswith("message lifetime ended; last error: HTTP 500")
+    assert len(fake_provider.to("/sms")) == tried_by_closing
 
 
 def test_a_queued_message_past_its_lifetime_expires_without_an_attempt(

@@ -12,8 +12,10 @@ message is composed from what its node sends there, which provider sends it, at 
 
 Retries. A transient failure is retried after the back-off of ``core.retry`` (doubling from ``retry_base``, at
 most ``retry_max``; the provider's ``Retry-After`` when it sent one); a retry of a windowed message (SMS, Viber or
-push unless its node says "deliver immediately") waits for the delivery window. A retry that would come after
-the message's lifetime, or one past ``max_attempts``, makes the message ``undeliverable``. A permanent failure
+push unless its node says "deliver immediately") waits for the delivery window. The lifetime, not the window or
+the back-off, decides when a message is given up: one whose next attempt would come after its lifetime (the window
+closed for the night, say) stays queued until its lifetime ends and becomes ``undeliverable`` then, with its last
+error; one past ``max_attempts`` becomes ``undeliverable`` at once. A permanent failure
 makes it ``failed`` — except a Viber message of a cascade, which becomes its SMS (in place: one message per
 entry, node and customer).
 
@@ -380,9 +382,9 @@ class Delivery:
                 at = p.opening(now + self.policy.retry.delay(p.attempts, result.retry_after))
                 if self.policy.retry.exhausted(p.attempts):
                     status, error = "undeliverable", f"gave up after {p.attempts} attempts; last error: {error}"
-                elif p.expires_at is not None and at >= p.expires_at:
-                    status, error = "undeliverable", f"message lifetime ends before the next attempt; {error}"
                 else:
+                    if p.expires_at is not None and at >= p.expires_at:
+                        at = p.expires_at  # no attempt fits in what is left of its lifetime: it expires then
                     retried.append(message_sql.Retried(p.message_id, lease, p.attempts, p.expires_at, error, at))
                     continue
             if p.cascade and p.outbound is not None:
