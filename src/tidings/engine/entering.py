@@ -44,9 +44,9 @@ def enter_customers(
     node has closed the campaign to new entries (D4). With ``passes``, the new tokens pass that child of the
     trigger at once (D11: the candidates are already what it would let through) and start at its children.
     """
-    batch = str(uuid.uuid4())
+    batch = journeys.EntryBatch(str(uuid.uuid4()), conn.execute(journeys.last_entry_id()).scalar_one())
     if _admission_closed(conn, document, campaign_id):
-        return Entered(batch, 0)
+        return Entered(batch.tag, 0)
     interval = document.settings.reentry_interval
     reentry_after = now - interval if interval else None
     inserted = conn.execute(
@@ -55,10 +55,10 @@ def enter_customers(
         )
     ).rowcount
     if not inserted:
-        return Entered(batch, 0)
+        return Entered(batch.tag, 0)
     trigger_id = document.trigger.id
     conn.execute(journeys.trace_entries(batch, trigger_id=trigger_id, now=now))
-    counters = CounterDelta(campaign_id, batch)
+    counters = CounterDelta(campaign_id, batch.tag)
     counters.add(trigger_id, PERFORMED, inserted)
     children = document.targets(trigger_id, "out")
     if passes is not None:
@@ -73,7 +73,7 @@ def enter_customers(
     if not children:
         conn.execute(journeys.complete_batch_without_children(batch, now=now))
     counters.write(conn, dialect)
-    return Entered(batch, inserted)
+    return Entered(batch.tag, inserted)
 
 
 def _admission_closed(conn: Connection, document: CampaignDocument, campaign_id: int) -> bool:

@@ -185,7 +185,6 @@ entries = Table(
     Column("trigger_batch", String(36), nullable=False),
     _one_of("status", EntryStatus),
     Index("ix_entries_campaign_customer", "campaign_id", "customer_id", "entered_at"),
-    Index("ix_entries_trigger_batch", "trigger_batch"),
     Index(
         "uq_entries_one_active",
         "campaign_id",

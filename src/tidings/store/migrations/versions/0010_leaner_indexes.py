@@ -1,5 +1,5 @@
-"""message queue indexes: the delivery queue's index holds only messages still to send, the provider's id index
-only messages that have one
+"""leaner indexes: the delivery queue's index holds only messages still to send, the provider's id index only
+messages that have one, and entries lose the index of their trigger batch (a batch is found by a range of ids)
 
 Revision ID: 0010
 Revises: 0009
@@ -23,6 +23,8 @@ HAS_PROVIDER_ID = text("provider_message_id IS NOT NULL")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_entries_trigger_batch")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_queue")
         batch_op.drop_index("ix_messages_provider_message_id")
@@ -43,3 +45,5 @@ def downgrade() -> None:
         )
         batch_op.create_index("ix_messages_queue", ["status", "send_after"])
         batch_op.create_index("ix_messages_provider_message_id", ["provider", "provider_message_id"])
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.create_index("ix_entries_trigger_batch", ["trigger_batch"])
