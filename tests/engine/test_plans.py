@@ -7,30 +7,17 @@ the chunk for each (minutes per chunk at a few hundred thousand customers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text, update
 
-from tests.databases import postgres_clone
 from tests.engine.helpers import add_customers, campaign, email_node, start
-from tidings.core.clock import ManualClock
 from tidings.core.outcomes import Performed, encode
 from tidings.engine.triggering import fire_schedules
 from tidings.services import Services
-from tidings.settings import Settings
 from tidings.store import journeys
 from tidings.store.account import load_account
 from tidings.store.tables import journey_chunk
-
-
-@pytest.fixture
-def pg_services(pg_template: str, clock: ManualClock) -> Iterator[Services]:
-    with postgres_clone(pg_template) as url:
-        built = Services.build(Settings(database_url=url, clock="manual"), clock=clock)
-        yield built
-        built.close()
 
 
 def test_completing_a_chunks_entries_reads_them_by_id_when_statistics_say_none_is_active(

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import TextClause, select, text
 
-from tests.databases import postgres_clone
 from tests.engine.helpers import add_customers, campaign, email_node, mailbox_count, start
-from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
 from tidings.engine.worker import run_loop
 from tidings.services import Services
-from tidings.settings import Settings
 from tidings.store.journeys import campaign_for_chunk, due_nodes
 from tidings.store.tables import journey_state, mailbox
-
-
-@pytest.fixture
-def pg_services(pg_template: str, clock: ManualClock) -> Iterator[Services]:
-    """PostgreSQL only: on SQLite one writer holds the whole database, so no chunk runs beside another."""
-    with postgres_clone(pg_template) as url:
-        built = Services.build(Settings(database_url=url, clock="manual"), clock=clock)
-        yield built
-        built.close()
 
 
 def test_customers_another_worker_holds_are_skipped_then_advanced_once_when_its_transaction_dies(
