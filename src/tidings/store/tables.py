@@ -315,7 +315,9 @@ mailbox = Table(
     "mailbox",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("message_id", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    # The message it is (no foreign key: only delivery writes here, with the ids of the messages it sends, and a
+    # key checked per row would share-lock each message row, a second write of every message delivered).
+    Column("message_id", BigInteger, nullable=False, unique=True),
     Column("recipient", String(320), nullable=False),
     Column("sender", String(400), nullable=False),
     Column("subject", Text, nullable=False),
