@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import create_template, drop_database, postgres_clone
+from tests.databases import ReusedDatabase, create_template, drop_database, sqlite_copy, sqlite_template
 from tidings.core.clock import ManualClock
 from tidings.services import Services
 from tidings.settings import Settings
-from tidings.store.database import Database
-from tidings.store.migrate import upgrade
 
 for _name in list(os.environ):
     if _name.startswith("TIDINGS_") and _name != "TIDINGS_TEST_PG":
@@ -30,17 +28,29 @@ def pg_template(worker_id: str) -> Iterator[str]:
     drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def pg_database(pg_template: str, worker_id: str) -> Iterator[ReusedDatabase]:
+    """This process's PostgreSQL test database: a clone of the template, brought back to the clone's state after
+    each test that uses it (``ReusedDatabase.reset``)."""
+    reused = ReusedDatabase(pg_template, f"tidings_w_{worker_id}_{os.getpid()}")
+    yield reused
+    reused.drop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, made once per process; each test gets a copy of it."""
+    return sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_template: str) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tidings.db'}"
-        db = Database.open(url)
-        upgrade(db)
-        db.dispose()
-        yield url
+        yield sqlite_copy(request.getfixturevalue("sqlite_migrated"), tmp_path)
     else:
-        with postgres_clone(pg_template) as url:
-            yield url
+        database: ReusedDatabase = request.getfixturevalue("pg_database")
+        yield database.url
+        database.reset()
 
 
 @pytest.fixture

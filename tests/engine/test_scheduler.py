@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import TextClause, select, text
 
-from tests.databases import postgres_clone
+from tests.databases import ReusedDatabase
 from tests.engine.helpers import add_customers, campaign, email_node, mailbox_count, start
 from tidings.core.clock import ManualClock
 from tidings.engine.scheduler import REPORT_COUNTS, TIMED_JOBS, TickReport
@@ -20,12 +20,12 @@ from tidings.store.tables import journey_state, mailbox
 
 
 @pytest.fixture
-def pg_services(pg_template: str, clock: ManualClock) -> Iterator[Services]:
+def pg_services(pg_database: ReusedDatabase, clock: ManualClock) -> Iterator[Services]:
     """PostgreSQL only: on SQLite one writer holds the whole database, so no chunk runs beside another."""
-    with postgres_clone(pg_template) as url:
-        built = Services.build(Settings(database_url=url, clock="manual"), clock=clock)
-        yield built
-        built.close()
+    built = Services.build(Settings(database_url=pg_database.url, clock="manual"), clock=clock)
+    yield built
+    built.close()
+    pg_database.reset()
 
 
 def test_customers_another_worker_holds_are_skipped_then_advanced_once_when_its_transaction_dies(
