@@ -19,6 +19,10 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday
+#: Argon2id at its cheapest for the services tests build: each hash or check of a password takes about half a second
+#: at the production parameters on a busy 2-core machine, and the API and browser tests sign in hundreds of times.
+#: Still Argon2id, still checked; the production parameters are tested in tests/api/test_session.py.
+QUICK_PASSWORDS = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8, "password_hash_parallelism": 1}
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +64,6 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def services(database_url: str, clock: ManualClock) -> Iterator[Services]:
-    built = Services.build(Settings(database_url=database_url, clock="manual"), clock=clock)
+    built = Services.build(Settings(database_url=database_url, clock="manual", **QUICK_PASSWORDS), clock=clock)
     yield built
     built.close()
