@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, RowMapping
 
 from tidings.core.clock import Clock
@@ -34,21 +35,14 @@ KEY_PREFIX = "tdk_"
 #: Characters of a key shown in lists to tell keys apart (the prefix and the first random characters).
 SHOWN = 12
 
-_hasher = PasswordHash.recommended()
 
-
-@functools.cache
-def _nobody() -> str:
-    """Verified against when the e-mail is unknown, so an unknown account takes as long to refuse as a known one."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+def password_hasher(*, time_cost: int = 3, memory_kib: int = 65_536, parallelism: int = 4) -> PasswordHash:
+    """Argon2id with these parameters; the defaults are argon2-cffi's, as ``PasswordHash.recommended()``."""
+    return PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism),))
 
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 @dataclass(frozen=True)
@@ -77,15 +71,27 @@ class Session:
 
 
 class Accounts:
-    def __init__(self, db: Database, wall: Clock, session_lifetime: timedelta) -> None:
+    def __init__(
+        self, db: Database, wall: Clock, session_lifetime: timedelta, hasher: PasswordHash | None = None
+    ) -> None:
         self.db = db
         self.wall = wall
         self.session_lifetime = session_lifetime
+        self.hasher = hasher or password_hasher()
+
+    def hash_password(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    @functools.cached_property
+    def _nobody(self) -> str:
+        """Verified against when the e-mail is unknown, so an unknown account takes as long to refuse as a known
+        one (hashed with the same parameters)."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- users ------------------------------------------------------------------------------------------------
     def create_user(self, conn: Connection, user: UserIn) -> RowMapping:
         """Create a user; an e-mail already taken is refused (409)."""
-        password_hash = hash_password(user.password) if user.password is not None else None
+        password_hash = self.hash_password(user.password) if user.password is not None else None
         inserted = conn.execute(user_sql.insert_user(self.db.dialect, user, password_hash, self.wall.now()))
         row = conn.execute(user_sql.get_user_by_email(user.email)).mappings().one()
         if not inserted.rowcount:
@@ -104,7 +110,7 @@ class Accounts:
             if current["role"] == "admin" and current["active"]:
                 raise Conflict("this is the last active admin; make another user an admin first", {"id": user_id})
         if values.get("password") is not None:
-            values = {**values, "password_hash": hash_password(values["password"])}
+            values = {**values, "password_hash": self.hash_password(values["password"])}
         values.pop("password", None)
         if values:
             conn.execute(user_sql.update_user(user_id, values))
@@ -129,7 +135,7 @@ class Accounts:
         with self.db.engine.connect() as conn:
             user = conn.execute(user_sql.get_user_by_email(email)).mappings().first()
         stored = user["password_hash"] if user is not None and user["active"] else None
-        valid = _hasher.verify(password, stored or _nobody())
+        valid = self.hasher.verify(password, stored or self._nobody)
         if user is None or stored is None or not valid:
             with self.db.engine.begin() as conn:  # committed before refusing
                 conn.execute(access_sql.insert_failure(email, address, now))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tidings.accounts import Accounts
+from tidings.accounts import Accounts, password_hasher
 from tidings.core.clock import Clock, ManualClock, SystemClock
 from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
@@ -112,7 +112,12 @@ class Services:
             loyalty=loyalty,
         )
         campaigns = CampaignService(db, documents, clock)
-        accounts = Accounts(db, wall, timedelta(hours=settings.session_hours))
+        hasher = password_hasher(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
+        )
+        accounts = Accounts(db, wall, timedelta(hours=settings.session_hours), hasher)
         return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty, accounts)
 
     @property

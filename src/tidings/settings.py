@@ -151,6 +151,15 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=12, gt=0, le=24 * 30, description="How long an editor sign-in lasts before signing in again."
     )
+    # -- Argon2id for editor passwords: the argon2-cffi defaults (RFC 9106's second recommendation, as pwdlib's
+    # ``PasswordHash.recommended()``) take about 50 ms a hash on one core, which is the point. Lower them only where
+    # nobody's password is kept: the test suite, which hashes and checks hundreds. A stored hash names its own
+    # parameters, so a change applies to passwords set afterwards and every stored one still verifies.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=100, description="Argon2id passes over the memory.")
+    password_hash_memory_kib: int = Field(
+        default=65_536, ge=8, le=4_194_304, description="Argon2id memory per hash, in KiB."
+    )
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64, description="Argon2id lanes per hash.")
     host: str = "127.0.0.1"
     port: int = 8000
 

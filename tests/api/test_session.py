@@ -9,12 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from tests.api.conftest import serve
 from tests.api.helpers import error_of
-from tests.conftest import START
+from tests.conftest import QUICK_PASSWORDS, START
 from tidings.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES
 from tidings.api.app import create_app
 from tidings.cli import _secret_key
@@ -26,6 +27,8 @@ from tidings.settings import DEVELOPMENT_SECRET_KEY, NO_SECRET_KEY, Settings
 from tidings.store.tables import api_keys, sessions, users
 
 PASSWORD = "correct horse battery"
+#: The parameters of pwdlib's ``PasswordHash.recommended()`` (argon2-cffi's defaults), as a hash names them.
+RECOMMENDED = PasswordHash.recommended().hash(PASSWORD).rsplit("$", 2)[0]
 
 
 @pytest.fixture
@@ -125,7 +128,8 @@ def test_guessing_is_throttled_per_account_and_per_address(client: httpx.Client,
 
 def test_a_session_expires(database_url: str) -> None:
     wall = ManualClock(START)
-    services = Services.build(Settings(database_url=database_url, clock="manual", session_hours=1), wall=wall)
+    settings = Settings(database_url=database_url, clock="manual", session_hours=1, **QUICK_PASSWORDS)
+    services = Services.build(settings, wall=wall)
     try:
         with services.db.engine.begin() as conn:
             services.accounts.create_user(
@@ -188,9 +192,27 @@ def test_the_first_admin_from_the_command_line(database_url: str, services: Serv
     short = runner.invoke(cli, ["users", "create", "x@example.com"], env={**environment, "TIDINGS_PASSWORD": "short"})
     assert short.exit_code == 2 and "password" in short.output
     with services.db.engine.connect() as conn:
-        assert conn.execute(select(users.c.role, users.c.password_hash)).one()[0] == "admin"
+        role, password_hash = conn.execute(select(users.c.role, users.c.password_hash)).one()
         assert conn.execute(select(sessions)).first() is None
+    assert role == "admin"
+    # the command line hashed it at the production parameters (the tests' own services use quick ones)
+    assert password_hash.startswith(f"{RECOMMENDED}$")
     assert sign_in(browser, "root@example.com").json()["caller"]["role"] == "admin"
+
+
+def test_passwords_are_hashed_with_the_recommended_argon2id_unless_set_otherwise(tmp_path: Path) -> None:
+    production = Services.build(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}"))
+    quick = Services.build(Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}", **QUICK_PASSWORDS))
+    try:
+        assert production.accounts.hash_password(PASSWORD).startswith(f"{RECOMMENDED}$")
+        quick_hash = quick.accounts.hash_password(PASSWORD)
+        assert quick_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+        # a stored hash names its parameters: each side verifies the other's
+        assert production.accounts.hasher.verify(PASSWORD, quick_hash)
+        assert quick.accounts.hasher.verify(PASSWORD, production.accounts.hash_password(PASSWORD))
+    finally:
+        production.close()
+        quick.close()
 
 
 def test_the_server_refuses_to_start_without_a_secret_key(database_url: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.api.conftest import serve
-from tests.conftest import START
+from tests.conftest import QUICK_PASSWORDS, START
 from tidings.api.app import create_app
 from tidings.api.ui import UI_DIST
 from tidings.core.clock import ManualClock
@@ -51,7 +51,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = Database.open(url)
     upgrade(database)
     database.dispose()
-    services = Services.build(Settings(database_url=url, clock="manual"), clock=ManualClock(START))
+    services = Services.build(Settings(database_url=url, clock="manual", **QUICK_PASSWORDS), clock=ManualClock(START))
     with services.db.engine.begin() as conn:
         for (email, password), role in ((ADMIN, "admin"), (ANALYST, "analyst")):
             user = UserIn(email=email, name=role.title(), role=role, password=password)
