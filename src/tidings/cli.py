@@ -193,13 +193,17 @@ def worker() -> None:
 
 
 def _load_json(path: Path) -> Any:
+    """The file's JSON, read as strictly as a request body (no NaN, a bounded nesting depth)."""
+    from tidings.api.routing import strict_loads
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_loads(path.read_bytes())
     except FileNotFoundError:
         console.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2) from None
     except json.JSONDecodeError as error:
-        console.print(f"[red]{path} is not valid JSON:[/red] line {error.lineno}, column {error.colno}: {error.msg}")
+        where = f"line {error.lineno}, column {error.colno}: " if error.pos >= 0 else ""
+        console.print(f"[red]{path} is not valid JSON:[/red] {where}{error.msg}")
         raise typer.Exit(1) from None
 
 

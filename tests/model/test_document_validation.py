@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from tidings.cli import app as cli
 from tidings.core.errors import DocumentInvalid
+from tidings.document.campaign import MAX_EDGES, MAX_NODES
 from tidings.document.validation import parse_document
 from tidings.services import Services
 
@@ -305,3 +310,45 @@ def test_an_unknown_mailing_category_is_refused_when_a_catalog_is_given() -> Non
     assert raised.value.details[0]["node"] == "e1"
     assert raised.value.details[0]["field"] == "config.category"
     assert "unknown mailing category 'promo'" in raised.value.details[0]["message"]
+
+
+def chain(length: int) -> dict[str, Any]:
+    """A linear chain of ``length`` waits after the trigger."""
+    ids = [f"w{index}" for index in range(length)]
+    return document([wait(node_id) for node_id in ids], list(zip(["trigger", *ids], ids, strict=False)))
+
+
+def test_a_chain_as_long_as_the_limit_parses() -> None:
+    """Checking the graph does not recurse per node: a chain deeper than Python's recursion limit is fine."""
+    assert len(parse_document(chain(MAX_NODES)).nodes) == MAX_NODES
+
+
+def test_a_cycle_at_the_end_of_a_long_chain_is_found() -> None:
+    raw = chain(MAX_NODES)
+    raw["edges"].append({"source": f"w{MAX_NODES - 1}", "target": f"w{MAX_NODES - 3}"})
+    found = only(raw)
+    assert found["node"] == f"w{MAX_NODES - 1}"
+    assert "closes a cycle" in found["message"]
+
+
+def test_a_document_above_the_size_limits_is_refused_saying_the_limit() -> None:
+    found = only(chain(MAX_NODES + 1))
+    assert found["field"] == "nodes"
+    assert f"at most {MAX_NODES} nodes" in found["message"]
+    raw = chain(2)
+    raw["edges"] += [{"source": "w0", "target": "w1"}] * MAX_EDGES
+    assert f"at most {MAX_EDGES} edges" in only(raw)["message"]
+
+
+def test_the_command_line_says_what_is_wrong_with_a_huge_or_deep_document(tmp_path: Path) -> None:
+    """``tidings campaign validate`` printed a traceback for a long chain and for deeply nested JSON."""
+    runner = CliRunner()
+    path = tmp_path / "campaign.json"
+    path.write_text(json.dumps(chain(MAX_NODES)))
+    assert runner.invoke(cli, ["campaign", "validate", str(path)]).exit_code == 0
+    path.write_text(json.dumps(chain(MAX_NODES + 1)))
+    refused = runner.invoke(cli, ["campaign", "validate", str(path)])
+    assert refused.exit_code == 1 and f"at most {MAX_NODES} nodes" in refused.output, refused.output
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    deep = runner.invoke(cli, ["campaign", "validate", str(path)])
+    assert deep.exit_code == 1 and "nest deeper than" in deep.output, deep.output
