@@ -153,6 +153,17 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (JSON); a larger one is refused with 413.",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="Largest file a CSV upload may send (streamed to a temporary file); a larger one is refused "
+        "with 413.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.conftest import api_client
 from tests.api.helpers import error_of
 from tests.engine.helpers import campaign, wait_node
 from tidings.document.campaign import MAX_NODES
@@ -47,3 +48,48 @@ def test_a_document_is_checked_before_any_transaction_opens(
     campaign_id = services.campaigns.create(chain(3))["id"]
     services.campaigns.update(campaign_id, chain(4))
     assert open_while_checking == [0, 0]
+
+
+def big_customers_body(size: int) -> bytes:
+    row = b'{"external_id": "x", "email": "x@example.com", "first_name": "' + b"x" * 1000 + b'"},'
+    count = size // len(row) + 1
+    return b'{"customers": [' + row * count + b'{"external_id": "last"}]}'
+
+
+def test_a_body_above_the_limit_is_refused_with_413_before_it_is_read(client: httpx.Client) -> None:
+    limit = 8 * 1024 * 1024
+    body = big_customers_body(limit)
+    assert len(body) > limit
+    error = error_of(client.post("/customers", content=body, headers={"content-type": "application/json"}), 413)
+    assert error["code"] == "payload_too_large"
+    assert f"limit of {limit} bytes (8 MiB)" in error["message"]
+
+
+def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(client: httpx.Client) -> None:
+    body = big_customers_body(9 * 1024 * 1024)
+    sent: list[int] = []
+
+    def chunks() -> Any:
+        for start in range(0, len(body), 64 * 1024):
+            sent.append(start)
+            yield body[start : start + 64 * 1024]
+
+    response = client.post("/customers", content=chunks(), headers={"content-type": "application/json"})
+    assert error_of(response, 413)["code"] == "payload_too_large"
+    assert client.get("/customers/last").status_code == 404  # nothing of it was stored
+    assert client.post("/customers", json={"customers": [{"external_id": "ann"}]}).status_code == 200
+
+
+def test_a_csv_upload_may_be_larger_up_to_its_own_limit(services: Services) -> None:
+    services.settings.max_body_bytes = 1024 * 1024  # read by the app as it is built
+    services.settings.max_upload_bytes = 2 * 1024 * 1024
+    with api_client(services) as http:
+        http.post("/customers", json={"customers": [{"external_id": "ann"}]})
+        csv = b"external_id\n" + b"ann\n" * (1536 * 1024 // 4)
+        upload = http.post("/audiences/import", content=csv, headers={"content-type": "text/csv"})
+        assert upload.status_code != 413, upload.text
+        upload = http.post("/audiences/import", content=csv * 2, headers={"content-type": "text/csv"})
+        assert error_of(upload, 413)["message"].endswith("(2 MiB)")
+        json_body = big_customers_body(1536 * 1024)
+        refused = http.post("/customers", content=json_body, headers={"content-type": "application/json"})
+        assert error_of(refused, 413)["message"].endswith("(1 MiB)")
