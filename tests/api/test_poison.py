@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -93,3 +94,40 @@ def test_a_csv_upload_may_be_larger_up_to_its_own_limit(services: Services) -> N
         json_body = big_customers_body(1536 * 1024)
         refused = http.post("/customers", content=json_body, headers={"content-type": "application/json"})
         assert error_of(refused, 413)["message"].endswith("(1 MiB)")
+
+
+LONE_SURROGATE = '"\\ud800"'  # as it arrives in JSON text
+
+
+def test_a_lone_surrogate_is_refused_with_422_naming_the_field(client: httpx.Client) -> None:
+    """A node title holding one was stored on SQLite; every GET of the campaign then answered 500."""
+    document = chain(1)
+    document["nodes"][0]["title"] = "TITLE"
+    body = json.dumps(document).replace('"TITLE"', LONE_SURROGATE)
+    error = error_of(client.post("/campaigns", content=body, headers={"content-type": "application/json"}), 422)
+    assert error["code"] == "invalid_input"
+    assert error["details"] == [{"field": "nodes[0].title", "in": "body", "message": error["details"][0]["message"]}]
+    assert "lone surrogate" in error["message"]
+    assert client.get("/campaigns").json()["items"] == []
+    customers = '{"customers": [{"external_id": "ann", "first_name": ' + LONE_SURROGATE + "}]}"
+    error = error_of(client.post("/customers", content=customers, headers={"content-type": "application/json"}), 422)
+    assert error["details"][0]["field"] == "customers[0].first_name"
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**30])
+def test_an_integer_beyond_64_bits_is_refused_alike_on_both_databases(client: httpx.Client, value: int) -> None:
+    """SQLite cannot bind one: a condition holding it answered 500 there (422 on PostgreSQL), and in a filter
+    node it was saved and then failed at every clock advance, leaving customers stuck at the node."""
+    condition = {"all": [{"audience": value}]}
+    error = error_of(client.post("/segments/preview", json={"condition": condition}), 422)
+    assert "outside the 64-bit range" in error["message"]
+    assert error["details"][0]["field"] == "condition.all[0].audience"
+    filtered = campaign(
+        {"id": "f1", "type": "filter_customers", "config": {"condition": condition}},
+        wait_node("w1", 1),
+        edges=[("trigger", "f1"), ("f1", "w1", "yes")],
+    )
+    error = error_of(client.post("/campaigns", json=filtered), 422)
+    assert error["details"][0]["field"] == "nodes[0].config.condition.all[0].audience"
+    largest = {"all": [{"audience": 2**63 - 1}]}
+    assert client.post("/segments/preview", json={"condition": largest}).status_code != 500

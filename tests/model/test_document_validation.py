@@ -352,3 +352,10 @@ def test_the_command_line_says_what_is_wrong_with_a_huge_or_deep_document(tmp_pa
     path.write_text("[" * 100_000 + "]" * 100_000)
     deep = runner.invoke(cli, ["campaign", "validate", str(path)])
     assert deep.exit_code == 1 and "nest deeper than" in deep.output, deep.output
+
+
+def test_an_id_beyond_64_bits_is_refused_at_save_naming_the_node() -> None:
+    """Also for a document that does not come through the API (``tidings campaign import``): SQLite cannot bind
+    such a number, so customers stuck at the filter for ever."""
+    found = only(document([check({"all": [{"audience": 2**63}]})], [("trigger", "f1")]))
+    assert (found["node"], found["field"]) == ("f1", "config.condition.all[0].audience")
