@@ -359,3 +359,47 @@ def test_an_id_beyond_64_bits_is_refused_at_save_naming_the_node() -> None:
     such a number, so customers stuck at the filter for ever."""
     found = only(document([check({"all": [{"audience": 2**63}]})], [("trigger", "f1")]))
     assert (found["node"], found["field"]) == ("f1", "config.condition.all[0].audience")
+
+
+def email(**config: Any) -> dict[str, Any]:
+    return {"id": "e1", "type": "send_email", "config": {"subject": "Hi", "body_html": "<p>Hi</p>", **config}}
+
+
+LONG_LOOP = "{% for i in (1..20000) %}x{% endfor %}"
+SLOW = "{% for i in (1..100) %}{% for j in (1..100) %}{{ j | append: i }}{% endfor %}{% endfor %}" * 1_000
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "words"),
+    [
+        ({"body_html": "<p>" + LONG_LOOP}, "config.body_html", "line 1: "),
+        ({"subject": "Hi {% for i in (1..20000) %}!{% endfor %}"}, "config.subject", "iterations"),
+        ({"body_html": SLOW}, "config.body_html", "line 1: "),
+        ({"reply_to": "help@example.com\r\nBcc: all@example.com"}, "config.reply_to", "carriage return"),
+        ({"sender_name": "Shop\nBcc: x@example.com"}, "config.sender_name", "line break"),
+        ({"sender_email": "shop@example.com\n"}, "config.sender_email", "line break"),
+        ({"sender_email": "not an address"}, "config.sender_email", "not an e-mail address"),
+        ({"subject": "Hi\r\nBcc: x@example.com"}, "config.subject", "one line"),
+    ],
+)
+def test_templates_and_headers_that_would_fail_every_message_are_refused_at_save(
+    config: dict[str, Any], field: str, words: str
+) -> None:
+    """Accepted at save, they failed each message later (a render that always times out cost 0.5 CPU-s per
+    customer); a header with CR/LF cannot be sent at all."""
+    found = only(document([email(**config)], [("trigger", "e1")]))
+    assert (found["node"], found["field"]) == ("e1", field)
+    assert words in found["message"], found["message"]
+
+
+def test_a_template_that_fails_only_on_some_data_is_saved() -> None:
+    """A render error that depends on the customer is the message's, not the save's."""
+    source = "{{ customer.points | divided_by: 0 }}{% for o in customer.orders %}{{ o.total | money }}{% endfor %}"
+    parse_document(document([email(body_html=source)], [("trigger", "e1")]))
+
+
+def test_titles_and_texts_have_a_length_limit() -> None:
+    node = email(body_html="x" * 200_001)
+    node["title"] = "t" * 201
+    found = problems(document([node], [("trigger", "e1")]))
+    assert {(item["node"], item["field"]) for item in found} == {("e1", "title"), ("e1", "config.body_html")}

@@ -93,7 +93,7 @@ class NodeBase(BaseModel):
     model_config = _STRICT
     id: NodeId
     type: str
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=200, description="The name shown on the canvas.")
     config: Any
 
 

@@ -14,7 +14,7 @@ from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS
 from tidings.model.templates import TEMPLATE_CHECK
-from tidings.rendering.templates import check_syntax
+from tidings.rendering.templates import SaveCheck
 
 _TAGS = set(CONDITION_TAGS.values())
 
@@ -22,12 +22,12 @@ _TAGS = set(CONDITION_TAGS.values())
 def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument:
     """Parse and check a document; raise ``DocumentInvalid`` listing every problem found.
 
-    Every template field is checked to render. With a ``catalog``, references to custom fields, segments and
-    audiences are checked too.
+    Every template field is checked to parse, and to render once without data within the limits
+    (``SaveCheck``). With a ``catalog``, references to custom fields, segments and audiences are checked too.
     """
     _refuse_oversized(raw)
     try:
-        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: check_syntax})
+        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: SaveCheck()})
     except ValidationError as error:
         problems = [_describe(raw, item) for item in error.errors(include_url=False)]
         raise DocumentInvalid(_summary(problems), details=problems) from None

@@ -6,6 +6,8 @@ Public API
     ``Templates.render(source, ctx)``    the text, or a ``TemplateError`` subclass naming the line and the problem
     ``Templates.preview(source, ctx)``   the text plus a warning for each variable that was missing
     ``check_syntax(source)``             ``None`` or the ``TemplateSyntaxError`` a save must refuse
+    ``SaveCheck()(source)``              what a save of a document refuses: the syntax, then a limit a render
+                                         exceeds even without any data (it would fail every message)
 
 The variables a message sees (``TemplateContext``) are made by ``rendering.variables``.
 
@@ -83,6 +85,7 @@ from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 
 from tidings.core.errors import InvalidInput
+from tidings.model.templates import MAX_BODY_CHARS
 from tidings.rendering.plan import Plan, Run
 
 # -- errors ------------------------------------------------------------------------------------------------------
@@ -127,7 +130,7 @@ class TemplateLimitExceeded(TemplateRenderError):
 
 @dataclass(frozen=True)
 class Limits:
-    source_chars: int = 200_000
+    source_chars: int = MAX_BODY_CHARS
     nesting_depth: int = 30
     loop_iterations: int = 10_000
     total_iterations: int = 100_000
@@ -633,3 +636,43 @@ def default_templates() -> Templates:
 def check_syntax(source: str) -> TemplateSyntaxError | None:
     """The error a save must refuse ``source`` with, or None."""
     return default_templates().check(source)
+
+
+#: What a template sees in the render a save tries: no variables (each renders as empty), UTC, a fixed time.
+_TRIAL = TemplateContext(variables={}, timezone=UTC, now=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+class SaveCheck:
+    """The check a save runs on each template of one document: the syntax, then one render without data. A
+    template that exceeds a limit even then (a loop over a long range, a render that always times out) would
+    fail every message it is sent in, after costing each its render time, so the save refuses it. A render
+    error that depends on the data (a filter given a customer's value) is left to the message it happens in.
+
+    The trial renders of one document share ``budget`` seconds: a document of many slow templates is refused
+    too, instead of keeping the save busy for minutes."""
+
+    def __init__(self, templates: Templates | None = None, *, budget: float = 2.0) -> None:
+        self.templates = templates or default_templates()
+        self.budget = budget
+        self.spent = 0.0
+
+    def __call__(self, source: str) -> TemplateError | None:
+        error = self.templates.check(source)
+        if error is not None:
+            return error
+        if self.spent > self.budget:
+            return TemplateLimitExceeded(
+                "render_seconds",
+                f"the document's templates took longer than {self.budget:g} s together to render once without "
+                "data; simplify them",
+            )
+        started = time.monotonic()
+        try:
+            self.templates.render(source, _TRIAL)
+        except TemplateLimitExceeded as exceeded:
+            return exceeded
+        except TemplateError:
+            pass  # it depends on the data a message brings
+        finally:
+            self.spent += time.monotonic() - started
+        return None
