@@ -289,6 +289,8 @@ def _import_file(file: Path, noun: str, run: Callable[[Database, Callable[[int, 
     shown = min(len(report.errors), 50)
     if report.failed and len(report.errors) + report.errors_omitted > shown:
         console.print(f"  … and {len(report.errors) + report.errors_omitted - shown} more problems")
+    for note in getattr(report, "notes", []):
+        console.print(f"  line {note.line}: {note.field or ''} {note.message}")
     console.print(f"imported {report.imported:,} {noun}, {report.failed:,} rejected")
     if report.failed and not report.imported:
         raise typer.Exit(1)

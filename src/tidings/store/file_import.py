@@ -52,6 +52,7 @@ class ImportReport:
     failed: int = 0  # rows refused; imported + failed == total_rows
     errors: list[RowError] = field(default_factory=list)  # the first ``max_errors`` problems
     errors_omitted: int = 0  # problems beyond ``max_errors``, counted but not listed
+    notes: list[RowError] = field(default_factory=list)  # rows written with a change left out, and why
 
 
 @dataclass(frozen=True)
