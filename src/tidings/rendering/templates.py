@@ -19,6 +19,8 @@ Filters (besides Liquid's standard ones)
                 (two decimals, half up)
     ``date``    ``{{ order.placed_at | date: "%d.%m.%Y %H:%M" }}`` in the customer's time zone; ``"now"`` and
                 ``"today"`` are the delivery's clock; without a format: ``%Y-%m-%d`` (``%Y-%m-%d %H:%M`` for a time)
+    ``poll_link`` ``{{ 'POLL-1' | poll_link }}`` (or ``{{ 1 | poll_link }}``) → the customer's personal signed link to
+                poll POLL-1, in any channel; empty where no customer is rendered for (the check at save)
 ``include`` and ``render`` are not available: there are no partial templates, so no recursion.
 
 Limits (``Limits``), each failing the render with ``TemplateLimitExceeded`` naming the limit
@@ -60,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import StringIO
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from liquid import Environment
 from liquid.builtin.tags.for_tag import ForLoop
@@ -399,6 +401,37 @@ def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..
     return guarded
 
 
+class PollLinkMaker(Protocol):
+    """Makes a customer's signed poll link (``delivery.poll_links.PollLinks``; the composition root hands it in)."""
+
+    def url(self, code: str, external_id: str) -> str: ...
+
+
+_POLL_CODE = re.compile(r"POLL-[1-9][0-9]{0,18}")
+_poll_links: list[PollLinkMaker] = []
+
+
+def use_poll_links(links: PollLinkMaker | None) -> None:
+    """Let ``poll_link`` make links with ``links`` in this process (None: it renders empty)."""
+    _poll_links[:] = [links] if links is not None else []
+
+
+@with_context
+def poll_link(value: object, *, context: RenderContext) -> str:
+    """``{{ 'POLL-1' | poll_link }}``: the personal link of the customer being rendered to poll POLL-1."""
+    code = f"POLL-{value}" if isinstance(value, int) and not isinstance(value, bool) else value
+    code = code.strip().upper() if isinstance(code, str) else code
+    if not isinstance(code, str) or not _POLL_CODE.fullmatch(code):
+        raise FilterArgumentError(
+            f"poll_link takes a poll code such as 'POLL-1' (or its number), not {value!r}", token=None
+        )
+    customer = context.resolve("customer", default=None)
+    external_id = customer.get("external_id") if isinstance(customer, Mapping) else None
+    if not _poll_links or not isinstance(external_id, str) or not external_id:
+        return ""
+    return _poll_links[0].url(code, external_id)
+
+
 # -- the environment -------------------------------------------------------------------------------------------------
 
 _UNCLOSED = re.compile(r"expected tag (end\w+), found end of (?:expression|file)")
@@ -413,6 +446,7 @@ class _Environment(Environment):
             self.tags.pop(partial_tag, None)
         self.filters["money"] = money
         self.filters["date"] = date_filter
+        self.filters["poll_link"] = poll_link
         self.filters = {name: _guarded(name, func, limits) for name, func in self.filters.items()}
         for tag in self.tags.values():
             _locate_parse_errors(tag)
