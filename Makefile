@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck frontend ## the whole suite, on SQLite and PostgreSQL (PostgreSQL must be running)
+	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium for the editor's browser tests (tests/e2e): apt-get install chromium (.ci/run installs it)"; exit 2; }
 	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tidings.core.errors import TidingsError
@@ -25,7 +26,19 @@ if TYPE_CHECKING:
     from tidings.store.database import Database
     from tidings.store.file_import import ImportReport
 
-app = typer.Typer(help="Tidings: customer-communication campaigns.", no_args_is_help=True)
+
+def _settings_help() -> str:
+    """Every setting, as the environment variable that sets it, with its default and description."""
+    lines = ["Configuration is read from these environment variables (defaults in brackets):", ""]
+    for name, field in Settings.model_fields.items():
+        default = "" if field.is_required() else escape(f" [{field.default}]")
+        if "secret" in name or "auth" in name or "token" in name or "password" in name:
+            default = ""
+        lines.append(f"TIDINGS_{name.upper()}{default}: {field.description or ''}".rstrip(": "))
+    return "\n\n".join(lines)
+
+
+app = typer.Typer(help="Tidings: customer-communication campaigns.", epilog=_settings_help(), no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaign documents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customer data.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders and receipts.", no_args_is_help=True)
@@ -154,16 +167,28 @@ def _serve(settings: Settings, *, with_worker: bool, load_demo_data: bool) -> No
         services.close()
 
 
-@app.command()
-def run(demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data first.")] = False) -> None:
-    """API, scheduler and worker in one process."""
-    _serve(_secret_key(_settings(), demo=demo_data), with_worker=True, load_demo_data=demo_data)
+HostOption = Annotated[str | None, typer.Option("--host", help="Listen on this address [TIDINGS_HOST, 127.0.0.1].")]
+PortOption = Annotated[
+    int | None, typer.Option("--port", min=1, max=65_535, help="Listen on this port [TIDINGS_PORT, 8000].")
+]
 
 
 @app.command()
-def serve() -> None:
+def run(
+    demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data first.")] = False,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
+    """API, scheduler and worker in one process. Links in messages point to http://HOST:PORT unless
+    TIDINGS_PUBLIC_URL says otherwise."""
+    settings = _secret_key(_settings(), demo=demo_data).with_address(host, port)
+    _serve(settings, with_worker=True, load_demo_data=demo_data)
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
     """The API only (run `tidings worker` processes beside it)."""
-    _serve(_secret_key(_settings(), demo=False), with_worker=False, load_demo_data=False)
+    _serve(_secret_key(_settings(), demo=False).with_address(host, port), with_worker=False, load_demo_data=False)
 
 
 @app.command()
@@ -193,13 +218,17 @@ def worker() -> None:
 
 
 def _load_json(path: Path) -> Any:
+    """The file's JSON, read as strictly as a request body (no NaN, a bounded nesting depth)."""
+    from tidings.api.routing import strict_loads
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_loads(path.read_bytes())
     except FileNotFoundError:
         console.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2) from None
     except json.JSONDecodeError as error:
-        console.print(f"[red]{path} is not valid JSON:[/red] line {error.lineno}, column {error.colno}: {error.msg}")
+        where = f"line {error.lineno}, column {error.colno}: " if error.pos >= 0 else ""
+        console.print(f"[red]{path} is not valid JSON:[/red] {where}{error.msg}")
         raise typer.Exit(1) from None
 
 
@@ -285,6 +314,8 @@ def _import_file(file: Path, noun: str, run: Callable[[Database, Callable[[int, 
     shown = min(len(report.errors), 50)
     if report.failed and len(report.errors) + report.errors_omitted > shown:
         console.print(f"  … and {len(report.errors) + report.errors_omitted - shown} more problems")
+    for note in getattr(report, "notes", []):
+        console.print(f"  line {note.line}: {note.field or ''} {note.message}")
     console.print(f"imported {report.imported:,} {noun}, {report.failed:,} rejected")
     if report.failed and not report.imported:
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ from tidings.core.clock import Clock, ManualClock, SystemClock
 from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
 from tidings.delivery.pipeline import Delivery, Policy
+from tidings.delivery.poll_links import PollLinks
 from tidings.delivery.tracking import Tracker
 from tidings.document.cache import DocumentCache
 from tidings.engine.campaigns import CampaignService
@@ -18,6 +19,7 @@ from tidings.engine.runtime import DirectRuntime, Runtime
 from tidings.engine.scheduler import Scheduler
 from tidings.loyalty.adapter import LoyaltyAdapter
 from tidings.loyalty.processor import LoyaltyProcessor
+from tidings.rendering.templates import use_poll_links
 from tidings.settings import Settings
 from tidings.store.database import Database
 
@@ -91,6 +93,7 @@ class Services:
             clock = ManualClock() if settings.clock == "manual" else SystemClock()
         wall = wall or SystemClock()
         documents = DocumentCache()
+        use_poll_links(PollLinks.from_settings(settings))  # the poll_link template filter signs with our key
         delivery = Delivery(
             db,
             build_routes(settings),

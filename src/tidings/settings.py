@@ -35,7 +35,10 @@ class Settings(BaseSettings):
         default="system", description="`manual` freezes time until POST /api/v1/clock/advance moves it."
     )
     runtime: Literal["direct", "dbos"] = Field(
-        default="direct", description="How chunks run: in this process (`direct`) or through DBOS queues (`dbos`)."
+        default="direct",
+        description="How chunks run: in this process (`direct`) or through DBOS queues (`dbos`). DBOS keeps its "
+        "state in a second database it creates beside ours: `<name>_dbos` on PostgreSQL (the user needs the right "
+        "to create it), `<file>.dbos.sqlite` beside a SQLite file. `dbos` needs the system clock.",
     )
     chunk_size: int = Field(default=10_000, ge=1, le=100_000, description="Customers advanced per unit of work.")
     delivery_chunk_size: int = Field(
@@ -142,7 +145,11 @@ class Settings(BaseSettings):
     loyalty_retry_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between two attempts.")
     loyalty_chunk_size: int = Field(default=200, ge=1, le=10_000, description="Requests claimed at a time.")
     loyalty_concurrency: int = Field(default=8, ge=1, le=256, description="HTTP requests in flight per worker.")
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address customers' links (tracking, unsubscribe, polls) point to. Default: "
+        "http://<host>:<port> of this server, following TIDINGS_HOST / TIDINGS_PORT and `--host` / `--port`.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET_KEY),
         description="Signs the open, click and unsubscribe links in e-mails (HMAC-SHA256): at least 16 characters, "
@@ -160,8 +167,19 @@ class Settings(BaseSettings):
         default=65_536, ge=8, le=4_194_304, description="Argon2id memory per hash, in KiB."
     )
     password_hash_parallelism: int = Field(default=4, ge=1, le=64, description="Argon2id lanes per hash.")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="Address the API listens on (`--host`).")
+    port: int = Field(default=8000, ge=1, le=65_535, description="Port the API listens on (`--port`).")
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (JSON); a larger one is refused with 413.",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="Largest file a CSV upload may send (streamed to a temporary file); a larger one is refused "
+        "with 413.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -232,6 +250,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"TIDINGS_LOYALTY_URL must be an http:// or https:// URL, not {self.loyalty_url!r}")
         return self
 
+    @model_validator(mode="after")
+    def _public_url_follows_the_address(self) -> Settings:
+        if "public_url" not in self.model_fields_set:
+            self.__dict__["public_url"] = _address(self.host, self.port)  # not marked as given
+        return self
+
+    def with_address(self, host: str | None = None, port: int | None = None) -> Settings:
+        """These settings listening on ``host`` / ``port``; a public URL that was not given follows them."""
+        update: dict[str, object] = {"host": host or self.host, "port": port or self.port}
+        changed = self.model_copy(update=update)
+        if "public_url" not in self.model_fields_set:
+            changed.__dict__["public_url"] = _address(changed.host, changed.port)
+            changed.__pydantic_fields_set__.discard("public_url")
+        return changed
+
     def check_secret_key(self) -> None:
         """Refuse to serve with the public development key (the entry points call this outside demo mode)."""
         if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
@@ -243,3 +276,9 @@ class Settings(BaseSettings):
         if len(value.get_secret_value()) < 16:
             raise ValueError("TIDINGS_SECRET_KEY must be at least 16 characters; use a long random value")
         return value
+
+
+def _address(host: str, port: int) -> str:
+    """The URL of a server listening on ``host:port`` (one listening on every address is reached on loopback)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"

@@ -106,7 +106,7 @@ def test_a_customer_named_twice_in_a_batch_applies_in_order(client: httpx.Client
             ]
         },
     )
-    assert response.json() == {"upserted": 3, "errors": []}
+    assert response.json() == {"upserted": 3, "errors": [], "withheld": []}
     profile = client.get("/customers/c1").json()
     assert (profile["email"], profile["city"]) == ("new@example.com", "Riga")
     assert profile["subscriptions"] == {"email": True, "sms": True}
@@ -125,7 +125,11 @@ REPEATED_CONSENTS = [
 def test_an_empty_or_null_consent_map_in_a_repeated_row_changes_no_consent(client: httpx.Client) -> None:
     """As if the rows were sent one by one: consents add up channel by channel, and an empty or null map keeps
     them (``model.customers.merge_duplicates``, shared with the bulk import)."""
-    assert client.post("/customers", json={"customers": REPEATED_CONSENTS}).json() == {"upserted": 4, "errors": []}
+    assert client.post("/customers", json={"customers": REPEATED_CONSENTS}).json() == {
+        "upserted": 4,
+        "errors": [],
+        "withheld": [],
+    }
     profile = client.get("/customers/c1").json()
     assert profile["subscriptions"] == {"email": False, "sms": False}
     assert (profile["first_name"], profile["city"]) == ("Ann", "Riga")

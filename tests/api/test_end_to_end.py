@@ -12,7 +12,11 @@ def test_event_to_mailbox_stats_and_trace(client: httpx.Client) -> None:
         {"external_id": "ann", "email": "ann@example.com", "first_name": "Ann"},
         {"external_id": "bob", "email": "bob@example.com", "first_name": "Bob"},
     ]
-    assert client.post("/customers", json={"customers": customers}).json() == {"upserted": 2, "errors": []}
+    assert client.post("/customers", json={"customers": customers}).json() == {
+        "upserted": 2,
+        "errors": [],
+        "withheld": [],
+    }
     document = campaign(
         email_node("thanks", "Thank you, {{ customer.first_name }}"),
         edges=[("trigger", "thanks")],

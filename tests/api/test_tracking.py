@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from tests.api.helpers import add_customers, error_of, start_campaign
 from tests.engine.helpers import campaign
 from tidings.services import Services
+from tidings.store.bulk_import import import_customers
 from tidings.store.tables import channel_subscriptions, messages
 
 JSON = {"content-type": "application/json"}
@@ -265,3 +267,58 @@ def test_provider_events_refused_as_a_whole(client: httpx.Client, services: Serv
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
 def test_webhooks_accept_only_post(client: httpx.Client, method: str) -> None:
     assert error_of(client.request(method.upper(), "/webhooks/sandbox/events"), 405)["code"] == "method_not_allowed"
+
+
+# -- the suppression list ------------------------------------------------------------------------------------------
+
+
+def test_imports_never_resubscribe_a_channel_the_customer_stopped(
+    client: httpx.Client, services: Services, tmp_path: Path
+) -> None:
+    """A bulk import with subscribed_email=yes re-subscribed a customer who had filed a spam complaint, without
+    notice. Complaints and unsubscribes form a suppression list: imports leave those channels off and say so."""
+    sent = send(client, "ann", "bob", "cy")
+    events = [
+        {"message_id": sent["ann"]["id"], "event": "spam"},
+        {"message_id": sent["bob"]["id"], "event": "unsubscribed"},
+    ]
+    assert client.post("/webhooks/sandbox/events", json={"events": events}).status_code == 200
+    answer = client.post(
+        "/customers",
+        json={
+            "customers": [
+                {"external_id": "ann", "first_name": "Ann", "subscriptions": {"email": True, "sms": True}},
+                {"external_id": "bob", "subscriptions": {"email": True}},
+                {"external_id": "cy", "subscriptions": {"email": True}},
+            ]
+        },
+    ).json()
+    assert answer["upserted"] == 3 and answer["errors"] == []
+    assert [(item["index"], item["external_id"], item["field"]) for item in answer["withheld"]] == [
+        (0, "ann", "subscriptions.email"),
+        (1, "bob", "subscriptions.email"),
+    ]
+    assert "spam complaint" in answer["withheld"][0]["message"]
+    assert "unsubscribe" in answer["withheld"][1]["message"]
+    assert email_channel(services, sent["ann"]["id"]) == "N"
+    assert email_channel(services, sent["bob"]["id"]) == "N"
+    assert client.get("/customers/ann").json()["first_name"] == "Ann"  # the rest of the row is applied
+
+    path = tmp_path / "customers.csv"
+    path.write_text("external_id,city,subscribed_email\nann,Riga,yes\ncy,Oslo,no\n", encoding="utf-8")
+    report = import_customers(services.db, path, now=services.clock.now())
+    assert (report.imported, report.failed) == (2, 0)
+    assert [(note.line, note.external_id, note.field) for note in report.notes] == [(2, "ann", "subscriptions.email")]
+    assert email_channel(services, sent["ann"]["id"]) == "N"
+    assert client.get("/customers/ann").json()["city"] == "Riga"
+
+    # the customer's own consent turns it on again
+    again = client.patch("/customers/ann/subscriptions", json={"channels": {"email": "Y"}})
+    assert again.status_code == 200, again.text
+    assert email_channel(services, sent["ann"]["id"]) == "Y"
+    assert (
+        client.post(
+            "/customers", json={"customers": [{"external_id": "ann", "subscriptions": {"email": True}}]}
+        ).json()["withheld"]
+        == []
+    )

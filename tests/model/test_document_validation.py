@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from tidings.cli import app as cli
 from tidings.core.errors import DocumentInvalid
+from tidings.document.campaign import MAX_EDGES, MAX_NODES
 from tidings.document.validation import parse_document
 from tidings.services import Services
 
@@ -305,3 +310,96 @@ def test_an_unknown_mailing_category_is_refused_when_a_catalog_is_given() -> Non
     assert raised.value.details[0]["node"] == "e1"
     assert raised.value.details[0]["field"] == "config.category"
     assert "unknown mailing category 'promo'" in raised.value.details[0]["message"]
+
+
+def chain(length: int) -> dict[str, Any]:
+    """A linear chain of ``length`` waits after the trigger."""
+    ids = [f"w{index}" for index in range(length)]
+    return document([wait(node_id) for node_id in ids], list(zip(["trigger", *ids], ids, strict=False)))
+
+
+def test_a_chain_as_long_as_the_limit_parses() -> None:
+    """Checking the graph does not recurse per node: a chain deeper than Python's recursion limit is fine."""
+    assert len(parse_document(chain(MAX_NODES)).nodes) == MAX_NODES
+
+
+def test_a_cycle_at_the_end_of_a_long_chain_is_found() -> None:
+    raw = chain(MAX_NODES)
+    raw["edges"].append({"source": f"w{MAX_NODES - 1}", "target": f"w{MAX_NODES - 3}"})
+    found = only(raw)
+    assert found["node"] == f"w{MAX_NODES - 1}"
+    assert "closes a cycle" in found["message"]
+
+
+def test_a_document_above_the_size_limits_is_refused_saying_the_limit() -> None:
+    found = only(chain(MAX_NODES + 1))
+    assert found["field"] == "nodes"
+    assert f"at most {MAX_NODES} nodes" in found["message"]
+    raw = chain(2)
+    raw["edges"] += [{"source": "w0", "target": "w1"}] * MAX_EDGES
+    assert f"at most {MAX_EDGES} edges" in only(raw)["message"]
+
+
+def test_the_command_line_says_what_is_wrong_with_a_huge_or_deep_document(tmp_path: Path) -> None:
+    """``tidings campaign validate`` printed a traceback for a long chain and for deeply nested JSON."""
+    runner = CliRunner()
+    path = tmp_path / "campaign.json"
+    path.write_text(json.dumps(chain(MAX_NODES)))
+    assert runner.invoke(cli, ["campaign", "validate", str(path)]).exit_code == 0
+    path.write_text(json.dumps(chain(MAX_NODES + 1)))
+    refused = runner.invoke(cli, ["campaign", "validate", str(path)])
+    assert refused.exit_code == 1 and f"at most {MAX_NODES} nodes" in refused.output, refused.output
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    deep = runner.invoke(cli, ["campaign", "validate", str(path)])
+    assert deep.exit_code == 1 and "nest deeper than" in deep.output, deep.output
+
+
+def test_an_id_beyond_64_bits_is_refused_at_save_naming_the_node() -> None:
+    """Also for a document that does not come through the API (``tidings campaign import``): SQLite cannot bind
+    such a number, so customers stuck at the filter for ever."""
+    found = only(document([check({"all": [{"audience": 2**63}]})], [("trigger", "f1")]))
+    assert (found["node"], found["field"]) == ("f1", "config.condition.all[0].audience")
+
+
+def email(**config: Any) -> dict[str, Any]:
+    return {"id": "e1", "type": "send_email", "config": {"subject": "Hi", "body_html": "<p>Hi</p>", **config}}
+
+
+LONG_LOOP = "{% for i in (1..20000) %}x{% endfor %}"
+SLOW = "{% for i in (1..100) %}{% for j in (1..100) %}{{ j | append: i }}{% endfor %}{% endfor %}" * 1_000
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "words"),
+    [
+        ({"body_html": "<p>" + LONG_LOOP}, "config.body_html", "line 1: "),
+        ({"subject": "Hi {% for i in (1..20000) %}!{% endfor %}"}, "config.subject", "iterations"),
+        ({"body_html": SLOW}, "config.body_html", "line 1: "),
+        ({"reply_to": "help@example.com\r\nBcc: all@example.com"}, "config.reply_to", "carriage return"),
+        ({"sender_name": "Shop\nBcc: x@example.com"}, "config.sender_name", "line break"),
+        ({"sender_email": "shop@example.com\n"}, "config.sender_email", "line break"),
+        ({"sender_email": "not an address"}, "config.sender_email", "not an e-mail address"),
+        ({"subject": "Hi\r\nBcc: x@example.com"}, "config.subject", "one line"),
+    ],
+)
+def test_templates_and_headers_that_would_fail_every_message_are_refused_at_save(
+    config: dict[str, Any], field: str, words: str
+) -> None:
+    """Accepted at save, they failed each message later (a render that always times out cost 0.5 CPU-s per
+    customer); a header with CR/LF cannot be sent at all."""
+    found = only(document([email(**config)], [("trigger", "e1")]))
+    assert (found["node"], found["field"]) == ("e1", field)
+    assert words in found["message"], found["message"]
+
+
+def test_a_template_that_fails_only_on_some_data_is_saved() -> None:
+    """A render error that depends on the customer is the message's, not the save's."""
+    source = "{{ customer.points | divided_by: 0 }}{% for o in customer.orders %}{{ o.total | money }}{% endfor %}"
+    parse_document(document([email(body_html=source)], [("trigger", "e1")]))
+
+
+def test_titles_and_texts_have_a_length_limit() -> None:
+    node = email(body_html="x" * 200_001)
+    node["title"] = "t" * 201
+    found = problems(document([node], [("trigger", "e1")]))
+    assert {(item["node"], item["field"]) for item in found} == {("e1", "title"), ("e1", "config.body_html")}

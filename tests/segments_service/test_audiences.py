@@ -198,3 +198,16 @@ def test_cli_imports_a_file(services: Services, customers: dict[str, int], datab
     all_bad = tmp_path / "bad.csv"
     all_bad.write_text("nobody;VIP\n", encoding="utf-8")
     assert runner.invoke(app, ["audiences", "import", str(all_bad)], env=env).exit_code == 1
+
+
+def test_quoted_cells_may_span_lines_and_a_stray_quote_costs_its_row_alone(
+    services: Services, customers: dict[str, int]
+) -> None:
+    data = 'external_id;audience\nann;"VIP\nclub"\nbob;"VIP\ncid;VIP\ndan;VIP\n'
+    report = audience_service(services).import_csv(csv(data))
+    assert (report.rows, report.added, report.failed) == (4, 3, 1)
+    assert [(error.line, error.external_id) for error in report.errors] == [(4, None)]
+    assert "quoted cell opened on this line" in report.errors[0].message
+    by_name = {item["name"]: item["id"] for item in audience_service(services).list_all(limit=10, offset=0)[0]}
+    assert audience_of(services, by_name["VIP\nclub"]) == {"ann"}
+    assert audience_of(services, by_name["VIP"]) == {"cid", "dan"}

@@ -353,3 +353,27 @@ def test_error_list_is_capped_but_every_failure_is_counted(db: Database, tmp_pat
     report = import_customers(db, write(tmp_path, "bad.csv", "external_id,gender\n" + rows), now=NOW, max_errors=10)
     assert (report.failed, len(report.errors), report.errors_omitted) == (30, 10, 20)
     assert report.errors[0].line == 2
+
+
+def test_a_stray_quote_costs_its_row_alone(db: Database, tmp_path: Path) -> None:
+    """An opening quote never closed swallowed every line after it, up to the csv module's field limit: 1,671 good
+    rows were lost and one error reported. Now the row with the quote is refused and the rest are read."""
+    rows = "".join(f"c{n},c{n}@example.com,City {n}\n" for n in range(3_000))
+    path = write(
+        tmp_path,
+        "customers.csv",
+        "external_id,email,city\n"  # line 1
+        "ann,ann@example.com,Riga\n"  # 2
+        'bob,bob@example.com,"Oslo\n'  # 3: a stray quote
+        + rows  # 4 …
+        + 'eve,eve@example.com,"Old\nTown"\n'  # a quoted line break, still fine
+        'zed,zed@example.com,"Tartu\n',  # a quote left open at the end of the file
+    )
+    report = import_customers(db, path, now=NOW, batch_size=500)
+
+    assert (report.imported, report.failed, report.total_rows) == (3_002, 2, 3_004)
+    assert [(error.line, error.field) for error in report.errors] == [(3, None), (3_006, None)]
+    assert "a quoted cell opened on this line runs on" in report.errors[0].message
+    assert count_customers(db) == 3_002
+    assert customer(db, "c0")["city"] == "City 0"
+    assert customer(db, "eve")["city"] == "Old\nTown"

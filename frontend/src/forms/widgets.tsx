@@ -115,17 +115,21 @@ export function DateTimeInput({ path, value, nullable, onChange }: { path: strin
 
 /** A Liquid template (a setting marked ``x-template``): one line for a short one (a title, a button), else a
  * text area sized for HTML or plain text. Previewed for a customer below the node's form. */
+/** The help every template field shows on hover: the variables, and the one syntax of a poll link. */
+export const TEMPLATE_HELP =
+  "Liquid: {{ customer.first_name }}, {{ order.total | money }}; a customer's personal poll link: {{ 'POLL-1' | poll_link }}";
+
 export function TemplateInput(props: { id: string; path: string; name: string; value: string; maxLength?: number; nullable: boolean; onChange: (next: Json) => void }) {
   const { id, path, value, maxLength } = props;
   const change = (text: string) => props.onChange(text || (props.nullable ? null : ""));
   if (maxLength !== undefined && maxLength <= 200 && !value.includes("\n")) {
     return (
-      <input id={id} name={path} type="text" className="template" data-template={path} spellCheck={false} maxLength={maxLength} value={value} onChange={(e) => change(e.target.value)} />
+      <input id={id} name={path} type="text" className="template" data-template={path} title={TEMPLATE_HELP} spellCheck={false} maxLength={maxLength} value={value} onChange={(e) => change(e.target.value)} />
     );
   }
   const rows = props.name.includes("html") ? 8 : maxLength !== undefined && maxLength <= 1000 ? 2 : 4;
   return (
-    <textarea id={id} name={path} className="template" data-template={path} spellCheck={false} rows={rows} maxLength={maxLength} value={value} onChange={(e) => change(e.target.value)} />
+    <textarea id={id} name={path} className="template" data-template={path} title={TEMPLATE_HELP} spellCheck={false} rows={rows} maxLength={maxLength} value={value} onChange={(e) => change(e.target.value)} />
   );
 }
 

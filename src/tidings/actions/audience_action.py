@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
+from tidings.model.conditions import MAX_ID
 from tidings.store import audience_effects
 from tidings.store.journey_rows import in_control_group
 
@@ -29,7 +30,7 @@ class AudienceActionConfig(BaseModel):
         default="add", description="`add` the incoming customers to the audience, or `remove` them from it."
     )
     audience: int | None = Field(
-        default=None, description="Id of an existing audience. Give this or `create_audience`."
+        default=None, ge=1, le=MAX_ID, description="Id of an existing audience. Give this or `create_audience`."
     )
     create_audience: str | None = Field(
         default=None,

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Update, exists
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
+from tidings.model.conditions import MAX_ID
 from tidings.store import journeys
 from tidings.store.tables import audience_members, entries
 
@@ -41,6 +42,8 @@ class ControlGroupConfig(BaseModel):
     )
     audience: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_ID,
         validate_default=True,
         description="Audience whose members are held out. Required when method is `audience`.",
     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
+from tidings.model.conditions import MAX_ID
 from tidings.store import polls as poll_sql
 from tidings.store.journey_rows import customer_matches, in_control_group
 
@@ -34,7 +35,7 @@ RECHECK = timedelta(hours=1)
 
 class LimitPollConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Limit poll")
-    poll: int = Field(ge=1, description="Id of the poll (the number in its code POLL-<id>).")
+    poll: int = Field(ge=1, le=MAX_ID, description="Id of the poll (the number in its code POLL-<id>).")
     limit_type: Literal["total", "per_store"] = Field(
         default="total",
         description="`total`: the limit counts every respondent; `per_store`: it applies to each store "

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, literal
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.core.delivery import DeliveryRules, EmailContent
-from tidings.model.templates import TemplateText
+from tidings.model.templates import MAX_BODY_CHARS, TemplateText
+from tidings.model.text import ONE_LINE_PATTERN, EmailAddress, HeaderText, one_line
 from tidings.store import messages as message_sql
 from tidings.store import users as user_sql
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
@@ -40,12 +41,15 @@ NO_MANAGER = "no_manager"
 
 class NotifyManagerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Notify manager")
-    subject: TemplateText = Field(
+    subject: Annotated[TemplateText, AfterValidator(one_line)] = Field(
         min_length=1,
         max_length=998,
-        description="Liquid template with the customer's variables, e.g. `Call {{ customer.full_name }}`.",
+        json_schema_extra={"pattern": ONE_LINE_PATTERN},
+        description="Liquid template with the customer's variables, e.g. `Call {{ customer.full_name }}`; one line.",
     )
-    body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
+    body_html: TemplateText = Field(
+        min_length=1, max_length=MAX_BODY_CHARS, description="Liquid template of the HTML body."
+    )
     user: int | None = Field(
         default=None,
         ge=1,
@@ -55,9 +59,9 @@ class NotifyManagerConfig(BaseModel):
     include_control_group: bool = Field(
         default=False, description="Also report control-group customers (only if the note never reaches them)."
     )
-    sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
-    sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
-    reply_to: str | None = Field(default=None, description="Where the manager's replies go.")
+    sender_name: HeaderText | None = Field(default=None, description="Defaults to the account's sender name.")
+    sender_email: EmailAddress | None = Field(default=None, description="Defaults to the account's sender address.")
+    reply_to: EmailAddress | None = Field(default=None, description="Where the manager's replies go.")
 
 
 def recipient(config: NotifyManagerConfig) -> ColumnElement[Any]:

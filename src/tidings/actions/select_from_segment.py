@@ -18,6 +18,7 @@ from sqlalchemy import Select
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.model.catalog import catalog_of
+from tidings.model.conditions import MAX_ID
 from tidings.store import segments as segment_sql
 from tidings.store.journey_rows import probe
 from tidings.store.tables import journey_state, segment_members
@@ -28,7 +29,7 @@ SEGMENT_MISSING = "segment_missing"
 
 class SelectFromSegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Select customers from segment")
-    segment: int = Field(description="Id of the segment whose current members continue.")
+    segment: int = Field(ge=1, le=MAX_ID, description="Id of the segment whose current members continue.")
     mode: Literal["intersect"] = Field(
         default="intersect",
         description="D11: the incoming customers who are members of the segment at execution time continue.",

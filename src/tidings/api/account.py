@@ -15,6 +15,7 @@ from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import NO_NUL
 from tidings.core.account import AccountSettings
 from tidings.core.errors import InvalidInput
+from tidings.model.text import EmailAddress, HeaderText
 from tidings.store.account import load_account, save_account
 
 router = APIRouter(prefix="/settings", tags=["settings"], route_class=StrictJsonRoute)
@@ -39,8 +40,8 @@ class AccountIn(BaseModel):
     timezone: str | None = Field(default=None, description="IANA time zone, e.g. Europe/Riga.")
     delivery_window_start: ClockTime | None = None
     delivery_window_end: ClockTime | None = None
-    email_from: str | None = Field(default=None, max_length=320, description="Default sender address.")
-    email_from_name: str | None = Field(default=None, min_length=1, max_length=200, description="Default sender name.")
+    email_from: EmailAddress | None = Field(default=None, description="Default sender address.")
+    email_from_name: HeaderText | None = Field(default=None, description="Default sender name.")
 
     @field_validator("*")
     @classmethod

@@ -49,6 +49,7 @@ from tidings.api.access import (
     with_security,
 )
 from tidings.api.errors import install_error_handlers
+from tidings.api.limits import BodyLimit
 from tidings.core.clock import Clock
 from tidings.model.users import Area
 from tidings.services import Services
@@ -138,6 +139,7 @@ def create_app(
             grants.grant(route, access)
 
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=built.settings.max_body_bytes)
     for router, access in API_ROUTERS:
         declare(access, partial(app.include_router, router, prefix=PREFIX))
     for router, access in ROOT_ROUTERS:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
+from tidings.api.limits import allow_body
 from tidings.api.routing import StrictJsonRoute
 from tidings.core.errors import InvalidInput, TidingsError
 from tidings.segments.audiences import AudienceService, ImportReport
@@ -183,9 +184,14 @@ async def _spool(request: Request) -> Any:
             f"send the CSV file itself as the request body with content-type text/csv, not {kind}",
             details={"accepted": sorted(CSV_TYPES)},
         )
+    allow_body(request, request.app.state.services.settings.max_upload_bytes)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by the caller's with)
-    async for chunk in request.stream():
-        spool.write(chunk)
+    try:
+        async for chunk in request.stream():
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
     if spool.tell() == 0:
         spool.close()
         raise InvalidInput("the CSV file is empty", details=[{"field": None, "in": "body", "message": "empty"}])

@@ -20,6 +20,7 @@ from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.custom_fields import declared_types
 from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
+from tidings.store.subscriptions import withheld_message, withhold_suppressed
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=StrictJsonRoute)
 
@@ -48,6 +49,12 @@ class CustomerRowError(BaseModel):
 class UpsertResult(BaseModel):
     upserted: int = Field(description="Rows applied (a customer named twice counts twice).")
     errors: list[CustomerRowError]
+    withheld: list[CustomerRowError] = Field(
+        default_factory=list,
+        description="Consents left out of rows that were applied: a channel the customer switched off with a spam "
+        "complaint or an unsubscribe stays off (the suppression list); only the customer's own consent "
+        "(PATCH /customers/{id}/subscriptions) turns it on again.",
+    )
 
 
 class CustomerOut(BaseModel):
@@ -119,9 +126,22 @@ def upsert(batch: CustomerBatch, services: ServicesDep) -> UpsertResult:
         declared = declared_types(conn)
         checked.keep_if(lambda row: type_attributes(row, declared), lambda row: row.external_id)
         checked.refuse_if_nothing_good("customer")
-        rows = merge_duplicates([row for _, row in checked.good])
+        rows, withheld = withhold_suppressed(conn, merge_duplicates([row for _, row in checked.good]))
         upsert_customers(conn, services.db.dialect, rows, services.clock.now())
-    return UpsertResult(upserted=len(checked.good), errors=[CustomerRowError(**e) for e in checked.report()])
+    index = {row.external_id: position for position, row in checked.good}
+    return UpsertResult(
+        upserted=len(checked.good),
+        errors=[CustomerRowError(**e) for e in checked.report()],
+        withheld=[
+            CustomerRowError(
+                index=index[item.external_id],
+                external_id=item.external_id,
+                field=f"subscriptions.{item.channel}",
+                message=withheld_message(item),
+            )
+            for item in withheld
+        ],
+    )
 
 
 @router.get("/{external_id}", summary="A customer's profile")

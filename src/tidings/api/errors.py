@@ -28,6 +28,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "invalid_input",
 }
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
@@ -96,7 +97,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /api/v1/docs"
-    response = error_response(exc.status_code, code, message)
+    response = error_response(exc.status_code, code, message, getattr(exc, "details", None))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response

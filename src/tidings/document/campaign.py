@@ -19,6 +19,12 @@ NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 _STRICT = ConfigDict(extra="forbid")
 
+#: The largest document accepted (README, "The campaign document"): far above any campaign a marketer draws,
+#: low enough that checking one takes a fraction of a second. The API also bounds the bytes of every request
+#: body (``TIDINGS_MAX_BODY_BYTES``).
+MAX_NODES = 1_000
+MAX_EDGES = 4_000
+
 #: Every value an edge's ``criteria`` may take: the ports of the node types whose edges carry criteria.
 _CRITERIA = tuple(
     dict.fromkeys(c for a in ACTIONS.values() if isinstance(a, EdgesCarryCriteria) for c in a.edge_criteria())
@@ -87,7 +93,7 @@ class NodeBase(BaseModel):
     model_config = _STRICT
     id: NodeId
     type: str
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=200, description="The name shown on the canvas.")
     config: Any
 
 
@@ -113,14 +119,26 @@ else:
     TriggerNode = Annotated[Union[_TRIGGER_NODES], Field(discriminator="type")]  # noqa: UP007
 
 
+def ports_in_edge_order(node: NodeBase) -> list[str] | None:
+    """The ports of an action node whose k-th edge leaves by its k-th port (``PortsFollowEdgeOrder``), else None."""
+    action = ACTIONS[node.type]
+    if isinstance(action, PortsFollowEdgeOrder) and action.ports_follow_edge_order(node.config):
+        return [str(port) for port in action.ports(node.config)]
+    return None
+
+
 class CampaignDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Campaign document")
     name: str = Field(min_length=1, max_length=200)
     settings: CampaignSettings = Field(default_factory=CampaignSettings)
     trigger: TriggerNode
-    nodes: list[ActionNode] = Field(default_factory=list)
-    edges: list[Edge] = Field(default_factory=list)
-    layout: dict[str, Position] = Field(default_factory=dict, description="Canvas positions by node id.")
+    nodes: list[ActionNode] = Field(
+        default_factory=list, max_length=MAX_NODES, description=f"The actions; at most {MAX_NODES}."
+    )
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES, description=f"At most {MAX_EDGES}.")
+    layout: dict[str, Position] = Field(
+        default_factory=dict, max_length=MAX_NODES + 1, description="Canvas positions by node id."
+    )
 
     def node(self, node_id: str) -> NodeBase:
         """The node (or trigger) with this id."""
@@ -160,11 +178,7 @@ class CampaignDocument(BaseModel):
         """The ports of a node whose k-th edge leaves by its k-th port (``PortsFollowEdgeOrder``), else None."""
         if node_id == self.trigger.id:
             return None
-        node = self.node(node_id)
-        action = ACTIONS[node.type]
-        if isinstance(action, PortsFollowEdgeOrder) and action.ports_follow_edge_order(node.config):
-            return [str(port) for port in action.ports(node.config)]
-        return None
+        return ports_in_edge_order(self.node(node_id))
 
     def delivery_rules(self, node_id: str) -> DeliveryRules | None:
         """How the messages of a send node are delivered (``Sends``); None for any other node."""

@@ -9,12 +9,12 @@ from pydantic import ValidationError
 
 from tidings.core.contracts import ChecksGraph, EdgesCarryCriteria, UpstreamReferences
 from tidings.core.errors import DocumentInvalid
-from tidings.document.campaign import CampaignDocument
+from tidings.document.campaign import MAX_EDGES, MAX_NODES, CampaignDocument, ports_in_edge_order
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.catalog import Catalog
 from tidings.model.conditions import CONDITION_TAGS
 from tidings.model.templates import TEMPLATE_CHECK
-from tidings.rendering.templates import check_syntax
+from tidings.rendering.templates import SaveCheck
 
 _TAGS = set(CONDITION_TAGS.values())
 
@@ -22,11 +22,12 @@ _TAGS = set(CONDITION_TAGS.values())
 def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument:
     """Parse and check a document; raise ``DocumentInvalid`` listing every problem found.
 
-    Every template field is checked to render. With a ``catalog``, references to custom fields, segments and
-    audiences are checked too.
+    Every template field is checked to parse, and to render once without data within the limits
+    (``SaveCheck``). With a ``catalog``, references to custom fields, segments and audiences are checked too.
     """
+    _refuse_oversized(raw)
     try:
-        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: check_syntax})
+        document = CampaignDocument.model_validate(raw, context={"catalog": catalog, TEMPLATE_CHECK: SaveCheck()})
     except ValidationError as error:
         problems = [_describe(raw, item) for item in error.errors(include_url=False)]
         raise DocumentInvalid(_summary(problems), details=problems) from None
@@ -34,6 +35,20 @@ def parse_document(raw: Any, catalog: Catalog | None = None) -> CampaignDocument
     if problems:
         raise DocumentInvalid(_summary(problems), details=problems)
     return document
+
+
+def _refuse_oversized(raw: Any) -> None:
+    """Refuse a document above the size limits before any of it is checked, saying the limit."""
+    if not isinstance(raw, dict):
+        return
+    for field, limit in (("nodes", MAX_NODES), ("edges", MAX_EDGES), ("layout", MAX_NODES + 1)):
+        given = raw.get(field)
+        if isinstance(given, (list, dict)) and len(given) > limit:
+            message = f"a campaign holds at most {limit} {field}; this one has {len(given)}"
+            raise DocumentInvalid(
+                f"invalid campaign: field {field!r}: {message}",
+                details=[{"node": None, "field": field, "message": message, "limit": limit}],
+            )
 
 
 def _summary(problems: list[dict[str, Any]]) -> str:
@@ -121,7 +136,7 @@ def graph_problems(document: CampaignDocument) -> list[dict[str, Any]]:
         ports[node.id] = list(ACTIONS[node.type].ports(node.config))
     types = {node.id: node.type for node in document.nodes}
 
-    in_order = {node.id: document.ports_in_edge_order(node.id) for node in document.nodes}
+    in_order = {node.id: ports_in_edge_order(node) for node in document.nodes}
     positions: dict[str, int] = defaultdict(int)  # edges met so far per source: a node's k-th edge, port k
     children: dict[str, list[str]] = defaultdict(list)
     seen_edges: set[tuple[str, str, str]] = set()
@@ -240,26 +255,27 @@ def _reachable(start: str, children: dict[str, list[str]]) -> set[str]:
 
 
 def _find_cycle(nodes: list[str], children: dict[str, list[str]]) -> list[str] | None:
+    """A cycle as a path that ends where it starts, else None: a depth-first search with an explicit stack (a
+    document may be a chain far deeper than Python's recursion limit), each node and edge visited once."""
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for child in children[node]:
+    for start in nodes:
+        if start in state:
+            continue
+        state[start] = 1
+        path = [start]
+        position = {start: 0}
+        stack = [iter(children[start])]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                state[path.pop()] = 2
+                continue
             if state.get(child) == 1:
-                return [*path[path.index(child) :], child]
+                return [*path[position[child] :], child]
             if child not in state:
-                found = visit(child)
-                if found:
-                    return found
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in nodes:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+                state[child] = 1
+                position[child] = len(path)
+                path.append(child)
+                stack.append(iter(children[child]))
     return None

@@ -79,8 +79,10 @@ class CampaignService:
 
     # -- writing -------------------------------------------------------------------------------------
     def _parse(self, raw: Any) -> CampaignDocument:
+        # Checked with no transaction open: on SQLite a transaction holds the write lock.
         with self.db.engine.connect() as conn:
-            return parse_document(raw, load_catalog(conn))
+            catalog = load_catalog(conn)
+        return parse_document(raw, catalog)
 
     def create(self, raw: Any) -> dict[str, Any]:
         document = self._parse(raw)

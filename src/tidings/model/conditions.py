@@ -155,7 +155,9 @@ _SCALAR_TYPES: dict[FieldType, tuple[type, ...]] = {
 _CONFIG = ConfigDict(extra="forbid")
 _DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
-PositiveId = Annotated[int, Field(strict=True, ge=1)]
+#: Ids are 64-bit on both databases; SQLite cannot even bind a larger number.
+MAX_ID = 2**63 - 1
+PositiveId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Days = Annotated[int, Field(strict=True, ge=0, le=36_600)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 

@@ -23,6 +23,9 @@ from pydantic import AfterValidator, Field, ValidationInfo
 #: A syntax check: the error for a template that cannot render (its ``str`` names the line), else None.
 TemplateCheck = Callable[[str], Exception | None]
 
+#: The longest body template (``rendering.templates.Limits.source_chars``).
+MAX_BODY_CHARS = 200_000
+
 #: The validation-context key under which the syntax check is handed in.
 TEMPLATE_CHECK = "check_template"
 

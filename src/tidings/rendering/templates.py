@@ -6,6 +6,8 @@ Public API
     ``Templates.render(source, ctx)``    the text, or a ``TemplateError`` subclass naming the line and the problem
     ``Templates.preview(source, ctx)``   the text plus a warning for each variable that was missing
     ``check_syntax(source)``             ``None`` or the ``TemplateSyntaxError`` a save must refuse
+    ``SaveCheck()(source)``              what a save of a document refuses: the syntax, then a limit a render
+                                         exceeds even without any data (it would fail every message)
 
 The variables a message sees (``TemplateContext``) are made by ``rendering.variables``.
 
@@ -17,6 +19,8 @@ Filters (besides Liquid's standard ones)
                 (two decimals, half up)
     ``date``    ``{{ order.placed_at | date: "%d.%m.%Y %H:%M" }}`` in the customer's time zone; ``"now"`` and
                 ``"today"`` are the delivery's clock; without a format: ``%Y-%m-%d`` (``%Y-%m-%d %H:%M`` for a time)
+    ``poll_link`` ``{{ 'POLL-1' | poll_link }}`` (or ``{{ 1 | poll_link }}``) → the customer's personal signed link to
+                poll POLL-1, in any channel; empty where no customer is rendered for (the check at save)
 ``include`` and ``render`` are not available: there are no partial templates, so no recursion.
 
 Limits (``Limits``), each failing the render with ``TemplateLimitExceeded`` naming the limit
@@ -58,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import StringIO
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from liquid import Environment
 from liquid.builtin.tags.for_tag import ForLoop
@@ -83,6 +87,7 @@ from liquid.undefined import UNDEFINED, Undefined, is_undefined
 from liquid.utils import ReadOnlyChainMap
 
 from tidings.core.errors import InvalidInput
+from tidings.model.templates import MAX_BODY_CHARS
 from tidings.rendering.plan import Plan, Run
 
 # -- errors ------------------------------------------------------------------------------------------------------
@@ -127,7 +132,7 @@ class TemplateLimitExceeded(TemplateRenderError):
 
 @dataclass(frozen=True)
 class Limits:
-    source_chars: int = 200_000
+    source_chars: int = MAX_BODY_CHARS
     nesting_depth: int = 30
     loop_iterations: int = 10_000
     total_iterations: int = 100_000
@@ -396,6 +401,37 @@ def _guarded(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..
     return guarded
 
 
+class PollLinkMaker(Protocol):
+    """Makes a customer's signed poll link (``delivery.poll_links.PollLinks``; the composition root hands it in)."""
+
+    def url(self, code: str, external_id: str) -> str: ...
+
+
+_POLL_CODE = re.compile(r"POLL-[1-9][0-9]{0,18}")
+_poll_links: list[PollLinkMaker] = []
+
+
+def use_poll_links(links: PollLinkMaker | None) -> None:
+    """Let ``poll_link`` make links with ``links`` in this process (None: it renders empty)."""
+    _poll_links[:] = [links] if links is not None else []
+
+
+@with_context
+def poll_link(value: object, *, context: RenderContext) -> str:
+    """``{{ 'POLL-1' | poll_link }}``: the personal link of the customer being rendered to poll POLL-1."""
+    code = f"POLL-{value}" if isinstance(value, int) and not isinstance(value, bool) else value
+    code = code.strip().upper() if isinstance(code, str) else code
+    if not isinstance(code, str) or not _POLL_CODE.fullmatch(code):
+        raise FilterArgumentError(
+            f"poll_link takes a poll code such as 'POLL-1' (or its number), not {value!r}", token=None
+        )
+    customer = context.resolve("customer", default=None)
+    external_id = customer.get("external_id") if isinstance(customer, Mapping) else None
+    if not _poll_links or not isinstance(external_id, str) or not external_id:
+        return ""
+    return _poll_links[0].url(code, external_id)
+
+
 # -- the environment -------------------------------------------------------------------------------------------------
 
 _UNCLOSED = re.compile(r"expected tag (end\w+), found end of (?:expression|file)")
@@ -410,6 +446,7 @@ class _Environment(Environment):
             self.tags.pop(partial_tag, None)
         self.filters["money"] = money
         self.filters["date"] = date_filter
+        self.filters["poll_link"] = poll_link
         self.filters = {name: _guarded(name, func, limits) for name, func in self.filters.items()}
         for tag in self.tags.values():
             _locate_parse_errors(tag)
@@ -633,3 +670,43 @@ def default_templates() -> Templates:
 def check_syntax(source: str) -> TemplateSyntaxError | None:
     """The error a save must refuse ``source`` with, or None."""
     return default_templates().check(source)
+
+
+#: What a template sees in the render a save tries: no variables (each renders as empty), UTC, a fixed time.
+_TRIAL = TemplateContext(variables={}, timezone=UTC, now=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+class SaveCheck:
+    """The check a save runs on each template of one document: the syntax, then one render without data. A
+    template that exceeds a limit even then (a loop over a long range, a render that always times out) would
+    fail every message it is sent in, after costing each its render time, so the save refuses it. A render
+    error that depends on the data (a filter given a customer's value) is left to the message it happens in.
+
+    The trial renders of one document share ``budget`` seconds: a document of many slow templates is refused
+    too, instead of keeping the save busy for minutes."""
+
+    def __init__(self, templates: Templates | None = None, *, budget: float = 2.0) -> None:
+        self.templates = templates or default_templates()
+        self.budget = budget
+        self.spent = 0.0
+
+    def __call__(self, source: str) -> TemplateError | None:
+        error = self.templates.check(source)
+        if error is not None:
+            return error
+        if self.spent > self.budget:
+            return TemplateLimitExceeded(
+                "render_seconds",
+                f"the document's templates took longer than {self.budget:g} s together to render once without "
+                "data; simplify them",
+            )
+        started = time.monotonic()
+        try:
+            self.templates.render(source, _TRIAL)
+        except TemplateLimitExceeded as exceeded:
+            return exceeded
+        except TemplateError:
+            pass  # it depends on the data a message brings
+        finally:
+            self.spent += time.monotonic() - started
+        return None

@@ -3,7 +3,8 @@
 An audience is filled by the API (add / remove external ids), by the audience action of a campaign, or by a
 CSV import. Names are unique (the database's unique index decides; a clash is a 409).
 
-CSV import (UTF-8, with or without a BOM; one row per line; blank lines are skipped):
+CSV import (UTF-8, with or without a BOM; one row per line, a quoted cell may span lines; blank lines are
+skipped):
 
 * **one column** of external ids, imported into one audience chosen by the caller (by id, or by name —
   created if it does not exist yet);
@@ -19,10 +20,9 @@ per audience it touches.
 
 from __future__ import annotations
 
-import codecs
-import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, RowMapping
@@ -32,6 +32,7 @@ from tidings.core.clock import Clock
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.store import audiences as audience_sql
 from tidings.store.database import Database
+from tidings.store.file_import import CsvRecords, Lines, RowError, numbered
 
 MAX_NAME = 200
 MAX_EXTERNAL_ID = 128
@@ -204,7 +205,7 @@ class AudienceService:
                 target = int(self._row(conn, audience_id)["id"])
         elif audience_name is not None:
             target = self._get_or_create(check_name(audience_name), report)
-        lines = _Lines(handle)
+        lines = Lines(handle)
         batch: list[tuple[int, str, str | None]] = []
 
         def refuse(problem: LineError) -> None:
@@ -214,7 +215,7 @@ class AudienceService:
             else:
                 report.errors_omitted += 1
 
-        for line, cells in _rows(lines):
+        for line, cells in _rows(lines, 1 if target is not None else 2):
             report.rows += 1
             parsed = _parse_row(line, cells, single=target is not None)
             if isinstance(parsed, LineError):
@@ -300,53 +301,45 @@ def _ids_by_name(conn: Connection, names: Iterable[str]) -> dict[str, int]:
 
 
 # -- reading CSV ---------------------------------------------------------------------------------------
-class _Lines:
-    """The stream's lines as text, counting the bytes consumed; a line that is not UTF-8 becomes None."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.bytes = 0
-
-    def __iter__(self) -> Iterator[tuple[int, str | None]]:
-        for number, raw in enumerate(self.handle, start=1):
-            self.bytes += len(raw)
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
-
-
 _Cells = list[str] | LineError
 
 
-def _rows(lines: Iterable[tuple[int, str | None]]) -> Iterator[tuple[int, _Cells]]:
-    """(line number, cells) per non-blank line. The separator is the first of ``;``, tab, ``,`` that the first
-    line holding any of them uses (lines before it are one cell); a header on the first line is skipped."""
-    delimiter: str | None = None
+def _rows(lines: Lines, columns: int) -> Iterator[tuple[int, _Cells]]:
+    """(first line, cells) per non-blank row. The separator is the first of ``;``, tab, ``,`` that the first
+    line holding any of them uses (lines before it are one cell each); from there on the file is read as CSV,
+    where a quoted cell may span lines and a stray quote costs its row alone (``CsvRecords``, expecting
+    ``columns`` cells). A header in the first row is skipped."""
+    text = numbered(lines)
     first = True
-    for number, text in lines:
-        if text is None:
-            yield number, LineError(number, None, None, "the line is not UTF-8 text")
-            continue
-        if not text.strip():
-            continue
-        if delimiter is None:
-            delimiter = next((candidate for candidate in (";", "\t", ",") if candidate in text), None)
-        cells = _split(text, delimiter) if delimiter is not None else [text.strip()]
+
+    def cells_of(start: int, end: int, cells: list[str]) -> _Cells | None:
+        nonlocal first
+        if lines.bad_between(start, end):
+            return LineError(start, None, None, "the line is not UTF-8 text")
+        cells = [cell.strip() for cell in cells]
+        if not cells or cells == [""]:
+            return None  # a blank line is not a row
         if first:
             first = False
             if _is_header(cells):
+                return None
+        return cells
+
+    for number, line in text:
+        delimiter = next((candidate for candidate in (";", "\t", ",") if candidate in line), None)
+        if delimiter is None:
+            found = cells_of(number, number, [line])
+            if found is not None:
+                yield number, found
+            continue
+        for record in CsvRecords(chain([(number, line)], text), delimiter, columns):
+            if isinstance(record, RowError):
+                yield record.line, LineError(record.line, None, None, record.message)
                 continue
-        yield number, cells
-
-
-def _split(text: str, delimiter: str) -> list[str]:
-    try:
-        return [cell.strip() for cell in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter, strict=True))]
-    except (csv.Error, StopIteration):
-        return [text.strip()]
+            found = cells_of(*record)
+            if found is not None:
+                yield record[0], found
+        return
 
 
 def _is_header(cells: list[str]) -> bool:

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Date,
     Insert,
     Integer,
@@ -77,7 +78,14 @@ from tidings.store.file_import import (
     row_errors,
     run_import,
 )
-from tidings.store.subscriptions import DEFAULT_CHANNEL_STATUS, NO_CAMPAIGN, SYNC_KIND, SYNC_TYPE
+from tidings.store.subscriptions import (
+    DEFAULT_CHANNEL_STATUS,
+    NO_CAMPAIGN,
+    SYNC_KIND,
+    SYNC_TYPE,
+    withheld_message,
+    withhold_suppressed,
+)
 from tidings.store.tables import channel_subscriptions, customers, loyalty_requests
 from tidings.store.types import Timestamp, to_micros
 
@@ -112,9 +120,11 @@ def import_customers(
     def parse(lines: Lines, suffix: str) -> Iterator[Item[CustomerIn]]:
         return _csv_rows(lines, declared) if suffix == ".csv" else _jsonl_rows(lines, declared)
 
-    return run_import(
+    report = run_import(
         path, FORMATS, parse, writer.write, batch_size=batch_size, progress=progress, max_errors=max_errors
     )
+    report.notes = writer.notes
+    return report
 
 
 def count_customers(db: Database) -> int:
@@ -222,11 +232,25 @@ class _UpsertWriter:
     def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
         self.now = now
+        self.notes: list[RowError] = []
 
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         with self.db.engine.begin() as conn:
-            upsert_customers(conn, self.db.dialect, merge_duplicates([item.row for item in batch]), self.now)
+            rows = _withhold_suppressed(conn, batch, self.notes)
+            upsert_customers(conn, self.db.dialect, rows, self.now)
         return []
+
+
+def _withhold_suppressed(conn: Connection, batch: list[Parsed[CustomerIn]], notes: list[RowError]) -> list[CustomerIn]:
+    """The batch's rows, merged by external id, without the consents the suppression list withholds; each
+    withheld consent is noted at the last line that named the customer."""
+    rows, withheld = withhold_suppressed(conn, merge_duplicates([item.row for item in batch]))
+    lines = {item.row.external_id: item.line for item in batch}
+    notes += [
+        RowError(lines[item.external_id], item.external_id, f"subscriptions.{item.channel}", withheld_message(item))
+        for item in withheld
+    ]
+    return rows
 
 
 _staging_metadata = MetaData()
@@ -351,16 +375,19 @@ class _StagedWriter:
     def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
         self.now = now
+        self.notes: list[RowError] = []
 
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
-        channels_by_mask: dict[int, set[str]] = {}
-        records = []
-        for row in merge_duplicates([item.row for item in batch]):
-            record, mask = _staged_record(row)
-            channels_by_mask.setdefault(mask, set()).update(row.subscriptions or ())
-            records.append(record)
-        consented = [channel for channel in CHANNELS if any(channel in given for given in channels_by_mask.values())]
         with self.db.engine.begin() as conn:
+            channels_by_mask: dict[int, set[str]] = {}
+            records = []
+            for row in _withhold_suppressed(conn, batch, self.notes):
+                record, mask = _staged_record(row)
+                channels_by_mask.setdefault(mask, set()).update(row.subscriptions or ())
+                records.append(record)
+            consented = [
+                channel for channel in CHANNELS if any(channel in given for given in channels_by_mask.values())
+            ]
             staging.create(conn)
             self.db.dialect.bulk_load(conn, staging, _STAGING_COLUMNS, records)
             if len(channels_by_mask) > 1:

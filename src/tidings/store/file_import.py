@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ class ImportReport:
     failed: int = 0  # rows refused; imported + failed == total_rows
     errors: list[RowError] = field(default_factory=list)  # the first ``max_errors`` problems
     errors_omitted: int = 0  # problems beyond ``max_errors``, counted but not listed
+    notes: list[RowError] = field(default_factory=list)  # rows written with a change left out, and why
 
 
 @dataclass(frozen=True)
@@ -165,40 +167,106 @@ class CsvRecord:
 def read_csv(lines: Lines, example: str) -> tuple[list[str], Iterator[CsvRecord | RowError]]:
     """The header (read now, so a bad one stops the import before anything is written) and the records after
     it; an unreadable record is a ``RowError``. ``example`` shows a good header in the error for a missing one."""
-    text = iter(lines)
+    text = numbered(lines)
     first = next(text, None)
-    if first is None or not first.strip():
+    if first is None or not first[1].strip():
         raise ImportInvalid(f"the CSV file has no header row; the first line must name the columns, e.g. {example}")
-    delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except csv.Error as error:
-        raise ImportInvalid(f"the CSV header cannot be read: {error}") from None
-    return header, _records(reader, lines)
+    delimiter = max((",", ";", "\t"), key=first[1].count)
+    records = CsvRecords(_chain(first, text), delimiter)
+    header = next(records, None)
+    if not isinstance(header, tuple):
+        problem = header.message if header is not None else "it is empty"
+        raise ImportInvalid(f"the CSV header cannot be read: {problem}")
+    records.columns = len(header[2])
+    return header[2], _records(records, lines)
 
 
-def _records(reader: Iterator[list[str]], lines: Lines) -> Iterator[CsvRecord | RowError]:
-    end = lines.number
-    while True:
-        start = end + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            end = lines.number
-            yield RowError(start, None, None, f"unreadable CSV row: {error}")
+def _records(records: Iterator[tuple[int, int, list[str]] | RowError], lines: Lines) -> Iterator[CsvRecord | RowError]:
+    for record in records:
+        if isinstance(record, RowError):
+            yield record
             continue
-        end = lines.number
+        start, end, cells = record
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue  # a blank line is not a row
         yield CsvRecord(start, cells, lines.bad_between(start, end))
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+def numbered(lines: Lines) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line."""
+    for text in lines:
+        yield lines.number, text
+
+
+def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
     yield first
     yield from rest
+
+
+class _Feed:
+    """The csv reader's input: numbered lines, those to read again first; remembers the lines it handed out."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self.source = lines
+        self.again: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self.again.popleft() if self.again else next(self.source)  # StopIteration ends the input (for now)
+        self.taken.append(line)
+        return line[1]
+
+
+class CsvRecords:
+    """The records of CSV text given as numbered lines: ``(first line, last line, cells)``, or a ``RowError`` for
+    a record that cannot be read. A quoted cell may span lines, so one stray quote could swallow every line
+    after it (up to the csv module's field limit): when a record that spans lines cannot be read, or has not
+    ``columns`` cells (once known), only its first line is refused and the lines after it are read again as
+    records of their own. A malformed row costs that row alone."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]], delimiter: str, columns: int | None = None) -> None:
+        self.columns = columns
+        self._feed = _Feed(lines)
+        self._reader = csv.reader(self._feed, delimiter=delimiter, strict=True)
+        self._records = self._read()
+
+    def __iter__(self) -> CsvRecords:
+        return self
+
+    def __next__(self) -> tuple[int, int, list[str]] | RowError:
+        return next(self._records)
+
+    def _read(self) -> Iterator[tuple[int, int, list[str]] | RowError]:
+        taken = self._feed.taken
+        while True:
+            taken.clear()
+            problem: str | None = None
+            try:
+                cells = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                problem, cells = str(error), []
+            if not taken:
+                return
+            first, last = taken[0][0], taken[-1][0]
+            if len(taken) > 1 and (problem is not None or (self.columns and len(cells) != self.columns)):
+                self._feed.again.extendleft(reversed(taken[1:]))
+                why = problem or f"the row would have {len(cells)} cells, not {self.columns}"
+                yield RowError(
+                    first,
+                    None,
+                    None,
+                    f"unreadable CSV row: a quoted cell opened on this line runs on to line {last} ({why}); a stray "
+                    "quote? This line is skipped and the lines after it are read as rows of their own",
+                )
+            elif problem is not None:
+                yield RowError(first, None, None, f"unreadable CSV row: {problem}")
+            else:
+                yield first, last, cells
 
 
 def csv_columns(

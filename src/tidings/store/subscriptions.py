@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Delete, Insert, Select, Update, and_, bindparam, delete, func, select, update
 
 from tidings.core.dialect import Dialect
-from tidings.model.customers import CHANNELS
+from tidings.model.customers import CHANNELS, CustomerIn
 from tidings.model.subscriptions import CategoryIn, SubscriptionChange
 from tidings.store.tables import (
     campaign_versions,
@@ -29,6 +29,7 @@ from tidings.store.tables import (
     customers,
     loyalty_requests,
     mailing_categories,
+    messages,
 )
 
 #: ``loyalty_requests.campaign_id`` of requests made outside any campaign (subscription sync).
@@ -249,3 +250,75 @@ def remove_from_category() -> Delete:
         subs.c.category_id == bindparam("c_category"),
         subs.c.channel == bindparam("c_channel"),
     )
+
+
+# -- the suppression list ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Withheld:
+    """A consent an import asked for and did not get: the customer stopped the channel themselves."""
+
+    external_id: str
+    channel: str
+    reason: str  # "a spam complaint" | "an unsubscribe"
+
+
+def suppressions(external_ids: Iterable[str]) -> Select[Any]:
+    """(external id, channel, complained) of each channel the customer switched off themselves — a spam
+    complaint or an unsubscribe link in one of its messages — and that is still off."""
+    off = and_(
+        channel_subscriptions.c.customer_id == customers.c.id,
+        channel_subscriptions.c.status == "N",
+    )
+    stopped = and_(
+        messages.c.customer_id == customers.c.id,
+        messages.c.channel == channel_subscriptions.c.channel,
+        messages.c.complained_at.is_not(None) | messages.c.unsubscribed_at.is_not(None),
+    )
+    return (
+        select(
+            customers.c.external_id,
+            channel_subscriptions.c.channel,
+            func.max(messages.c.complained_at).is_not(None).label("complained"),
+        )
+        .join_from(customers, channel_subscriptions, off)
+        .join(messages, stopped)
+        .where(customers.c.external_id.in_(set(external_ids)))
+        .group_by(customers.c.external_id, channel_subscriptions.c.channel)
+    )
+
+
+def withheld_message(item: Withheld) -> str:
+    return (
+        f"{item.channel} left off: the customer switched it off with {item.reason} (the suppression list); "
+        "only their own consent turns it on again"
+    )
+
+
+def withhold_suppressed(conn: Connection, rows: Sequence[CustomerIn]) -> tuple[list[CustomerIn], list[Withheld]]:
+    """The rows with every consent removed that would switch back on a channel the customer stopped with a
+    spam complaint or an unsubscribe (the suppression list: an import never overrides it), and what was
+    withheld. Only the customer's own consent (``PATCH /customers/{id}/subscriptions``) turns it on again."""
+    asking = [row.external_id for row in rows if row.subscriptions and any(row.subscriptions.values())]
+    if not asking:
+        return list(rows), []
+    stopped: dict[str, dict[str, bool]] = {}
+    for external_id, channel, complained in conn.execute(suppressions(asking)):
+        stopped.setdefault(external_id, {})[channel] = bool(complained)
+    if not stopped:
+        return list(rows), []
+    kept: list[CustomerIn] = []
+    withheld: list[Withheld] = []
+    for row in rows:
+        off = stopped.get(row.external_id, {})
+        asked = row.subscriptions or {}
+        blocked = [channel for channel, allowed in asked.items() if allowed and channel in off]
+        if not blocked:
+            kept.append(row)
+            continue
+        rest = {channel: allowed for channel, allowed in asked.items() if channel not in blocked}
+        kept.append(row.model_copy(update={"subscriptions": rest or None}))
+        withheld += [
+            Withheld(row.external_id, channel, "a spam complaint" if off[channel] else "an unsubscribe")
+            for channel in blocked
+        ]
+    return kept, withheld

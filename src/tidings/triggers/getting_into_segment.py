@@ -22,11 +22,14 @@ from sqlalchemy import ColumnElement
 
 from tidings.core.account import AccountSettings
 from tidings.model.catalog import catalog_of
+from tidings.model.conditions import MAX_ID
 
 
 class GettingIntoSegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Getting into segment")
-    segment_id: int = Field(ge=1, description="The segment whose newcomers enter, checked at each recompute.")
+    segment_id: int = Field(
+        ge=1, le=MAX_ID, description="The segment whose newcomers enter, checked at each recompute."
+    )
 
     @field_validator("segment_id")
     @classmethod

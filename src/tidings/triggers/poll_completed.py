@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, exists
 
 from tidings.core.account import AccountSettings
+from tidings.model.conditions import MAX_ID
 from tidings.store.polls import POLL_COMPLETED, code_of
 from tidings.store.tables import events, poll_responses
 
 
 class PollCompletedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Poll completed")
-    poll: int = Field(ge=1, description="Id of the poll (the number in its code POLL-<id>).")
+    poll: int = Field(ge=1, le=MAX_ID, description="Id of the poll (the number in its code POLL-<id>).")
 
 
 class PollCompleted:

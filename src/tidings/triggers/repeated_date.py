@@ -29,7 +29,9 @@ class RepeatedDateConfig(BaseModel):
     month_day: int | None = Field(
         default=None, ge=1, le=31, description="For `monthly`: the day; shorter months fire on their last day."
     )
-    cron: str | None = Field(default=None, description="For `cron`: a 5-field expression in the account time zone.")
+    cron: str | None = Field(
+        default=None, max_length=200, description="For `cron`: a 5-field expression in the account time zone."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> RepeatedDateConfig:
