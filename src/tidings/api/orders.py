@@ -90,7 +90,7 @@ def upsert(batch: OrderBatch, services: ServicesDep) -> OrdersUpserted:
         )
         checked.refuse_if_nothing_good("order")
         stored = [resolved[id(row)] for _, row in checked.good]
-        order_sql.store_orders(conn, services.db.dialect, stored)
+        order_sql.store_orders(conn, services.db.dialect, stored, now=services.clock.now())
         attribute_stored(conn, stored)  # last touch (spec 5.8), in the same transaction
     return OrdersUpserted(upserted=len(checked.good), errors=[OrderRowError(**e) for e in checked.report()])
 

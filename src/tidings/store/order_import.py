@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ def import_orders(
     db: Database,
     path: Path,
     *,
+    now: datetime,
+    record_events: bool = True,
     batch_size: int = 5_000,
     progress: Progress | None = None,
     max_errors: int = 1_000,
@@ -78,7 +81,9 @@ def import_orders(
     """Import the orders and receipts in ``path`` (``.csv`` or ``.jsonl``), upserting by (kind, external_id).
 
     Raises ``ImportInvalid`` before writing anything when the file cannot be imported at all; bad orders never
-    raise: they are listed in the report. ``progress(orders_done, bytes_done)`` follows every committed batch."""
+    raise: they are listed in the report. ``progress(orders_done, bytes_done)`` follows every committed batch.
+    The domain events of the orders (created, paid, …) are recorded at ``now``, unless ``record_events`` is False
+    (a historic backfill, which must not fire campaigns)."""
 
     def parse(lines: Lines, suffix: str) -> Iterator[Item[SourcedOrder]]:
         return _csv_orders(lines) if suffix == ".csv" else _jsonl_orders(lines)
@@ -87,7 +92,9 @@ def import_orders(
         with db.engine.begin() as conn:
             outcomes = resolve_orders(conn, [item.row.order for item in batch])
             good = [outcome for outcome in outcomes if isinstance(outcome, Resolved)]
-            store_orders(conn, db.dialect, good, staged=db.dialect.stages_bulk_writes)
+            store_orders(
+                conn, db.dialect, good, now=now, record_events=record_events, staged=db.dialect.stages_bulk_writes
+            )
             attribute_stored(conn, good)
         rejected = []
         for item, outcome in zip(batch, outcomes, strict=True):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,6 +42,7 @@ from sqlalchemy import (
 from tidings.core.dialect import Dialect
 from tidings.model.orders import OrderIn, OrderKind
 from tidings.store.catalog_data import Verdict, chunks, existing, product_categories_of
+from tidings.store.domain_events import OrderChange, record_order_events
 from tidings.store.tables import customers, order_lines, orders, product_categories, products, stores
 from tidings.store.types import to_micros
 
@@ -102,11 +104,33 @@ def resolve_orders(conn: Connection, rows: Sequence[OrderIn]) -> list[Resolved |
     return resolved
 
 
-def store_orders(conn: Connection, dialect: Dialect, rows: Sequence[Resolved], *, staged: bool = False) -> None:
-    """Upsert ``rows`` by ``(kind, external_id)``, replacing their lines."""
+def store_orders(
+    conn: Connection,
+    dialect: Dialect,
+    rows: Sequence[Resolved],
+    *,
+    now: datetime,
+    record_events: bool = True,
+    staged: bool = False,
+) -> None:
+    """Upsert ``rows`` by ``(kind, external_id)``, replacing their lines.
+
+    With ``record_events`` (the default), the domain events of the change (``tidings.model.domain_events``:
+    order created, status changed, paid, cancelled, receipt issued) are stored in the same transaction, received
+    at ``now``, judged against the status each order had before the batch; rows naming one order twice are
+    judged one after the other, as if posted so. A historic backfill passes False."""
     latest = {(row.order.kind, row.order.external_id): row for row in rows}  # the last one wins
     if not latest:
         return
+    if record_events:
+        before = stored_statuses(conn, latest)
+        previous: dict[tuple[str, str], str] = dict(before)
+        changes: list[OrderChange] = []
+        for row in rows:
+            key = (row.order.kind, row.order.external_id)
+            changes.append((row.customer_id, row.order, row.categories, previous.get(key), key in previous))
+            previous[key] = row.order.stored_status
+        record_order_events(conn, changes, now)
     if staged:
         _store_staged(conn, dialect, list(latest.values()))
         return
@@ -150,6 +174,22 @@ def order_ids(conn: Connection, keys: Iterable[tuple[OrderKind, str]]) -> dict[t
                 orders.c.kind == kind, orders.c.external_id.in_(chunk)
             )
             found.update(((kind, external_id), order_id) for external_id, order_id in conn.execute(query))
+    return found
+
+
+def stored_statuses(conn: Connection, keys: Iterable[tuple[OrderKind, str]]) -> dict[tuple[str, str], str]:
+    """The stored status of each ``(kind, external_id)`` that exists: one query per kind and ``LOOKUP_CHUNK``
+    ids."""
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key[0], []).append(key[1])
+    found: dict[tuple[str, str], str] = {}
+    for kind, external_ids in by_kind.items():
+        for chunk in chunks(external_ids):
+            query = select(orders.c.external_id, orders.c.status).where(
+                orders.c.kind == kind, orders.c.external_id.in_(chunk)
+            )
+            found.update(((kind, external_id), status) for external_id, status in conn.execute(query))
     return found
 
 
