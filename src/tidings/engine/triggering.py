@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import NarrowsWholeBase
+from tidings.core.triggers import ChoosesAudience
 from tidings.document.cache import DocumentCache
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
@@ -34,6 +35,16 @@ def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | Non
         if isinstance(action, NarrowsWholeBase) and document.default_port(node.id) == "out":
             return candidate_sql.narrowed_base(action.whole_base_candidates(node.config)), node.id
     return candidate_sql.whole_base(), None
+
+
+def schedule_entry(
+    document: CampaignDocument, fire_at: datetime, account: AccountSettings
+) -> tuple[Select[Any], str | None]:
+    """Candidates of the schedule fire due at ``fire_at``: the audience the trigger chooses, else the whole base."""
+    trigger = TRIGGERS[document.trigger.type]
+    if isinstance(trigger, ChoosesAudience):
+        return candidate_sql.narrowed_base(trigger.audience(document.trigger.config, fire_at, account)), None
+    return whole_base_entry(document)
 
 
 def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
@@ -117,7 +128,7 @@ def fire_schedules(
                 return total
             campaign_id, fire_at, after = due
             version, document = _current(conn, documents, campaign_id)
-            candidates, passes = whole_base_entry(document)
+            candidates, passes = schedule_entry(document, fire_at, account)
             through, count = conn.execute(candidate_sql.slice_end(candidates, after=after, size=slice_size)).one()
             if through is not None:
                 total += enter_customers(
