@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
@@ -63,6 +63,7 @@ class OrderOut(BaseModel):
     placed_at: datetime
     paid_at: datetime | None
     cancelled_at: datetime | None
+    attributes: dict[str, Any] = Field(description="Further fields of the order by code.")
     lines: list[LineOut]
 
 
@@ -134,6 +135,7 @@ def customer_orders(
                 placed_at=row["placed_at"],
                 paid_at=row["paid_at"],
                 cancelled_at=row["cancelled_at"],
+                attributes=row["attributes"],
                 lines=lines.get(row["id"], []),
             )
             for row in rows

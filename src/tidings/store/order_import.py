@@ -49,7 +49,9 @@ from tidings.store.file_import import (
 from tidings.store.orders import Resolved, resolve_orders, store_orders
 
 FORMATS = (".csv", ".jsonl")
-ORDER_CSV_COLUMNS = tuple(name for name in OrderIn.model_fields if name != "lines")
+ORDER_CSV_COLUMNS = tuple(
+    name for name in OrderIn.model_fields if name not in ("lines", "attributes")
+)  # attributes: JSONL
 LINE_CSV_COLUMNS = tuple(OrderLineIn.model_fields)
 CSV_COLUMNS = (*ORDER_CSV_COLUMNS, *LINE_CSV_COLUMNS)
 #: Columns the header must have: the required fields of an order and of its line.

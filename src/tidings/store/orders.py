@@ -15,6 +15,7 @@ Rows naming the same ``(kind, external_id)`` in one batch: the last one wins, as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    cast,
     delete,
     func,
     insert,
@@ -54,6 +56,7 @@ ORDER_COLUMNS = (
     "placed_at",
     "paid_at",
     "cancelled_at",
+    "attributes",
 )
 LINE_COLUMNS = ("sku", "category_code", "quantity", "price", "amount")
 
@@ -205,6 +208,7 @@ def _order_values(row: Resolved) -> dict[str, Any]:
         "placed_at": order.placed_at,
         "paid_at": order.paid_at,
         "cancelled_at": order.cancelled_at,
+        "attributes": order.attributes,
     }
 
 
@@ -234,6 +238,7 @@ order_staging = Table(
     Column("placed_at", BigInteger, nullable=False),
     Column("paid_at", BigInteger),
     Column("cancelled_at", BigInteger),
+    Column("attributes", Text, nullable=False),  # JSON text, cast to JSONB on the way in
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -266,7 +271,12 @@ def _store_staged(conn: Connection, dialect: Dialect, rows: Sequence[Resolved]) 
 
 
 def upsert_staged_orders(dialect: Dialect) -> Insert:
-    source = select(*(order_staging.c[name] for name in ("kind", "external_id", *ORDER_COLUMNS)))
+    source = select(
+        *(
+            cast(order_staging.c[name], orders.c.attributes.type) if name == "attributes" else order_staging.c[name]
+            for name in ("kind", "external_id", *ORDER_COLUMNS)
+        )
+    )
     return upsert_orders(dialect).from_select(["kind", "external_id", *ORDER_COLUMNS], source)
 
 
@@ -301,6 +311,7 @@ def _staged_order(row: Resolved) -> tuple[Any, ...]:
         to_micros(order.placed_at),
         None if order.paid_at is None else to_micros(order.paid_at),
         None if order.cancelled_at is None else to_micros(order.cancelled_at),
+        json.dumps(order.attributes, ensure_ascii=False),
     )
 
 
