@@ -24,6 +24,8 @@ from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.core.contracts import Action
 from tidings.core.triggers import Trigger
 from tidings.triggers.api_enrollment import ApiEnrollment
+from tidings.triggers.date_come_for_client import DateComeForClient
+from tidings.triggers.date_come_for_order import DateComeForOrder, DateComeForReceipt
 from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
@@ -62,6 +64,9 @@ TRIGGERS: dict[str, Trigger] = {
         EventOccurred(),
         DateHasCome(),
         RepeatedDate(),
+        DateComeForClient(),
+        DateComeForOrder(),
+        DateComeForReceipt(),
         GettingIntoSegment(),
         PollCompleted(),
     )
