@@ -23,10 +23,12 @@ from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.core.contracts import Action
 from tidings.core.triggers import Trigger
+from tidings.triggers.anniversary import Anniversary
 from tidings.triggers.api_enrollment import ApiEnrollment
 from tidings.triggers.date_come_for_client import DateComeForClient
 from tidings.triggers.date_come_for_order import DateComeForOrder, DateComeForReceipt
 from tidings.triggers.date_has_come import DateHasCome
+from tidings.triggers.days_since import DaysSince
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
 from tidings.triggers.poll_completed import PollCompleted
@@ -67,6 +69,8 @@ TRIGGERS: dict[str, Trigger] = {
         DateComeForClient(),
         DateComeForOrder(),
         DateComeForReceipt(),
+        Anniversary(),
+        DaysSince(),
         GettingIntoSegment(),
         PollCompleted(),
     )

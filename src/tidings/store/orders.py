@@ -373,3 +373,18 @@ def latest_order_id(*, customer_id: int, external_id: str) -> Select[Any]:
         .order_by(orders.c.id.desc())
         .limit(1)
     )
+
+
+# -- dates of purchases (anniversary and "days since" triggers) ----------------------------------------------
+#: The statuses of an order or receipt that stands: not cancelled, not returned.
+STANDING_STATUSES = ("created", "paid")
+
+
+def purchase_dates(kinds: Sequence[OrderKind], *, first: bool) -> Select[Any]:
+    """(customer_id, at): each customer's first (or last) ``placed_at`` among their standing orders of ``kinds``."""
+    at = (func.min if first else func.max)(orders.c.placed_at)
+    return (
+        select(orders.c.customer_id.label("customer_id"), at.label("at"))
+        .where(orders.c.kind.in_(kinds), orders.c.status.in_(STANDING_STATUSES))
+        .group_by(orders.c.customer_id)
+    )

@@ -59,7 +59,7 @@ class DateOf:
 
     @classmethod
     def of_instant(cls, instant: ColumnElement[Any], account: AccountSettings) -> DateOf:
-        return cls(LocalDate(instant, _text(account.timezone)), instant)
+        return cls(LocalDate(instant, text_of(account.timezone)), instant)
 
     @classmethod
     def of_date(cls, column: ColumnElement[Any]) -> DateOf:
@@ -77,7 +77,7 @@ def either(*dates: ColumnElement[bool]) -> ColumnElement[bool]:
     return or_(false(), *dates)
 
 
-def _text(value: str) -> ColumnElement[str]:
+def text_of(value: str) -> ColumnElement[str]:
     return literal(value, String())
 
 
