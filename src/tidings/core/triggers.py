@@ -61,6 +61,16 @@ class ChoosesAudience(Protocol):
         ...
 
 
+@runtime_checkable
+class FiltersCustomers(Protocol):
+    """An ``event`` trigger whose customers must also meet a condition on their profile (a
+    ``model.conditions.Condition``), judged when the event is taken from the inbox, at that time."""
+
+    def customer_condition(self, config: Any) -> Any | None:
+        """The condition the event's customer must meet; None: anyone."""
+        ...
+
+
 def listened_segment(trigger: Trigger, config: Any) -> int | None:
     """The segment a ``segment`` trigger listens to; None for the other kinds."""
     return cast(SegmentTrigger, trigger).segment_id(config) if trigger.kind == "segment" else None

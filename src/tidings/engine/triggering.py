@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select, and_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import NarrowsWholeBase
-from tidings.core.triggers import ChoosesAudience
+from tidings.core.triggers import ChoosesAudience, FiltersCustomers, Trigger
 from tidings.document.cache import DocumentCache
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.engine.entering import enter_customers
+from tidings.segments.compiler import ConditionCompiler
 from tidings.store import campaigns as campaign_sql
 from tidings.store import candidates as candidate_sql
 from tidings.store.database import Database
@@ -57,6 +58,19 @@ def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tu
     return version, documents.get(conn, campaign_id, version)
 
 
+def _event_predicate(
+    trigger: Trigger, config: Any, now: datetime, account: AccountSettings
+) -> ColumnElement[bool] | None:
+    """What an inbox event must meet to enter its customer: the trigger's test of the event and, for a trigger that
+    filters customers, its condition on the customer, judged at ``now``."""
+    matches = trigger.event_matches(config)
+    condition = trigger.customer_condition(config) if isinstance(trigger, FiltersCustomers) else None
+    if condition is None:
+        return matches
+    holds = candidate_sql.event_customer_holds(ConditionCompiler(now, account.timezone).compile(condition))
+    return holds if matches is None else and_(matches, holds)
+
+
 @dataclass(frozen=True)
 class InboxWork:
     entered: int  # entries made
@@ -91,7 +105,7 @@ def fire_event_triggers(
                     now=now,
                     account=account,
                 ).count
-            matches = trigger.event_matches(document.trigger.config)
+            matches = _event_predicate(trigger, document.trigger.config, now, account)
             candidates = candidate_sql.inbox_events(inbox_ids, now=now, matches=matches)
             entered = enter_customers(
                 conn,
