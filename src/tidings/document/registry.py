@@ -25,12 +25,14 @@ from tidings.core.contracts import Action
 from tidings.core.triggers import Trigger
 from tidings.triggers.anniversary import Anniversary
 from tidings.triggers.api_enrollment import ApiEnrollment
+from tidings.triggers.customer_registration import CustomerRegistration
 from tidings.triggers.date_come_for_client import DateComeForClient
 from tidings.triggers.date_come_for_order import DateComeForOrder, DateComeForReceipt
 from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.days_since import DaysSince
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
+from tidings.triggers.order_events import OrderCancelled, OrderCreated, OrderPaid, OrderStatusChanged, ReceiptIssued
 from tidings.triggers.poll_completed import PollCompleted
 from tidings.triggers.repeated_date import RepeatedDate
 
@@ -64,6 +66,12 @@ TRIGGERS: dict[str, Trigger] = {
     for trigger in (
         ApiEnrollment(),
         EventOccurred(),
+        CustomerRegistration(),
+        OrderCreated(),
+        OrderPaid(),
+        OrderCancelled(),
+        OrderStatusChanged(),
+        ReceiptIssued(),
         DateHasCome(),
         RepeatedDate(),
         DateComeForClient(),
