@@ -20,6 +20,8 @@ from sqlalchemy import ColumnElement, Select
 from tidings.core.account import AccountSettings
 
 TriggerKind = Literal["api", "event", "schedule", "segment"]
+#: What a ``segment`` trigger listens for: customers entering its segment, or leaving it.
+SegmentChange = Literal["entered", "left"]
 
 
 class Trigger(Protocol):
@@ -46,7 +48,11 @@ class Trigger(Protocol):
 
 class SegmentTrigger(Trigger, Protocol):
     def segment_id(self, config: Any) -> int:
-        """The segment whose newcomers the trigger enrols."""
+        """The segment whose newcomers (or leavers) the trigger enrols."""
+        ...
+
+    def segment_change(self, config: Any) -> SegmentChange:
+        """Whether the trigger enrols the customers who enter the segment, or those who leave it."""
         ...
 
 
@@ -71,6 +77,9 @@ class FiltersCustomers(Protocol):
         ...
 
 
-def listened_segment(trigger: Trigger, config: Any) -> int | None:
-    """The segment a ``segment`` trigger listens to; None for the other kinds."""
-    return cast(SegmentTrigger, trigger).segment_id(config) if trigger.kind == "segment" else None
+def listened_segment(trigger: Trigger, config: Any) -> tuple[int, SegmentChange] | None:
+    """The segment a ``segment`` trigger listens to, and for which change; None for the other kinds."""
+    if trigger.kind != "segment":
+        return None
+    listening = cast(SegmentTrigger, trigger)
+    return listening.segment_id(config), listening.segment_change(config)

@@ -35,6 +35,7 @@ from tidings.triggers.getting_into_segment import GettingIntoSegment
 from tidings.triggers.order_events import OrderCancelled, OrderCreated, OrderPaid, OrderStatusChanged, ReceiptIssued
 from tidings.triggers.poll_completed import PollCompleted
 from tidings.triggers.repeated_date import RepeatedDate
+from tidings.triggers.segment_changed import SegmentChanged
 
 ACTIONS: dict[str, Action] = {
     action.type: action
@@ -80,6 +81,7 @@ TRIGGERS: dict[str, Trigger] = {
         Anniversary(),
         DaysSince(),
         GettingIntoSegment(),
+        SegmentChanged(),
         PollCompleted(),
     )
 }
