@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from tests.engine.helpers import add_customers, advance
 from tests.triggers.helpers import entered, order, start_with, store
 from tidings.services import Services
-from tidings.store.tables import stores
+from tidings.store.tables import product_categories, products, stores
+from tidings.triggers.items import ItemPurchasedConfig
 
 PLACED = datetime(2026, 1, 4, 10, tzinfo=UTC)
 
@@ -80,3 +84,30 @@ def test_a_backfill_enters_nobody(services: Services) -> None:
     store(services, order("a-1", "ann", PLACED), record_events=False)
     advance(services, minutes=1)
     assert entered(services, created) == []
+
+
+def test_item_purchased_and_ordered_by_sku_or_category(services: Services) -> None:
+    with services.db.engine.begin() as conn:
+        conn.execute(
+            product_categories.insert(), [{"code": "shoes", "name": "Shoes"}, {"code": "bags", "name": "Bags"}]
+        )
+        conn.execute(products.insert(), [{"sku": "RUN-42", "name": "Runner", "category_code": "shoes"}])
+    runner_bought = start_with(services, "item_purchased", skus=["RUN-42"])
+    shoes_ordered = start_with(services, "item_ordered", categories=["shoes"])
+    ids = add_customers(services, *({"external_id": name} for name in ("ann", "bob", "cid")))
+    bag = {"lines": [{"sku": "BAG-1", "quantity": 1, "price": 30, "category": "bags"}]}
+    store(
+        services,
+        order("r-1", "ann", PLACED, kind="receipt"),  # RUN-42: its catalogue category is shoes
+        order("r-2", "bob", PLACED, kind="receipt", **bag),
+        order("o-1", "cid", PLACED),
+        order("o-2", "bob", PLACED, **bag),
+    )
+    advance(services, minutes=1)
+    assert customers_of(services, runner_bought) == [ids["ann"]]
+    assert customers_of(services, shoes_ordered) == [ids["cid"]]
+
+
+def test_an_item_trigger_names_what_it_needs() -> None:
+    with pytest.raises(ValidationError, match="choose at least one product"):
+        ItemPurchasedConfig()

@@ -32,6 +32,7 @@ from tidings.triggers.date_has_come import DateHasCome
 from tidings.triggers.days_since import DaysSince
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
+from tidings.triggers.items import ItemOrdered, ItemPurchased
 from tidings.triggers.order_events import OrderCancelled, OrderCreated, OrderPaid, OrderStatusChanged, ReceiptIssued
 from tidings.triggers.poll_completed import PollCompleted
 from tidings.triggers.repeated_date import RepeatedDate
@@ -73,6 +74,8 @@ TRIGGERS: dict[str, Trigger] = {
         OrderCancelled(),
         OrderStatusChanged(),
         ReceiptIssued(),
+        ItemPurchased(),
+        ItemOrdered(),
         DateHasCome(),
         RepeatedDate(),
         DateComeForClient(),
