@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.api.helpers import add_customers, error_of, start_campaign
 from tests.engine.helpers import campaign, email_node, entry_rows, mailbox_count
 from tidings.services import Services
-from tidings.store.tables import order_lines, orders
+from tidings.store.tables import mailbox, order_lines, orders
 
 
 def setup_catalogue(client: httpx.Client) -> None:
@@ -203,7 +203,7 @@ def test_an_order_paid_campaign_fires_from_a_plain_post_once_per_order(
     campaign_id = start_campaign(
         client,
         campaign(
-            email_node("thanks"),
+            email_node("thanks", subject="Order {{ order.id }} ({{ order.lines[0].sku }}) is paid"),
             edges=[("trigger", "thanks")],
             trigger={"id": "trigger", "type": "order_paid", "config": {}},
         ),
@@ -217,5 +217,7 @@ def test_an_order_paid_campaign_fires_from_a_plain_post_once_per_order(
     assert client.post("/clock/advance", json={"by": "P1D"}).status_code == 200
     assert [row["customer_id"] for row in entry_rows(services, campaign_id)] == [1]
     assert mailbox_count(services, "ann@example.com") == 1
+    with services.db.engine.connect() as conn:
+        assert conn.execute(select(mailbox.c.subject)).scalar_one() == "Order o-1 (RUN-42) is paid"
     listed = client.get("/customers/ann/orders").json()["items"]
     assert listed[0]["attributes"] == {"storage_until": "2026-05-20"}

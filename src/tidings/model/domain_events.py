@@ -4,7 +4,7 @@ They are stored in ``events`` in the same transaction as the change and reach th
 event posted through the API. Names and properties:
 
 * ``customer_registered`` — a customer was created (the first upsert of an external id); occurred at the
-  customer's ``registered_at`` when given, else when received. Properties: ``external_id``.
+  customer's ``registered_at`` when given, else when received. No properties.
 * ``order_created`` — an order (kind ``order``) was stored for the first time; occurred at ``placed_at``.
 * ``order_status_changed`` — an order's status differs from the one stored before (a new order counts as a
   change from none: ``old_status`` null); occurred when received.
@@ -33,3 +33,5 @@ ORDER_STATUS_CHANGED: Final = "order_status_changed"
 ORDER_PAID: Final = "order_paid"
 ORDER_CANCELLED: Final = "order_cancelled"
 RECEIPT_ISSUED: Final = "receipt_issued"
+#: The events that name an order or receipt (properties ``order`` and ``kind``).
+ORDER_EVENTS: Final = frozenset({ORDER_CREATED, ORDER_STATUS_CHANGED, ORDER_PAID, ORDER_CANCELLED, RECEIPT_ISSUED})

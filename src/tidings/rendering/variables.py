@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 
 from tidings.core.dialect import Dialect
 from tidings.core.errors import NotFound
+from tidings.model.domain_events import ORDER_EVENTS
 from tidings.rendering.templates import TemplateContext
 from tidings.store import campaigns as campaign_sql
 from tidings.store import customers as customer_sql
@@ -208,7 +209,40 @@ def event_variables(conn: Connection, dialect: Dialect, found: Sequence[EntryRef
     return variables
 
 
-TRIGGER_VARIABLES: tuple[TriggerVariables, ...] = (event_variables,)
+def order_event_variables(
+    conn: Connection, dialect: Dialect, found: Sequence[EntryRef]
+) -> dict[int, dict[str, object]]:
+    """``order`` for entries started by an event that names an order (``order`` and ``kind`` properties, as the
+    order and receipt events of ``model.domain_events`` do): the order as it is stored now."""
+    by_event: dict[int, list[EntryRef]] = {}
+    for entry in found:
+        if entry.event_id is not None:
+            by_event.setdefault(entry.event_id, []).append(entry)
+    if not by_event:
+        return {}
+    named: dict[tuple[str, str], list[EntryRef]] = {}
+    for row in conn.execute(event_sql.events_by_id(dialect, list(by_event))).all():
+        properties = row.properties or {}
+        order, kind = properties.get("order"), properties.get("kind")
+        if row.name in ORDER_EVENTS and isinstance(order, str) and kind in ("order", "receipt"):
+            named.setdefault((kind, order), []).extend(by_event[row.id])
+    if not named:
+        return {}
+    ids = order_sql.order_ids(conn, named)  # type: ignore[arg-type]
+    by_zone: dict[tzinfo, list[tuple[EntryRef, int]]] = {}  # orders are shown in each customer's zone
+    for key, entries in named.items():
+        if key in ids:
+            for entry in entries:
+                by_zone.setdefault(entry.timezone, []).append((entry, ids[key]))
+    variables: dict[int, dict[str, object]] = {}
+    for tz, pairs in by_zone.items():  # two queries per zone in the chunk, not per entry
+        shown = order_variables(conn, sorted({order_id for _, order_id in pairs}), tz)
+        for entry, order_id in pairs:
+            variables[entry.id] = {"order": shown[order_id]}
+    return variables
+
+
+TRIGGER_VARIABLES: tuple[TriggerVariables, ...] = (event_variables, order_event_variables)
 
 
 def build_contexts(
