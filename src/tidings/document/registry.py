@@ -25,6 +25,7 @@ from tidings.core.contracts import Action
 from tidings.core.triggers import Trigger
 from tidings.triggers.anniversary import Anniversary
 from tidings.triggers.api_enrollment import ApiEnrollment
+from tidings.triggers.cart import AbandonedCart, AddedToCart
 from tidings.triggers.customer_registration import CustomerRegistration
 from tidings.triggers.date_come_for_client import DateComeForClient
 from tidings.triggers.date_come_for_order import DateComeForOrder, DateComeForReceipt
@@ -76,6 +77,8 @@ TRIGGERS: dict[str, Trigger] = {
         ReceiptIssued(),
         ItemPurchased(),
         ItemOrdered(),
+        AddedToCart(),
+        AbandonedCart(),
         DateHasCome(),
         RepeatedDate(),
         DateComeForClient(),

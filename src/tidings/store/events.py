@@ -63,3 +63,12 @@ def last_occurrences(name: str) -> Select[Any]:
         .where(events.c.name == name, events.c.customer_id.is_not(None))
         .group_by(events.c.customer_id)
     )
+
+
+def last_of_any(names: Sequence[str]) -> Select[Any]:
+    """(customer_id, at): when each customer's latest event called one of ``names`` occurred."""
+    return (
+        select(events.c.customer_id.label("customer_id"), func.max(events.c.occurred_at).label("at"))
+        .where(events.c.name.in_(names), events.c.customer_id.is_not(None))
+        .group_by(events.c.customer_id)
+    )
