@@ -81,6 +81,7 @@ def test_orders_and_receipts_are_stored_with_their_lines(client: httpx.Client) -
         "placed_at": "2026-01-04T10:00:00Z",
         "paid_at": "2026-01-04T10:00:00Z",
         "cancelled_at": None,
+        "attributes": {},
         "lines": [
             {"sku": "RUN-42", "category": "shoes", "quantity": 2.0, "price": 59.9, "amount": 119.8},
             {"sku": "GIFT-BOX", "category": "gifts", "quantity": 0.5, "price": 3.33, "amount": 1.67},
