@@ -321,21 +321,35 @@ def _import_file(file: Path, noun: str, run: Callable[[Database, Callable[[int, 
         raise typer.Exit(1)
 
 
+#: ``--backfill``: a historic import records no domain events, so it fires no campaign.
+Backfill = Annotated[
+    bool, typer.Option("--backfill", help="Historic data: record no events (customer registered, order paid, …).")
+]
+
+
 @customers_app.command("import")
-def customers_import(file: Path) -> None:
+def customers_import(file: Path, backfill: Backfill = False) -> None:
     """Import customers from a .csv or .jsonl file (upsert by external_id), with per-row errors."""
     from tidings.store.bulk_import import import_customers
 
-    _import_file(file, "customers", lambda db, show: import_customers(db, file, now=datetime.now(UTC), progress=show))
+    _import_file(
+        file,
+        "customers",
+        lambda db, show: import_customers(db, file, now=datetime.now(UTC), record_events=not backfill, progress=show),
+    )
 
 
 @orders_app.command("import")
-def orders_import(file: Path) -> None:
+def orders_import(file: Path, backfill: Backfill = False) -> None:
     """Import orders and receipts from a .csv (one row per line item) or .jsonl file, upserting by
     (kind, external_id) and replacing their lines, with per-row errors."""
     from tidings.store.order_import import import_orders
 
-    _import_file(file, "orders", lambda db, show: import_orders(db, file, progress=show))
+    _import_file(
+        file,
+        "orders",
+        lambda db, show: import_orders(db, file, now=datetime.now(UTC), record_events=not backfill, progress=show),
+    )
 
 
 @catalog_app.command("import")

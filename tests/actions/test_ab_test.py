@@ -251,7 +251,7 @@ def buy(services: Services, external_id: str, customer: str, placed_at: datetime
     row = OrderIn(external_id=external_id, kind="receipt", customer=customer, placed_at=placed_at, lines=[line])
     with services.db.engine.begin() as conn:
         resolved = [r for r in resolve_orders(conn, [row]) if isinstance(r, Resolved)]
-        store_orders(conn, services.db.dialect, resolved)
+        store_orders(conn, services.db.dialect, resolved, now=services.clock.now())
         attribute_stored(conn, resolved)
 
 

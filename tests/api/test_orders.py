@@ -5,9 +5,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from tests.api.helpers import add_customers, error_of
+from tests.api.helpers import add_customers, error_of, start_campaign
+from tests.engine.helpers import campaign, email_node, entry_rows, mailbox_count
 from tidings.services import Services
-from tidings.store.tables import order_lines, orders
+from tidings.store.tables import mailbox, order_lines, orders
 
 
 def setup_catalogue(client: httpx.Client) -> None:
@@ -80,6 +81,7 @@ def test_orders_and_receipts_are_stored_with_their_lines(client: httpx.Client) -
         "placed_at": "2026-01-04T10:00:00Z",
         "paid_at": "2026-01-04T10:00:00Z",
         "cancelled_at": None,
+        "attributes": {},
         "lines": [
             {"sku": "RUN-42", "category": "shoes", "quantity": 2.0, "price": 59.9, "amount": 119.8},
             {"sku": "GIFT-BOX", "category": "gifts", "quantity": 0.5, "price": 3.33, "amount": 1.67},
@@ -192,3 +194,31 @@ def test_same_number_as_order_and_receipt_and_repeats_in_a_batch(client: httpx.C
     assert line_count(services) == 3
     with services.db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 2
+
+
+def test_an_order_paid_campaign_fires_from_a_plain_post_once_per_order(
+    client: httpx.Client, services: Services
+) -> None:
+    """No hand-made event: storing the order records ``order_paid``; posting it again with the same status does not."""
+    setup_catalogue(client)
+    campaign_id = start_campaign(
+        client,
+        campaign(
+            email_node("thanks", subject="Order {{ order.id }} ({{ order.lines[0].sku }}) is paid"),
+            edges=[("trigger", "thanks")],
+            trigger={"id": "trigger", "type": "order_paid", "config": {}},
+        ),
+    )
+    add_customers(client, {"external_id": "ann", "email": "ann@example.com"})
+    post_orders(client, order("o-1"))
+    post_orders(client, order("o-1", status="paid", attributes={"storage_until": "2026-05-20"}))
+    post_orders(client, order("o-1", status="paid", attributes={"storage_until": "2026-05-20"}))
+    assert client.post("/clock/advance", json={"by": "PT1M"}).status_code == 200
+    post_orders(client, order("o-1", status="paid", attributes={"storage_until": "2026-05-20"}))
+    assert client.post("/clock/advance", json={"by": "P1D"}).status_code == 200
+    assert [row["customer_id"] for row in entry_rows(services, campaign_id)] == [1]
+    assert mailbox_count(services, "ann@example.com") == 1
+    with services.db.engine.connect() as conn:
+        assert conn.execute(select(mailbox.c.subject)).scalar_one() == "Order o-1 (RUN-42) is paid"
+    listed = client.get("/customers/ann/orders").json()["items"]
+    assert listed[0]["attributes"] == {"storage_until": "2026-05-20"}

@@ -81,7 +81,8 @@ def test_event_with_matching_properties_enters_its_customer(services: Services) 
     assert mailbox_count(services) == 1
     assert mailbox_count(services, "ann@example.com") == 1
     with services.db.engine.connect() as conn:
-        event_id = conn.execute(select(events.c.id).where(events.c.customer_id == ids["ann"])).scalar_one()
+        named = select(events.c.id).where(events.c.customer_id == ids["ann"], events.c.name == "order_paid")
+        event_id = conn.execute(named).scalar_one()
     assert entry_rows(services, campaign_id)[0]["event_id"] == event_id
 
     # a later matching event for bob enters him; ann (already completed, no interval) enters again

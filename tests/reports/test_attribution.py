@@ -115,7 +115,7 @@ def test_imported_orders_are_attributed(services: Services, tmp_path: Path) -> N
     touch = message(services, campaign_id, ids["ann"], sent=START - DAY, opened=START - DAY)
     path = tmp_path / "orders.jsonl"
     path.write_text("".join(json.dumps(order(f"r-{n}", n, START)) + "\n" for n in ("ann", "bob")))
-    report = import_orders(services.db, path)
+    report = import_orders(services.db, path, now=services.clock.now())
     assert report.imported == 2
     assert credited(services) == {"r-ann": touch}
 

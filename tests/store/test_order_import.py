@@ -84,7 +84,7 @@ def test_csv_rows_are_grouped_into_orders_and_bad_orders_reported_by_line(db: Da
         + "o-9,receipt,bob,,,2026-01-03T09:00:00Z,,RUN-42,1,9.99\n"  # 16: a cell short
         + "o-10,receipt,bob,,,2026-01-03T09:00:00Z,,RUN-42,1,9.99,\n",  # 17
     )
-    report = import_orders(db, path)
+    report = import_orders(db, path, now=NOW)
 
     assert (report.total_rows, report.imported, report.failed) == (10, 2, 8)
     assert [(e.line, e.external_id, e.field) for e in report.errors] == [
@@ -142,7 +142,7 @@ def test_jsonl_orders_with_errors_and_reimport_replacing_lines(db: Database, tmp
         + line("j-5", customer="nobody")  # 7
         + line("j-6", kind="receipt", status="returned"),  # 8
     )
-    report = import_orders(db, path)
+    report = import_orders(db, path, now=NOW)
     assert (report.total_rows, report.imported, report.failed) == (7, 2, 5)
     assert [(e.line, e.external_id, e.field) for e in report.errors] == [
         (2, None, None),
@@ -163,7 +163,7 @@ def test_jsonl_orders_with_errors_and_reimport_replacing_lines(db: Database, tmp
         "again.jsonl",
         line("j-1", status="cancelled", lines=[{"sku": "GIFT", "quantity": 1, "price": 5, "category": "gifts"}]),
     )
-    assert import_orders(db, again).imported == 1
+    assert import_orders(db, again, now=NOW).imported == 1
     found = stored(db)
     assert found[("order", "j-1")]["status"] == "cancelled"
     assert found[("order", "j-1")]["lines"] == [("GIFT", "gifts", Decimal("1.000"), Decimal("5.00"), Decimal("5.00"))]
@@ -179,7 +179,7 @@ def test_large_csv_imports_in_batches_with_progress_and_orders_kept_whole(db: Da
                 customer = "nobody" if index == 700 else "ann" if index % 2 else "bob"
                 handle.write(f"b-{index},receipt,{customer},,,2026-01-0{1 + index % 5}T10:00:00Z,,S{item},1,2.50,\n")
     calls: list[tuple[int, int]] = []
-    report = import_orders(db, path, batch_size=500, progress=lambda rows, done: calls.append((rows, done)))
+    report = import_orders(db, path, now=NOW, batch_size=500, progress=lambda rows, done: calls.append((rows, done)))
 
     assert (report.total_rows, report.imported, report.failed) == (1_200, 1_199, 1)
     assert [(e.field, e.external_id) for e in report.errors] == [("customer", "b-700")]
@@ -204,5 +204,5 @@ def test_files_that_cannot_be_imported_are_refused(
     db: Database, tmp_path: Path, name: str, text: str, expected: str
 ) -> None:
     with pytest.raises(ImportInvalid, match=expected):
-        import_orders(db, write(tmp_path, name, text))
+        import_orders(db, write(tmp_path, name, text), now=NOW)
     assert stored(db) == {}

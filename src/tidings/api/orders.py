@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
@@ -63,6 +63,7 @@ class OrderOut(BaseModel):
     placed_at: datetime
     paid_at: datetime | None
     cancelled_at: datetime | None
+    attributes: dict[str, Any] = Field(description="Further fields of the order by code.")
     lines: list[LineOut]
 
 
@@ -90,7 +91,7 @@ def upsert(batch: OrderBatch, services: ServicesDep) -> OrdersUpserted:
         )
         checked.refuse_if_nothing_good("order")
         stored = [resolved[id(row)] for _, row in checked.good]
-        order_sql.store_orders(conn, services.db.dialect, stored)
+        order_sql.store_orders(conn, services.db.dialect, stored, now=services.clock.now())
         attribute_stored(conn, stored)  # last touch (spec 5.8), in the same transaction
     return OrdersUpserted(upserted=len(checked.good), errors=[OrderRowError(**e) for e in checked.report()])
 
@@ -134,6 +135,7 @@ def customer_orders(
                 placed_at=row["placed_at"],
                 paid_at=row["paid_at"],
                 cancelled_at=row["cancelled_at"],
+                attributes=row["attributes"],
                 lines=lines.get(row["id"], []),
             )
             for row in rows

@@ -23,12 +23,21 @@ from tidings.actions.wait import Wait
 from tidings.actions.wait_until_date import WaitUntilDate
 from tidings.core.contracts import Action
 from tidings.core.triggers import Trigger
+from tidings.triggers.anniversary import Anniversary
 from tidings.triggers.api_enrollment import ApiEnrollment
+from tidings.triggers.cart import AbandonedCart, AddedToCart
+from tidings.triggers.customer_registration import CustomerRegistration
+from tidings.triggers.date_come_for_client import DateComeForClient
+from tidings.triggers.date_come_for_order import DateComeForOrder, DateComeForReceipt
 from tidings.triggers.date_has_come import DateHasCome
+from tidings.triggers.days_since import DaysSince
 from tidings.triggers.event_occurred import EventOccurred
 from tidings.triggers.getting_into_segment import GettingIntoSegment
+from tidings.triggers.items import ItemOrdered, ItemPurchased
+from tidings.triggers.order_events import OrderCancelled, OrderCreated, OrderPaid, OrderStatusChanged, ReceiptIssued
 from tidings.triggers.poll_completed import PollCompleted
 from tidings.triggers.repeated_date import RepeatedDate
+from tidings.triggers.segment_changed import SegmentChanged
 
 ACTIONS: dict[str, Action] = {
     action.type: action
@@ -60,9 +69,25 @@ TRIGGERS: dict[str, Trigger] = {
     for trigger in (
         ApiEnrollment(),
         EventOccurred(),
+        CustomerRegistration(),
+        OrderCreated(),
+        OrderPaid(),
+        OrderCancelled(),
+        OrderStatusChanged(),
+        ReceiptIssued(),
+        ItemPurchased(),
+        ItemOrdered(),
+        AddedToCart(),
+        AbandonedCart(),
         DateHasCome(),
         RepeatedDate(),
+        DateComeForClient(),
+        DateComeForOrder(),
+        DateComeForReceipt(),
+        Anniversary(),
+        DaysSince(),
         GettingIntoSegment(),
+        SegmentChanged(),
         PollCompleted(),
     )
 }

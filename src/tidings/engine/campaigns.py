@@ -219,9 +219,9 @@ class CampaignService:
             fire_cursor=fire_cursor,
         ):
             conn.execute(statement)
-        segment_id = listened_segment(trigger, document.trigger.config)
-        if segment_id is not None:
-            conn.execute(segment_sql.listen_to_segment(campaign_id, segment_id))
+        listened = listened_segment(trigger, document.trigger.config)
+        if listened is not None:
+            conn.execute(segment_sql.listen_to_segment(campaign_id, *listened))
 
     def enroll(self, campaign_id: int, external_ids: list[str], context: dict[str, Any] | None) -> dict[str, Any]:
         if not external_ids:

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select, and_
 
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import NarrowsWholeBase
+from tidings.core.triggers import ChoosesAudience, FiltersCustomers, Trigger
 from tidings.document.cache import DocumentCache
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.engine.entering import enter_customers
+from tidings.segments.compiler import ConditionCompiler
 from tidings.store import campaigns as campaign_sql
 from tidings.store import candidates as candidate_sql
 from tidings.store.database import Database
@@ -36,6 +38,16 @@ def whole_base_entry(document: CampaignDocument) -> tuple[Select[Any], str | Non
     return candidate_sql.whole_base(), None
 
 
+def schedule_entry(
+    document: CampaignDocument, fire_at: datetime, account: AccountSettings
+) -> tuple[Select[Any], str | None]:
+    """Candidates of the schedule fire due at ``fire_at``: the audience the trigger chooses, else the whole base."""
+    trigger = TRIGGERS[document.trigger.type]
+    if isinstance(trigger, ChoosesAudience):
+        return candidate_sql.narrowed_base(trigger.audience(document.trigger.config, fire_at, account)), None
+    return whole_base_entry(document)
+
+
 def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSettings) -> datetime | None:
     trigger = TRIGGERS[document.trigger.type]
     return trigger.next_fire_at(document.trigger.config, now - _JUST_BEFORE, account)
@@ -44,6 +56,19 @@ def first_fire_at(document: CampaignDocument, now: datetime, account: AccountSet
 def _current(conn: Connection, documents: DocumentCache, campaign_id: int) -> tuple[int, CampaignDocument]:
     version = conn.execute(campaign_sql.current_version(campaign_id)).scalar_one()
     return version, documents.get(conn, campaign_id, version)
+
+
+def _event_predicate(
+    trigger: Trigger, config: Any, now: datetime, account: AccountSettings
+) -> ColumnElement[bool] | None:
+    """What an inbox event must meet to enter its customer: the trigger's test of the event and, for a trigger that
+    filters customers, its condition on the customer, judged at ``now``."""
+    matches = trigger.event_matches(config)
+    condition = trigger.customer_condition(config) if isinstance(trigger, FiltersCustomers) else None
+    if condition is None:
+        return matches
+    holds = candidate_sql.event_customer_holds(ConditionCompiler(now, account.timezone).compile(condition))
+    return holds if matches is None else and_(matches, holds)
 
 
 @dataclass(frozen=True)
@@ -80,7 +105,7 @@ def fire_event_triggers(
                     now=now,
                     account=account,
                 ).count
-            matches = trigger.event_matches(document.trigger.config)
+            matches = _event_predicate(trigger, document.trigger.config, now, account)
             candidates = candidate_sql.inbox_events(inbox_ids, now=now, matches=matches)
             entered = enter_customers(
                 conn,
@@ -117,7 +142,7 @@ def fire_schedules(
                 return total
             campaign_id, fire_at, after = due
             version, document = _current(conn, documents, campaign_id)
-            candidates, passes = whole_base_entry(document)
+            candidates, passes = schedule_entry(document, fire_at, account)
             through, count = conn.execute(candidate_sql.slice_end(candidates, after=after, size=slice_size)).one()
             if through is not None:
                 total += enter_customers(

@@ -7,6 +7,7 @@ must agree with it within 0.01.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
@@ -23,6 +24,8 @@ CENT = Decimal("0.01")
 #: How far a given total may be from the sum of the lines (rounding in the sender's system).
 TOTAL_TOLERANCE = CENT
 MAX_LINES = 1_000
+#: An order attribute's code, usable in a date trigger's field ``attributes.<code>``.
+ATTRIBUTE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 class OrderLineIn(BaseModel):
@@ -54,6 +57,23 @@ class OrderIn(BaseModel):
     cancelled_at: AwareDatetime | None = None
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
     total: Money | None = Field(default=None, description="Defaults to the sum of the line amounts.")
+    attributes: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Further fields of the order by code (letters, digits, underscores), e.g. "
+        '`{"storage_until": "2026-05-20"}`; a date is written `YYYY-MM-DD`, a date-time ISO-8601 with a UTC '
+        "offset. Posting the order again replaces them.",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_codes(cls, value: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
+        for code in value:
+            if not ATTRIBUTE_CODE.match(code):
+                raise ValueError(
+                    f"attribute code {code!r} is invalid: use letters, digits and underscores, starting with a "
+                    "letter (no hyphens), e.g. storage_until"
+                )
+        return value
 
     @field_validator("total")
     @classmethod

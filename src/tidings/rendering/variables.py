@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 
 from tidings.core.dialect import Dialect
 from tidings.core.errors import NotFound
+from tidings.model.domain_events import ORDER_EVENTS
 from tidings.rendering.templates import TemplateContext
 from tidings.store import campaigns as campaign_sql
 from tidings.store import customers as customer_sql
@@ -189,7 +190,9 @@ TriggerVariables = Callable[[Connection, Dialect, Sequence[EntryRef]], Mapping[i
 
 
 def event_variables(conn: Connection, dialect: Dialect, found: Sequence[EntryRef]) -> dict[int, dict[str, object]]:
-    """``event`` for entries started by an event."""
+    """``event`` for entries started by an event and, when the event names an order (``order`` and ``kind``
+    properties, as the order and receipt events of ``model.domain_events`` do), ``order``: the order as it is stored
+    now. One query for the events; orders cost two more per customer time zone in the chunk, only when named."""
     by_event: dict[int, list[EntryRef]] = {}
     for entry in found:
         if entry.event_id is not None:
@@ -197,15 +200,37 @@ def event_variables(conn: Connection, dialect: Dialect, found: Sequence[EntryRef
     if not by_event:
         return {}
     variables: dict[int, dict[str, object]] = {}
+    named: dict[tuple[str, str], list[EntryRef]] = {}
     for row in conn.execute(event_sql.events_by_id(dialect, list(by_event))).all():
+        properties = row.properties or {}
         for entry in by_event[row.id]:
             event = {
                 "name": row.name,
-                "properties": row.properties or {},
+                "properties": properties,
                 "occurred_at": _local(row.occurred_at, entry.timezone),
             }
             variables[entry.id] = {"event": event}
+        order, kind = properties.get("order"), properties.get("kind")
+        if row.name in ORDER_EVENTS and isinstance(order, str) and kind in ("order", "receipt"):
+            named.setdefault((kind, order), []).extend(by_event[row.id])
+    if named:
+        _add_orders(conn, named, variables)
     return variables
+
+
+def _add_orders(
+    conn: Connection, named: Mapping[tuple[str, str], list[EntryRef]], variables: dict[int, dict[str, object]]
+) -> None:
+    ids = order_sql.order_ids(conn, named)  # type: ignore[arg-type]
+    by_zone: dict[tzinfo, list[tuple[EntryRef, int]]] = {}  # orders are shown in each customer's zone
+    for key, entries in named.items():
+        if key in ids:
+            for entry in entries:
+                by_zone.setdefault(entry.timezone, []).append((entry, ids[key]))
+    for tz, pairs in by_zone.items():
+        shown = order_variables(conn, sorted({order_id for _, order_id in pairs}), tz)
+        for entry, order_id in pairs:
+            variables[entry.id]["order"] = shown[order_id]
 
 
 TRIGGER_VARIABLES: tuple[TriggerVariables, ...] = (event_variables,)

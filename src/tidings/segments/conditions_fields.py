@@ -71,22 +71,23 @@ def compile_field(compiler: ConditionCompiler, cond: FieldCondition) -> ColumnEl
     return compiler.date_op(column, cond.op, cond.value, bind)
 
 
-def attribute_value(code: str, kind: FieldType) -> Col:
-    """``customers.attributes[code]`` as a value of ``kind``, or NULL when it holds anything else."""
-    element = customers.c.attributes[code]
+def attribute_value(code: str, kind: FieldType, attributes: Any = customers.c.attributes) -> Col:
+    """``attributes[code]`` (the customer's, unless another JSON column is given, e.g. an order's) as a value of
+    ``kind``, or NULL when it holds anything else."""
+    element = attributes[code]
     key = sql_literal(code, String())
     if kind == "number":
-        holds = JsonIs(customers.c.attributes, key, "number") | (
-            JsonIs(customers.c.attributes, key, "string") & Matches(element.as_string(), "decimal")
+        holds = JsonIs(attributes, key, "number") | (
+            JsonIs(attributes, key, "string") & Matches(element.as_string(), "decimal")
         )
         return case((holds, element.as_float()))
     if kind == "boolean":
         return case(
-            (JsonIs(customers.c.attributes, key, "true"), True),
-            (JsonIs(customers.c.attributes, key, "false"), False),
+            (JsonIs(attributes, key, "true"), True),
+            (JsonIs(attributes, key, "false"), False),
             else_=None,
         ).cast(Boolean)
-    text = case((JsonIs(customers.c.attributes, key, "string"), element.as_string()))
+    text = case((JsonIs(attributes, key, "string"), element.as_string()))
     if kind == "date":
         return case((Matches(text, "date"), text))
     if kind == "datetime":

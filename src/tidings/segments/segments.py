@@ -104,8 +104,8 @@ def recompute(
 ) -> Recomputed:
     """Bring the stored membership of ``segment`` (a locked row) up to date at ``now``.
 
-    Unless this is a baseline (or the segment was never computed), the customers who joined are handed to the
-    active campaigns whose trigger listens to the segment, in this same transaction.
+    Unless this is a baseline (or the segment was never computed), the customers who joined — and those who
+    left — are handed to the active campaigns whose trigger listens for that change, in this same transaction.
     """
     segment_id = int(segment["id"])
     condition = parse_condition(segment["condition"], catalog)
@@ -113,6 +113,8 @@ def recompute(
     last: datetime | None = segment["last_computed_at"]
     baseline = baseline or last is None
     stamp = now if last is None or last < now else last + _TICK
+    if not baseline:
+        conn.execute(segment_sql.leavers_to_inbox(segment_id, matches))
     left = conn.execute(segment_sql.remove_leavers(segment_id, matches)).rowcount
     entered = conn.execute(segment_sql.add_newcomers(segment_id, matches, since=stamp)).rowcount
     if entered and not baseline:

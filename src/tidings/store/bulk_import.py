@@ -24,6 +24,7 @@ the loyalty sync request of every consent that turns a channel off or on again (
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +60,8 @@ from tidings.model.customers import CHANNELS, CustomerIn, merge_duplicates
 from tidings.store.custom_fields import declared_types
 from tidings.store.customers import PROFILE_FIELDS, upsert_customers
 from tidings.store.database import Database
+from tidings.store.domain_events import registered_events
+from tidings.store.domain_events import route as route_events
 from tidings.store.file_import import (
     CsvRecord,
     FieldOf,
@@ -103,11 +106,15 @@ def import_customers(
     path: Path,
     *,
     now: datetime,
+    record_events: bool = True,
     batch_size: int = 10_000,
     progress: Progress | None = None,
     max_errors: int = 1_000,
 ) -> ImportReport:
     """Import the customers in ``path`` (``.csv`` or ``.jsonl``), upserting by ``external_id``.
+
+    Each customer the file creates gets a ``customer_registered`` event, set-at-a-time in each batch's
+    transaction, unless ``record_events`` is False (a historic backfill, which must not fire campaigns).
 
     Raises ``ImportInvalid`` before writing anything when the file cannot be imported at all (missing, unknown
     extension, empty or bad CSV header). Bad rows never raise: they are listed in the report.
@@ -115,7 +122,7 @@ def import_customers(
     """
     with db.engine.connect() as conn:
         declared = declared_types(conn)
-    writer = _StagedWriter(db, now) if db.dialect.stages_bulk_writes else _UpsertWriter(db, now)
+    writer = (_StagedWriter if db.dialect.stages_bulk_writes else _UpsertWriter)(db, now, record_events)
 
     def parse(lines: Lines, suffix: str) -> Iterator[Item[CustomerIn]]:
         return _csv_rows(lines, declared) if suffix == ".csv" else _jsonl_rows(lines, declared)
@@ -229,15 +236,16 @@ def _checked(
 class _UpsertWriter:
     """SQLite: ``executemany`` of the customer upsert is already the fast path."""
 
-    def __init__(self, db: Database, now: datetime) -> None:
+    def __init__(self, db: Database, now: datetime, record_events: bool) -> None:
         self.db = db
         self.now = now
         self.notes: list[RowError] = []
+        self.record_events = record_events
 
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         with self.db.engine.begin() as conn:
             rows = _withhold_suppressed(conn, batch, self.notes)
-            upsert_customers(conn, self.db.dialect, rows, self.now)
+            upsert_customers(conn, self.db.dialect, rows, self.now, record_events=self.record_events)
         return []
 
 
@@ -311,6 +319,16 @@ def find_staged_customers() -> Update:
     return update(staging).values(customer_id=customers.c.id).where(customers.c.external_id == staging.c.external_id)
 
 
+def created_by_staging() -> Select[Any]:
+    """After the merge: the ids of the customers the staged batch created (found by ``find_staged_customers``
+    before it as having none)."""
+    return (
+        select(customers.c.id)
+        .join_from(staging, customers, customers.c.external_id == staging.c.external_id)
+        .where(staging.c.customer_id.is_(None))
+    )
+
+
 def lock_staged_customers() -> Select[Any]:
     """The existing customers of the batch, locked in id order, so that their consents are judged against the
     status the merge replaces (as ``subscriptions.lock_customers`` does for the API)."""
@@ -372,10 +390,11 @@ def staged_consent_syncs(channels: Sequence[str], now: datetime, *, existing: bo
 class _StagedWriter:
     """PostgreSQL: COPY the batch into a TEMP table, then merge it with ``INSERT … SELECT … ON CONFLICT``."""
 
-    def __init__(self, db: Database, now: datetime) -> None:
+    def __init__(self, db: Database, now: datetime, record_events: bool) -> None:
         self.db = db
         self.now = now
         self.notes: list[RowError] = []
+        self.record_events = record_events
 
     def write(self, batch: list[Parsed[CustomerIn]]) -> list[list[RowError]]:
         with self.db.engine.begin() as conn:
@@ -392,8 +411,9 @@ class _StagedWriter:
             self.db.dialect.bulk_load(conn, staging, _STAGING_COLUMNS, records)
             if len(channels_by_mask) > 1:
                 conn.exec_driver_sql(STAGING_INDEX)
-            if consented:
+            if consented or self.record_events:
                 conn.execute(find_staged_customers())
+            if consented:
                 conn.execute(lock_staged_customers()).all()
                 conn.execute(staged_consent_syncs(consented, self.now, existing=True))
             for mask, channels in sorted(channels_by_mask.items()):
@@ -402,6 +422,10 @@ class _StagedWriter:
                 conn.execute(upsert_staged(self.db.dialect, given, mask, ordered, self.now))
             if consented:
                 conn.execute(staged_consent_syncs(consented, self.now, existing=False))
+            if self.record_events:
+                batch_id = str(uuid.uuid4())
+                conn.execute(registered_events(created_by_staging(), ingest_batch=batch_id, now=self.now))
+                route_events(conn, batch_id)
         return []
 
 

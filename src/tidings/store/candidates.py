@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, cast, func, literal, null, select
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, exists, func, literal, null, select
 
 from tidings.store.tables import customers, events, trigger_inbox
 from tidings.store.types import Json
@@ -86,3 +86,8 @@ def inbox_newcomers(inbox_ids: list[int]) -> Select[Any]:
         .where(trigger_inbox.c.id.in_(inbox_ids), trigger_inbox.c.customer_id.is_not(None))
         .group_by(trigger_inbox.c.customer_id)
     )
+
+
+def event_customer_holds(predicate: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The customer of the ``events`` row meets ``predicate`` (a condition over ``customers``)."""
+    return exists().where(customers.c.id == events.c.customer_id, predicate)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select, select
 
 from tidings.core.dialect import Dialect
 from tidings.model.customers import CustomerIn
+from tidings.store.domain_events import record_registrations
 from tidings.store.subscriptions import lock_customers, set_channels
 from tidings.store.tables import channel_subscriptions, customers, stores
 
@@ -29,9 +30,17 @@ PROFILE_FIELDS = (
 )
 
 
-def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[CustomerIn], now: datetime) -> dict[str, int]:
+def upsert_customers(
+    conn: Connection, dialect: Dialect, rows: Sequence[CustomerIn], now: datetime, *, record_events: bool = True
+) -> dict[str, int]:
     """Insert or update customers by external id, set-at-a-time: one statement per group of rows that set the
-    same fields. Returns the internal id of every external id."""
+    same fields. Returns the internal id of every external id.
+
+    With ``record_events`` (the default), each customer the batch creates gets a ``customer_registered`` event in
+    the same transaction (one ``INSERT … SELECT``); a historic backfill passes False."""
+    existed: set[int] = set()
+    if record_events:
+        existed = set(conn.execute(ids_by_external([row.external_id for row in rows])).scalars(1))
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         given = tuple(field for field in PROFILE_FIELDS if field in row.model_fields_set)
@@ -47,6 +56,8 @@ def upsert_customers(conn: Connection, dialect: Dialect, rows: Sequence[Customer
         conn.execute(statement, batch)
     ids = ids_by_external([row.external_id for row in rows])
     found: dict[str, int] = dict(conn.execute(ids).all())
+    if record_events:
+        record_registrations(conn, sorted(set(found.values()) - existed), now)
     changes: dict[int, dict[str, str]] = {}
     for row in rows:
         if row.subscriptions:

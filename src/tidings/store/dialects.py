@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 from tidings.core.dialect import Dialect, Rows
+from tidings.store.local_dates import SQLITE_FUNCTION, local_date_text
 
 #: PostgreSQL stages sets of at least this many rows (``PostgresDialect.rows``). Below, the four statements of
 #: staging and the truncation at commit cost more than a pipelined ``executemany``: a hand-over's group commit of
@@ -165,6 +166,8 @@ class SQLiteDialect:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # time-zone rules, which SQLite lacks (``local_dates.LocalDate``)
+            dbapi_conn.create_function(SQLITE_FUNCTION, 2, local_date_text, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:

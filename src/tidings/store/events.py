@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, insert, select
+from sqlalchemy import Connection, Insert, Select, func, insert, select
 
 from tidings.core.dialect import Dialect
 from tidings.store import campaigns as campaign_sql
@@ -53,4 +53,22 @@ def insert_events(conn: Connection, rows: Sequence[NewEvent], ingest_batch: str,
 def events_by_id(dialect: Dialect, event_ids: Sequence[int]) -> Select[Any]:
     return select(events.c.id, events.c.name, events.c.properties, events.c.occurred_at).where(
         dialect.among(events.c.id, event_ids)
+    )
+
+
+def last_occurrences(name: str) -> Select[Any]:
+    """(customer_id, at): when each customer's latest event called ``name`` occurred."""
+    return (
+        select(events.c.customer_id.label("customer_id"), func.max(events.c.occurred_at).label("at"))
+        .where(events.c.name == name, events.c.customer_id.is_not(None))
+        .group_by(events.c.customer_id)
+    )
+
+
+def last_of_any(names: Sequence[str]) -> Select[Any]:
+    """(customer_id, at): when each customer's latest event called one of ``names`` occurred."""
+    return (
+        select(events.c.customer_id.label("customer_id"), func.max(events.c.occurred_at).label("at"))
+        .where(events.c.name.in_(names), events.c.customer_id.is_not(None))
+        .group_by(events.c.customer_id)
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ from tidings.store.file_import import (
 from tidings.store.orders import Resolved, resolve_orders, store_orders
 
 FORMATS = (".csv", ".jsonl")
-ORDER_CSV_COLUMNS = tuple(name for name in OrderIn.model_fields if name != "lines")
+ORDER_CSV_COLUMNS = tuple(
+    name for name in OrderIn.model_fields if name not in ("lines", "attributes")
+)  # attributes: JSONL
 LINE_CSV_COLUMNS = tuple(OrderLineIn.model_fields)
 CSV_COLUMNS = (*ORDER_CSV_COLUMNS, *LINE_CSV_COLUMNS)
 #: Columns the header must have: the required fields of an order and of its line.
@@ -71,6 +74,8 @@ def import_orders(
     db: Database,
     path: Path,
     *,
+    now: datetime,
+    record_events: bool = True,
     batch_size: int = 5_000,
     progress: Progress | None = None,
     max_errors: int = 1_000,
@@ -78,7 +83,9 @@ def import_orders(
     """Import the orders and receipts in ``path`` (``.csv`` or ``.jsonl``), upserting by (kind, external_id).
 
     Raises ``ImportInvalid`` before writing anything when the file cannot be imported at all; bad orders never
-    raise: they are listed in the report. ``progress(orders_done, bytes_done)`` follows every committed batch."""
+    raise: they are listed in the report. ``progress(orders_done, bytes_done)`` follows every committed batch.
+    The domain events of the orders (created, paid, …) are recorded at ``now``, unless ``record_events`` is False
+    (a historic backfill, which must not fire campaigns)."""
 
     def parse(lines: Lines, suffix: str) -> Iterator[Item[SourcedOrder]]:
         return _csv_orders(lines) if suffix == ".csv" else _jsonl_orders(lines)
@@ -87,7 +94,9 @@ def import_orders(
         with db.engine.begin() as conn:
             outcomes = resolve_orders(conn, [item.row.order for item in batch])
             good = [outcome for outcome in outcomes if isinstance(outcome, Resolved)]
-            store_orders(conn, db.dialect, good, staged=db.dialect.stages_bulk_writes)
+            store_orders(
+                conn, db.dialect, good, now=now, record_events=record_events, staged=db.dialect.stages_bulk_writes
+            )
             attribute_stored(conn, good)
         rejected = []
         for item, outcome in zip(batch, outcomes, strict=True):

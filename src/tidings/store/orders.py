@@ -15,8 +15,10 @@ Rows naming the same ``(kind, external_id)`` in one batch: the last one wins, as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    cast,
     delete,
     func,
     insert,
@@ -41,6 +44,7 @@ from sqlalchemy import (
 from tidings.core.dialect import Dialect
 from tidings.model.orders import OrderIn, OrderKind
 from tidings.store.catalog_data import Verdict, chunks, existing, product_categories_of
+from tidings.store.domain_events import OrderChange, record_order_events
 from tidings.store.tables import customers, order_lines, orders, product_categories, products, stores
 from tidings.store.types import to_micros
 
@@ -52,6 +56,7 @@ ORDER_COLUMNS = (
     "placed_at",
     "paid_at",
     "cancelled_at",
+    "attributes",
 )
 LINE_COLUMNS = ("sku", "category_code", "quantity", "price", "amount")
 
@@ -102,11 +107,33 @@ def resolve_orders(conn: Connection, rows: Sequence[OrderIn]) -> list[Resolved |
     return resolved
 
 
-def store_orders(conn: Connection, dialect: Dialect, rows: Sequence[Resolved], *, staged: bool = False) -> None:
-    """Upsert ``rows`` by ``(kind, external_id)``, replacing their lines."""
+def store_orders(
+    conn: Connection,
+    dialect: Dialect,
+    rows: Sequence[Resolved],
+    *,
+    now: datetime,
+    record_events: bool = True,
+    staged: bool = False,
+) -> None:
+    """Upsert ``rows`` by ``(kind, external_id)``, replacing their lines.
+
+    With ``record_events`` (the default), the domain events of the change (``tidings.model.domain_events``:
+    order created, status changed, paid, cancelled, receipt issued) are stored in the same transaction, received
+    at ``now``, judged against the status each order had before the batch; rows naming one order twice are
+    judged one after the other, as if posted so. A historic backfill passes False."""
     latest = {(row.order.kind, row.order.external_id): row for row in rows}  # the last one wins
     if not latest:
         return
+    if record_events:
+        before = stored_statuses(conn, latest)
+        previous: dict[tuple[str, str], str] = dict(before)
+        changes: list[OrderChange] = []
+        for row in rows:
+            key = (row.order.kind, row.order.external_id)
+            changes.append((row.customer_id, row.order, row.categories, previous.get(key), key in previous))
+            previous[key] = row.order.stored_status
+        record_order_events(conn, changes, now)
     if staged:
         _store_staged(conn, dialect, list(latest.values()))
         return
@@ -153,6 +180,22 @@ def order_ids(conn: Connection, keys: Iterable[tuple[OrderKind, str]]) -> dict[t
     return found
 
 
+def stored_statuses(conn: Connection, keys: Iterable[tuple[OrderKind, str]]) -> dict[tuple[str, str], str]:
+    """The stored status of each ``(kind, external_id)`` that exists: one query per kind and ``LOOKUP_CHUNK``
+    ids."""
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key[0], []).append(key[1])
+    found: dict[tuple[str, str], str] = {}
+    for kind, external_ids in by_kind.items():
+        for chunk in chunks(external_ids):
+            query = select(orders.c.external_id, orders.c.status).where(
+                orders.c.kind == kind, orders.c.external_id.in_(chunk)
+            )
+            found.update(((kind, external_id), status) for external_id, status in conn.execute(query))
+    return found
+
+
 def _order_values(row: Resolved) -> dict[str, Any]:
     order = row.order
     return {
@@ -165,6 +208,7 @@ def _order_values(row: Resolved) -> dict[str, Any]:
         "placed_at": order.placed_at,
         "paid_at": order.paid_at,
         "cancelled_at": order.cancelled_at,
+        "attributes": order.attributes,
     }
 
 
@@ -194,6 +238,7 @@ order_staging = Table(
     Column("placed_at", BigInteger, nullable=False),
     Column("paid_at", BigInteger),
     Column("cancelled_at", BigInteger),
+    Column("attributes", Text, nullable=False),  # JSON text, cast to JSONB on the way in
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -226,7 +271,12 @@ def _store_staged(conn: Connection, dialect: Dialect, rows: Sequence[Resolved]) 
 
 
 def upsert_staged_orders(dialect: Dialect) -> Insert:
-    source = select(*(order_staging.c[name] for name in ("kind", "external_id", *ORDER_COLUMNS)))
+    source = select(
+        *(
+            cast(order_staging.c[name], orders.c.attributes.type) if name == "attributes" else order_staging.c[name]
+            for name in ("kind", "external_id", *ORDER_COLUMNS)
+        )
+    )
     return upsert_orders(dialect).from_select(["kind", "external_id", *ORDER_COLUMNS], source)
 
 
@@ -261,6 +311,7 @@ def _staged_order(row: Resolved) -> tuple[Any, ...]:
         to_micros(order.placed_at),
         None if order.paid_at is None else to_micros(order.paid_at),
         None if order.cancelled_at is None else to_micros(order.cancelled_at),
+        json.dumps(order.attributes, ensure_ascii=False),
     )
 
 
@@ -321,4 +372,19 @@ def latest_order_id(*, customer_id: int, external_id: str) -> Select[Any]:
         .where(orders.c.external_id == external_id, orders.c.customer_id == customer_id)
         .order_by(orders.c.id.desc())
         .limit(1)
+    )
+
+
+# -- dates of purchases (anniversary and "days since" triggers) ----------------------------------------------
+#: The statuses of an order or receipt that stands: not cancelled, not returned.
+STANDING_STATUSES = ("created", "paid")
+
+
+def purchase_dates(kinds: Sequence[OrderKind], *, first: bool) -> Select[Any]:
+    """(customer_id, at): each customer's first (or last) ``placed_at`` among their standing orders of ``kinds``."""
+    at = (func.min if first else func.max)(orders.c.placed_at)
+    return (
+        select(orders.c.customer_id.label("customer_id"), at.label("at"))
+        .where(orders.c.kind.in_(kinds), orders.c.status.in_(STANDING_STATUSES))
+        .group_by(orders.c.customer_id)
     )

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.dialect import Dialect
+from tidings.core.triggers import SegmentChange
 from tidings.store.tables import campaign_triggers, campaigns, customers, segment_members, segments, trigger_inbox
 
 sm = segment_members
@@ -159,7 +160,29 @@ def newcomers_to_inbox(segment_id: int, *, since: datetime) -> Insert:
             sm.c.segment_id == segment_id,
             sm.c.since == _ts(since),
             campaign_triggers.c.kind == "segment",
+            campaign_triggers.c.segment_change == "entered",
             campaigns.c.status == "active",
+        )
+    )
+    return insert(trigger_inbox).from_select(["campaign_id", "customer_id"], rows)
+
+
+def leavers_to_inbox(segment_id: int, matches: ColumnElement[bool]) -> Insert:
+    """Before ``remove_leavers``: hand the members it removes to every active campaign whose trigger listens for
+    customers leaving the segment."""
+    still_matching = exists().where(customers.c.id == sm.c.customer_id, matches)
+    still_a_customer = exists().where(customers.c.id == sm.c.customer_id)
+    rows = (
+        select(campaign_triggers.c.campaign_id, sm.c.customer_id)
+        .join(campaign_triggers, campaign_triggers.c.segment_id == sm.c.segment_id)
+        .join(campaigns, campaigns.c.id == campaign_triggers.c.campaign_id)
+        .where(
+            sm.c.segment_id == segment_id,
+            campaign_triggers.c.kind == "segment",
+            campaign_triggers.c.segment_change == "left",
+            campaigns.c.status == "active",
+            still_a_customer,
+            ~still_matching,
         )
     )
     return insert(trigger_inbox).from_select(["campaign_id", "customer_id"], rows)
@@ -182,6 +205,10 @@ def members_page(segment_id: int, *, limit: int, offset: int) -> Select[Any]:
 
 
 # -- the segment trigger -------------------------------------------------------------------------------
-def listen_to_segment(campaign_id: int, segment_id: int) -> Update:
-    """Record which segment a campaign's (just armed) trigger listens to."""
-    return update(campaign_triggers).where(campaign_triggers.c.campaign_id == campaign_id).values(segment_id=segment_id)
+def listen_to_segment(campaign_id: int, segment_id: int, change: SegmentChange) -> Update:
+    """Record which segment a campaign's (just armed) trigger listens to, and for which change."""
+    return (
+        update(campaign_triggers)
+        .where(campaign_triggers.c.campaign_id == campaign_id)
+        .values(segment_id=segment_id, segment_change=change)
+    )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 
+from tidings.core.triggers import SegmentChange
 from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
 from tidings.model.users import Role
 from tidings.store.types import BigId, Json, Timestamp
@@ -153,6 +154,9 @@ campaign_triggers = Table(
     Column("last_fired_at", Timestamp),
     # A whole-base fire in progress enters its audience in slices by customer id: the last id of the slices done.
     Column("fire_cursor", BigInteger),
+    # A segment trigger enrols the customers who enter its segment, or those who leave it.
+    Column("segment_change", String(8), nullable=False, server_default="entered"),
+    _one_of("segment_change", SegmentChange),
     Index("ix_campaign_triggers_event_name", "event_name"),
 )
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import ColumnElement
 
 from tidings.core.account import AccountSettings
+from tidings.core.triggers import SegmentChange
 from tidings.model.catalog import catalog_of
 from tidings.model.conditions import MAX_ID
 
@@ -59,3 +60,6 @@ class GettingIntoSegment:
 
     def segment_id(self, config: GettingIntoSegmentConfig) -> int:
         return config.segment_id
+
+    def segment_change(self, config: GettingIntoSegmentConfig) -> SegmentChange:
+        return "entered"
