@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidings.model.sms_body import check_body_template
@@ -20,6 +20,25 @@ NO_SECRET_KEY = (
     "anyone could forge them. Make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, set "
     "it as TIDINGS_SECRET_KEY for every Tidings process, and keep it private (`tidings run --demo` makes its own)."
 )
+
+
+#: What the server says when bulk mail would carry an ``http://`` one-click unsubscribe URL.
+NO_HTTPS_UNSUBSCRIBE = (
+    "TIDINGS_PUBLIC_URL is {url!r}: the one-click unsubscribe link in every e-mail is built from it, and RFC 8058 "
+    "(and Gmail's and Yahoo's bulk-sender rules) require it to be https. Set TIDINGS_PUBLIC_URL to the https:// "
+    "address at which recipients reach this server (`tidings run --demo` allows http for trying Tidings out)."
+)
+
+
+class DkimKeySetting(BaseModel):
+    """One sending domain's DKIM key: ``{"selector": "s1", "private_key_file": "/etc/tidings/dkim/s1.pem"}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    selector: str = Field(
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        description="The selector the public key is published under (`<selector>._domainkey.<domain>`).",
+    )
+    private_key_file: Path = Field(description="A PEM file of the RSA private key (made by `tidings dkim keygen`).")
 
 
 class Settings(BaseSettings):
@@ -71,6 +90,12 @@ class Settings(BaseSettings):
         "doubt after a crash); 32 stays under Postfix's default limit of 50 connections per client.",
     )
     email_rate_limit: float = Field(default=0, ge=0, description="E-mails per second per worker; 0 = unlimited.")
+    dkim_keys: dict[str, DkimKeySetting] = Field(
+        default_factory=dict,
+        description="DKIM keys by sending domain, JSON: "
+        '`{"example.com": {"selector": "s1", "private_key_file": "/etc/tidings/dkim/example.com.s1.pem"}}`. '
+        "Mail from a domain (or a subdomain of one) listed here is signed; see docs/deliverability.md.",
+    )
 
     # -- SMS, Viber and push providers (`sandbox`: recorded as sent, visible in GET /api/v1/messages) ------------
     sms_provider: Literal["sandbox", "http"] = "sandbox"
@@ -227,6 +252,20 @@ class Settings(BaseSettings):
         """Refuse to serve with the public development key (the entry points call this outside demo mode)."""
         if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
             raise ValueError(NO_SECRET_KEY)
+
+    def check_public_url(self) -> None:
+        """Refuse to send bulk e-mail whose one-click unsubscribe URL would be ``http://`` (outside demo mode the
+        entry points call this when e-mail goes out through SMTP)."""
+        if self.email_provider == "smtp" and not self.public_url.lower().startswith("https://"):
+            raise ValueError(NO_HTTPS_UNSUBSCRIBE.format(url=self.public_url))
+
+    @model_validator(mode="after")
+    def _dkim_keys_readable(self) -> Settings:
+        for domain, key in self.dkim_keys.items():
+            if not key.private_key_file.is_file():
+                path = key.private_key_file
+                raise ValueError(f"TIDINGS_DKIM_KEYS: the key file of {domain!r}, {path}, is not a file")
+        return self
 
     @field_validator("secret_key")
     @classmethod

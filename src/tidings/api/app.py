@@ -106,6 +106,7 @@ def create_app(
     if services is None and settings is None:  # the ASGI factory, configured by the environment: production
         settings = Settings()
         settings.check_secret_key()
+        settings.check_public_url()
     built = services if services is not None else Services.build(settings or Settings(), clock)
 
     @asynccontextmanager
