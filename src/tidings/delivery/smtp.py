@@ -143,8 +143,8 @@ class SmtpProvider:
 
 
 def _list_label(text: str) -> str:
-    """``text`` as a dot-atom label of a List-Id or Feedback-ID (letters, digits, hyphens)."""
-    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-").lower() or "x"
+    """``text`` as a dot-atom label of a List-Id or Feedback-ID (letters, digits, hyphens, underscores)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "x"
 
 
 async def _transaction(client: SMTP, email: Email, payload: bytes) -> None:
