@@ -167,6 +167,32 @@ class Settings(BaseSettings):
     loyalty_retry_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between two attempts.")
     loyalty_chunk_size: int = Field(default=200, ge=1, le=10_000, description="Requests claimed at a time.")
     loyalty_concurrency: int = Field(default=8, ge=1, le=256, description="HTTP requests in flight per worker.")
+    # -- bounces and complaints as the providers report them (docs/deliverability.md) ---------------------------
+    ses_topic_arns: list[str] = Field(
+        default_factory=list,
+        description="Amazon SNS topics whose notifications (SES bounces, complaints, deliveries) are accepted at "
+        "POST /api/v1/feedback/ses, JSON list of ARNs.",
+    )
+    sns_url_pattern: str = Field(
+        default=r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/",
+        description="Where SNS signing certificates and subscription confirmations may be fetched from (a regular "
+        "expression a URL must match); anything else is refused unfetched.",
+    )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="The verification key of SendGrid's signed event webhook (base64, as SendGrid shows it, or PEM).",
+    )
+    mailgun_webhook_signing_key: SecretStr | None = Field(
+        default=None, description="Mailgun's HTTP webhook signing key (Sending → Webhooks)."
+    )
+    postmark_webhook_credentials: SecretStr | None = Field(
+        default=None,
+        description="`user:password` that Postmark's webhook URL carries (https://user:password@host/…): Postmark "
+        "authenticates webhooks by HTTP basic auth.",
+    )
+    feedback_max_age_seconds: int = Field(
+        default=900, ge=60, description="A signed webhook whose timestamp is older than this is refused (replays)."
+    )
     public_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET_KEY),

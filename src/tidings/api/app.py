@@ -21,6 +21,7 @@ from tidings.api import (
     custom_fields,
     customers,
     events,
+    feedback,
     keys,
     messages,
     meta,
@@ -83,6 +84,8 @@ API_ROUTERS: tuple[tuple[APIRouter, Access], ...] = (
     (templates.router, Access(Area.templates)),
     (tracking.router, PUBLIC),  # one-click unsubscribe (RFC 8058)
     (tracking.webhooks, Access(Area.webhooks)),
+    (feedback.public, PUBLIC),  # bounces and complaints: each provider authenticates by its own signature
+    (feedback.router, Access(Area.messages)),  # the refused reports and the suppression list
     (account.router, Access(Area.settings)),
     (clock.router, Access(Area.clock)),
     (meta.health_router, PUBLIC),
