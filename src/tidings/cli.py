@@ -39,9 +39,11 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audiences_app, name="audiences")
 app.add_typer(clock_app, name="clock")
+bounces_app = typer.Typer(help="The bounce mailbox: DSNs and spam complaints (ARF).", no_args_is_help=True)
 dkim_app = typer.Typer(help="DKIM keys that sign the e-mail of a sending domain.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(dkim_app, name="dkim")
+app.add_typer(bounces_app, name="bounces")
 console = Console(stderr=True)
 
 
@@ -513,3 +515,27 @@ def dkim_keygen(
     typer.echo(record)
     console.print("then sign with it (beside any other domains' keys):")
     typer.echo(f"TIDINGS_DKIM_KEYS='{setting}'")
+
+
+@bounces_app.command("import")
+def bounces_import(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Where the bounce mailbox drops mail.")],
+) -> None:
+    """Read bounces (DSN) and spam complaints (ARF) from FOLDER: hard bounces and complaints suppress the address.
+    Each mail moves to FOLDER/done or, if it cannot be read, FOLDER/refused (and is kept in the database)."""
+    from tidings.core.clock import SystemClock
+    from tidings.delivery.bounce_mail import import_folder
+    from tidings.store.database import Database
+
+    settings = _settings()
+    _migrate(settings)
+    db = Database.open(settings.database_url)
+    try:
+        report = import_folder(db, folder, SystemClock().now())
+    finally:
+        db.dispose()
+    console.print(f"applied {report.applied} reports, suppressed {report.suppressed} addresses")
+    for name, why in report.refused:
+        console.print(f"[red]refused[/red] {name}: {why}")
+    if report.refused:
+        raise typer.Exit(1)
