@@ -4,7 +4,8 @@
 
 - ``POST /feedback/{source}`` — ``ses`` (Amazon SNS), ``sendgrid``, ``mailgun``, ``postmark``. A bad signature
   answers 401 and changes nothing; a source that is not configured answers 404 naming the setting; a signed report
-  that cannot be read, or names nothing we sent, answers 422 with what was wrong and is kept for inspection.
+  that cannot be read answers 422 with what was wrong and is kept for inspection; a report about mail we did not
+  send is skipped and counted as ignored (a hard bounce or complaint still suppresses its address).
 
 ``router`` (under ``/api/v1``, reading ``messages``):
 

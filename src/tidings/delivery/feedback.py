@@ -9,16 +9,17 @@ records them in one transaction:
 * ``complaint`` — the message is flagged (``complained_at``, counted in the campaign report), the customer is
   unsubscribed from e-mail, and the address is suppressed;
 * ``unsubscribe`` — as the one-click link: the customer is unsubscribed from e-mail;
-* ``soft_bounce`` — nothing changes: the provider (or the sending relay) retries a temporary failure itself and
-  reports a hard bounce if it gives up;
+* ``soft_bounce`` — nothing changes (counted as ignored): the provider (or the sending relay) retries a temporary
+  failure itself and reports a hard bounce if it gives up;
 * ``delivered``, ``open``, ``click`` — as the tracking links record them.
 
 A report names our message by the ``Message-ID`` we sent (``<campaign.entry.node.message@domain>``), which every
 provider hands back, and the recipient must be the message's; when a report does not carry it (Postmark's
 webhooks, or a relay that rewrote the header) the latest e-mail sent to the address is meant.
 
-A report that cannot be read, or that names nothing we sent, raises ``FeedbackInvalid`` (422) after the source
-has kept it (``store.feedback_reports``); a bad signature raises ``SignatureInvalid`` (401) and nothing is kept.
+A report that cannot be read raises ``FeedbackInvalid`` (422) and is kept as it arrived (``store.feedback_reports``);
+a report about mail we did not send (a provider account shared with another system) is skipped and counted as
+ignored; a bad signature raises ``SignatureInvalid`` (401) and nothing is kept.
 """
 
 from __future__ import annotations
@@ -143,8 +144,8 @@ def our_message_id(header: str | None) -> int | None:
 def apply_feedback(
     conn: Connection, dialect: Dialect, items: Sequence[Feedback], *, source: str, now: datetime
 ) -> Applied:
-    """Record ``items`` (in the caller's transaction); raises ``FeedbackInvalid`` when one names no e-mail we sent
-    to its recipient (nothing is recorded then: the caller keeps the report and answers the error)."""
+    """Record ``items`` in the caller's transaction. A report about no e-mail we sent is skipped and counted as
+    ignored — unless it is a hard bounce or a complaint, whose address is suppressed all the same."""
     named = {i: our_message_id(item.message_id_header) for i, item in enumerate(items)}
     ids = sorted({m for m in named.values() if m is not None})
     recipients = {row.id: row.recipient.lower() for row in conn.execute(email_recipients(ids))} if ids else {}
@@ -152,21 +153,17 @@ def apply_feedback(
     suppressions: list[Suppression] = []
     ignored = 0
     for index, item in enumerate(items):
+        if item.kind == "soft_bounce":  # the relay or provider retries it
+            ignored += 1
+            continue
         address = item.recipient.strip().lower()
         message_id = named[index]
         if message_id is None or recipients.get(message_id) != address:  # not our Message-ID (or not theirs)
             message_id = conn.execute(latest_email_to(item.recipient.strip())).scalar()
-        if message_id is None and item.kind not in ("hard_bounce", "complaint"):
-            raise FeedbackInvalid(
-                f"report {index}: we sent no e-mail to {item.recipient!r} (Message-ID {item.message_id_header!r})",
-                details={"index": index, "recipient": item.recipient, "message_id": item.message_id_header},
-            )
-        if item.kind == "soft_bounce":
-            ignored += 1
-            continue
-        event = _TRACKED[item.kind]
         if message_id is not None:
-            events.append(TrackingEvent(message_id, event, min(item.at, now)))
+            events.append(TrackingEvent(message_id, _TRACKED[item.kind], min(item.at, now)))
+        elif item.kind not in ("hard_bounce", "complaint"):  # e.g. a delivery of mail another system sent
+            ignored += 1
         if item.kind in ("hard_bounce", "complaint"):
             reason: SuppressionReason = "hard_bounce" if item.kind == "hard_bounce" else "complaint"
             suppressions.append(Suppression(address, reason, source, item.detail, message_id, now))

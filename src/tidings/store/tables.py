@@ -593,8 +593,8 @@ email_suppressions = Table(
     _one_of("reason", SuppressionReason),
 )
 
-# Reports from providers and the bounce mailbox that were refused (malformed, or naming nothing we sent), kept
-# as they arrived so that someone can see what was wrong; a report with a bad signature is not kept.
+# Reports from providers and the bounce mailbox that were refused (malformed: a field missing, no failed recipient),
+# kept as they arrived so that someone can see what was wrong; a report with a bad signature is not kept.
 feedback_reports = Table(
     "feedback_reports",
     metadata,
