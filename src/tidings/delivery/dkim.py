@@ -109,8 +109,9 @@ class DkimSigner:
         key = self.key_for(sender_domain)
         if key is None:
             return message
-        head = message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-        names = {line.split(b":", 1)[0].decode("ascii").lower() for line in head if line[:1] not in (b" ", b"\t")}
+        lines = message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        starts = [line for line in lines if line[:1] not in (b" ", b"\t")]  # not the folded continuations
+        names = {line.split(b":", 1)[0].decode("ascii", "replace").lower() for line in starts}
         present = [name for name in SIGNED_HEADERS if name.lower() in names]
         include = present + [name for name in OVERSIGNED if name in present]
         signature: bytes = dkim.sign(
