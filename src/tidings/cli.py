@@ -52,7 +52,11 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audiences_app, name="audiences")
 app.add_typer(clock_app, name="clock")
+bounces_app = typer.Typer(help="The bounce mailbox: DSNs and spam complaints (ARF).", no_args_is_help=True)
+dkim_app = typer.Typer(help="DKIM keys that sign the e-mail of a sending domain.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(dkim_app, name="dkim")
+app.add_typer(bounces_app, name="bounces")
 console = Console(stderr=True)
 
 
@@ -71,11 +75,13 @@ def _settings() -> Settings:
 
 
 def _secret_key(settings: Settings, *, demo: bool) -> Settings:
-    """Outside demo mode, refuse to start with the public development key. Demo mode makes a key once and keeps
-    it beside the database (``tidings-secret-key``), so the links in demo messages keep working after a restart."""
+    """Outside demo mode, refuse to start with the public development key, or to send e-mail through SMTP with an
+    ``http://`` one-click unsubscribe link. Demo mode makes a key once and keeps it beside the database
+    (``tidings-secret-key``), so the links in demo messages keep working after a restart."""
     if not demo:
         try:
             settings.check_secret_key()
+            settings.check_public_url()
         except ValueError as error:
             console.print(f"[red]refusing to start:[/red] {error}")
             raise typer.Exit(2) from None
@@ -522,3 +528,59 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@dkim_app.command("keygen")
+def dkim_keygen(
+    domain: str,
+    selector: Annotated[
+        str, typer.Option(help="The key's name in DNS; a new one for each rotation (s1, s2, 2026a …).")
+    ] = "s1",
+    out: Annotated[Path, typer.Option(help="Directory for the private key file (kept private, mode 600).")] = Path(),
+) -> None:
+    """Make an RSA key for DOMAIN: write the private key and print the DNS TXT record to publish and the setting."""
+    from tidings.delivery.dkim import DkimKeyInvalid, generate
+
+    domain = domain.strip().lower().rstrip(".")
+    try:
+        private_key, record = generate(domain, selector)
+    except DkimKeyInvalid as error:
+        console.print(f"[red]refused:[/red] {error.message}")
+        raise typer.Exit(2) from None
+    path = (out / f"{domain}.{selector}.pem").resolve()
+    if path.exists():
+        console.print(f"[red]refused:[/red] {path} exists; choose another --selector to rotate the key")
+        raise typer.Exit(2)
+    out.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_bytes(private_key)
+    setting = json.dumps({domain: {"selector": selector, "private_key_file": str(path)}})
+    console.print(f"private key written to {path}")
+    console.print("publish this TXT record in the DNS zone of the domain:")
+    typer.echo(record)
+    console.print("then sign with it (beside any other domains' keys):")
+    typer.echo(f"TIDINGS_DKIM_KEYS='{setting}'")
+
+
+@bounces_app.command("import")
+def bounces_import(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Where the bounce mailbox drops mail.")],
+) -> None:
+    """Read bounces (DSN) and spam complaints (ARF) from FOLDER: hard bounces and complaints suppress the address.
+    Each mail moves to FOLDER/done or, if it cannot be read, FOLDER/refused (and is kept in the database)."""
+    from tidings.core.clock import SystemClock
+    from tidings.delivery.bounce_mail import import_folder
+    from tidings.store.database import Database
+
+    settings = _settings()
+    _migrate(settings)
+    db = Database.open(settings.database_url)
+    try:
+        report = import_folder(db, folder, SystemClock().now())
+    finally:
+        db.dispose()
+    console.print(f"applied {report.applied} reports, suppressed {report.suppressed} addresses")
+    for name, why in report.refused:
+        console.print(f"[red]refused[/red] {name}: {why}")
+    if report.refused:
+        raise typer.Exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,8 @@ from tidings.accounts import Accounts, password_hasher
 from tidings.core.clock import Clock, ManualClock, SystemClock
 from tidings.core.retry import RetryPolicy
 from tidings.delivery.channels import build_routes
+from tidings.delivery.feedback import FeedbackSource
+from tidings.delivery.feedback_sources import build_sources
 from tidings.delivery.pipeline import Delivery, Policy
 from tidings.delivery.poll_links import PollLinks
 from tidings.delivery.tracking import Tracker
@@ -81,6 +84,7 @@ class Services:
     scheduler: Scheduler
     loyalty: LoyaltyProcessor
     accounts: Accounts
+    feedback: Mapping[str, FeedbackSource]  # provider webhooks reporting bounces and complaints, by name
 
     @classmethod
     def build(
@@ -121,7 +125,8 @@ class Services:
             parallelism=settings.password_hash_parallelism,
         )
         accounts = Accounts(db, wall, timedelta(hours=settings.session_hours), hasher)
-        return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty, accounts)
+        feedback = build_sources(settings)
+        return cls(settings, db, clock, documents, campaigns, delivery, runtime, scheduler, loyalty, accounts, feedback)
 
     @property
     def advancer(self) -> ClockAdvancer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidings.model.sms_body import check_body_template
@@ -20,6 +20,25 @@ NO_SECRET_KEY = (
     "anyone could forge them. Make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, set "
     "it as TIDINGS_SECRET_KEY for every Tidings process, and keep it private (`tidings run --demo` makes its own)."
 )
+
+
+#: What the server says when bulk mail would carry an ``http://`` one-click unsubscribe URL.
+NO_HTTPS_UNSUBSCRIBE = (
+    "TIDINGS_PUBLIC_URL is {url!r}: the one-click unsubscribe link in every e-mail is built from it, and RFC 8058 "
+    "(and Gmail's and Yahoo's bulk-sender rules) require it to be https. Set TIDINGS_PUBLIC_URL to the https:// "
+    "address at which recipients reach this server (`tidings run --demo` allows http for trying Tidings out)."
+)
+
+
+class DkimKeySetting(BaseModel):
+    """One sending domain's DKIM key: ``{"selector": "s1", "private_key_file": "/etc/tidings/dkim/s1.pem"}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    selector: str = Field(
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        description="The selector the public key is published under (`<selector>._domainkey.<domain>`).",
+    )
+    private_key_file: Path = Field(description="A PEM file of the RSA private key (made by `tidings dkim keygen`).")
 
 
 class Settings(BaseSettings):
@@ -74,6 +93,12 @@ class Settings(BaseSettings):
         "doubt after a crash); 32 stays under Postfix's default limit of 50 connections per client.",
     )
     email_rate_limit: float = Field(default=0, ge=0, description="E-mails per second per worker; 0 = unlimited.")
+    dkim_keys: dict[str, DkimKeySetting] = Field(
+        default_factory=dict,
+        description="DKIM keys by sending domain, JSON: "
+        '`{"example.com": {"selector": "s1", "private_key_file": "/etc/tidings/dkim/example.com.s1.pem"}}`. '
+        "Mail from a domain (or a subdomain of one) listed here is signed; see docs/deliverability.md.",
+    )
 
     # -- SMS, Viber and push providers (`sandbox`: recorded as sent, visible in GET /api/v1/messages) ------------
     sms_provider: Literal["sandbox", "http"] = "sandbox"
@@ -145,6 +170,32 @@ class Settings(BaseSettings):
     loyalty_retry_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between two attempts.")
     loyalty_chunk_size: int = Field(default=200, ge=1, le=10_000, description="Requests claimed at a time.")
     loyalty_concurrency: int = Field(default=8, ge=1, le=256, description="HTTP requests in flight per worker.")
+    # -- bounces and complaints as the providers report them (docs/deliverability.md) ---------------------------
+    ses_topic_arns: list[str] = Field(
+        default_factory=list,
+        description="Amazon SNS topics whose notifications (SES bounces, complaints, deliveries) are accepted at "
+        "POST /api/v1/feedback/ses, JSON list of ARNs.",
+    )
+    sns_url_pattern: str = Field(
+        default=r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/",
+        description="Where SNS signing certificates and subscription confirmations may be fetched from (a regular "
+        "expression a URL must match); anything else is refused unfetched.",
+    )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="The verification key of SendGrid's signed event webhook (base64, as SendGrid shows it, or PEM).",
+    )
+    mailgun_webhook_signing_key: SecretStr | None = Field(
+        default=None, description="Mailgun's HTTP webhook signing key (Sending → Webhooks)."
+    )
+    postmark_webhook_credentials: SecretStr | None = Field(
+        default=None,
+        description="`user:password` that Postmark's webhook URL carries (https://user:password@host/…): Postmark "
+        "authenticates webhooks by HTTP basic auth.",
+    )
+    feedback_max_age_seconds: int = Field(
+        default=900, ge=60, description="A signed webhook whose timestamp is older than this is refused (replays)."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The address customers' links (tracking, unsubscribe, polls) point to. Default: "
@@ -269,6 +320,20 @@ class Settings(BaseSettings):
         """Refuse to serve with the public development key (the entry points call this outside demo mode)."""
         if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
             raise ValueError(NO_SECRET_KEY)
+
+    def check_public_url(self) -> None:
+        """Refuse to send bulk e-mail whose one-click unsubscribe URL would be ``http://`` (outside demo mode the
+        entry points call this when e-mail goes out through SMTP)."""
+        if self.email_provider == "smtp" and not self.public_url.lower().startswith("https://"):
+            raise ValueError(NO_HTTPS_UNSUBSCRIBE.format(url=self.public_url))
+
+    @model_validator(mode="after")
+    def _dkim_keys_readable(self) -> Settings:
+        for domain, key in self.dkim_keys.items():
+            if not key.private_key_file.is_file():
+                path = key.private_key_file
+                raise ValueError(f"TIDINGS_DKIM_KEYS: the key file of {domain!r}, {path}, is not a file")
+        return self
 
     @field_validator("secret_key")
     @classmethod

@@ -19,7 +19,10 @@ from tidings.store.bulk_import import import_customers
 from tidings.store.tables import channel_subscriptions, messages
 
 JSON = {"content-type": "application/json"}
-BODY = '<p>Hi {{ customer.first_name }}</p><p><a href="https://shop.example/new?utm_medium=sms">New</a></p>'
+BODY = (  # an image of its own, so the open pixel is added (never to a mail without one)
+    '<img src="https://shop.example/logo.png" alt="Shop"><p>Hi {{ customer.first_name }}</p>'
+    '<p><a href="https://shop.example/new?utm_medium=sms">New</a></p>'
+)
 
 
 def origin(client: httpx.Client) -> str:

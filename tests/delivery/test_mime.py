@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from tidings.delivery.mime import BOUNDARY, Email, InvalidAddress, Mailbox, address, mailbox
+from tidings.delivery.mime import BOUNDARY, BulkHeaders, Email, InvalidAddress, Mailbox, address, mailbox
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -21,7 +21,11 @@ def email(**fields: object) -> Email:
         "subject": "Hello",
         "date": NOW,
         "message_id": "<7.1.e1.1@mail.example.com>",
-        "list_unsubscribe": "<https://mail.example.com/api/v1/unsubscribe/1.sig>",
+        "bulk": BulkHeaders(
+            list_id="<campaign-7.acme.example>",
+            list_unsubscribe="<https://mail.example.com/api/v1/unsubscribe/1.sig>",
+            feedback_id="7:e1:email:tidings",
+        ),
         "text": "Hello\n",
         "html": "<p>Hello</p>",
     }

@@ -71,8 +71,8 @@ def test_a_chunk_goes_over_one_connection_as_proper_mime(smtp_server: SmtpServer
     assert str(first["To"]) == "user1@example.com"
     assert str(first["Reply-To"]) == "help@acme.example"
     assert str(first["Subject"]) == "Hello 1"
-    assert first["Message-ID"] == "<7.101.welcome.1@mail.example.com>"
-    assert results[0].provider_message_id == "<7.101.welcome.1@mail.example.com>"
+    assert first["Message-ID"] == "<7.101.welcome.1@acme.example>"  # the sender's domain, not the server's
+    assert results[0].provider_message_id == "<7.101.welcome.1@acme.example>"
     assert first["Date"].datetime == NOW
     assert "Reply-To" not in received[1].message
     # the header is on the wire verbatim: no encoded words, the URLs readable by any client
@@ -244,8 +244,18 @@ def test_a_note_to_a_user_carries_no_unsubscribe_headers(smtp_server: SmtpServer
 
     assert [r.ok for r in results] == [True, True]
     note, customer_mail = (received.raw for received in smtp_server.received)
-    assert b"List-Unsubscribe" not in note
+    assert b"List-Unsubscribe" not in note and b"List-Id" not in note and b"Precedence" not in note
     assert b"List-Unsubscribe: <mailto:" in customer_mail and b"List-Unsubscribe-Post:" in customer_mail
+    assert b"List-Id: <campaign-0.acme.example>\r\n" in customer_mail
+    assert b"Precedence: bulk\r\n" in customer_mail
+
+
+def test_a_categorys_mail_is_listed_under_the_category(smtp_server: SmtpServer) -> None:
+    send_all(provider(smtp_server), [outbound(1, campaign_id=7, node_id="e 1", category="news")], NOW)
+
+    (received,) = smtp_server.received
+    assert received.message["List-Id"] == "<category-news.acme.example>"
+    assert received.message["Feedback-ID"] == "7:e-1:email:tidings"
 
 
 def test_an_address_refused_after_mail_leaves_no_envelope_behind(smtp_server: SmtpServer) -> None:

@@ -199,11 +199,28 @@ def test_the_pixel_goes_before_the_last_closing_body_tag_or_at_the_end() -> None
         f'<img src="{TRACKER.open_url(5)}" width="1" height="1" alt="" '
         'style="display:block;width:1px;height:1px;border:0">'
     )
-    assert TRACKER.track("<p>Hi</p>", 5) == f"<p>Hi</p>{pixel}"
-    assert TRACKER.track("<html><BODY><p>Hi</p></BODY ></html>", 5) == f"<html><BODY><p>Hi</p>{pixel}</BODY ></html>"
-    quoted = "<body><pre>&lt;/body&gt;</pre><!-- </body> --></body>"
-    assert TRACKER.track(quoted, 5) == f"<body><pre>&lt;/body&gt;</pre><!-- </body> -->{pixel}</body>"
-    assert [image["src"] for image in Links(TRACKER.track("<p>x</p>", 5)).images] == [TRACKER.open_url(5)]
+    logo = '<img src="https://shop.example/logo.png" alt="Shop">'
+    assert TRACKER.track(f"<p>Hi</p>{logo}", 5) == f"<p>Hi</p>{logo}{pixel}"
+    assert (
+        TRACKER.track(f"<html><BODY>{logo}<p>Hi</p></BODY ></html>", 5)
+        == f"<html><BODY>{logo}<p>Hi</p>{pixel}</BODY ></html>"
+    )
+    quoted = f"<body>{logo}<pre>&lt;/body&gt;</pre><!-- </body> --></body>"
+    assert TRACKER.track(quoted, 5) == f"<body>{logo}<pre>&lt;/body&gt;</pre><!-- </body> -->{pixel}</body>"
+    images = [image["src"] for image in Links(TRACKER.track(f"{logo}<p>x</p>", 5)).images]
+    assert images == ["https://shop.example/logo.png", TRACKER.open_url(5)]
+
+
+def test_the_pixel_is_never_the_only_image() -> None:
+    """A mail whose only image is the pixel reads as image-only to spam filters (HTML_IMAGE_ONLY_*): without an
+    image of its own it goes without; an image in a comment, a script or a style does not count; and a node that
+    does not count opens never gets one."""
+    assert TRACKER.track("<p>Hi</p>", 5) == "<p>Hi</p>"
+    assert TRACKER.track('<p>Hi</p><!-- <img src="x.png"> -->', 5) == '<p>Hi</p><!-- <img src="x.png"> -->'
+    assert TRACKER.track("<style>img {border: 0}</style><p>Hi</p>", 5).count("<img") == 0
+    with_logo = '<p>Hi</p><IMG SRC="https://shop.example/logo.png">'
+    assert TRACKER.track(with_logo, 5).count(TRACKER.open_url(5)) == 1
+    assert TRACKER.track(with_logo, 5, pixel=False) == with_logo
 
 
 def test_the_development_key_is_the_default_and_a_short_key_is_refused(caplog: pytest.LogCaptureFixture) -> None:
@@ -334,7 +351,7 @@ def test_spam_and_unsubscribe_turn_the_channel_off_once_per_customer(services: S
 # -- the whole way: SMTP out, HTTP back ------------------------------------------------------------------------
 
 BODY = (
-    "<html><body><p>Hi {{ customer.first_name }},</p>"
+    '<html><body><img src="https://shop.example/logo.png" alt="Shop"><p>Hi {{ customer.first_name }},</p>'
     '<p><a href="https://shop.example/sale?ref=mail">Winter sale</a> · '
     '<a href="mailto:help@shop.example">Write to us</a></p>'
     '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p></body></html>'
@@ -404,7 +421,8 @@ def test_an_email_goes_out_over_smtp_and_its_pixel_link_and_unsubscribe_come_bac
     assert sale.startswith(f"{PUBLIC}/t/c/{message_id}.")
     assert mail_to == "mailto:help@shop.example"
     assert unsubscribe == TRACKER.unsubscribe_url(message_id)
-    (pixel,) = [image["src"] for image in links.images]
+    logo, pixel = [image["src"] for image in links.images]
+    assert logo == "https://shop.example/logo.png"
     assert pixel == f"{PUBLIC}/t/o/{TRACKER.token('open', message_id)}.gif"
     assert re.search(r'<img src="[^"]+" width="1" height="1"[^>]*></body></html>', html)
     assert mail["List-Unsubscribe"].endswith(f", <{unsubscribe}>")
@@ -495,5 +513,5 @@ def test_stray_markup_in_customer_data_is_left_as_it_is() -> None:
     tracked = TRACKER.track(f"<p>{stray} {link}</p>", 5)
     assert tracked.startswith(f'<p>{stray} <a href="{TRACKER.click_url(5, "https://shop.example/")}">shop</a>')
 
-    hidden = TRACKER.track(f"{link}<!-- unclosed {link}", 5)
+    hidden = TRACKER.track(f"<img src='logo.png'>{link}<!-- unclosed {link}", 5)
     assert hidden.count(f"{PUBLIC}/t/c/") == 1 and f"<!-- unclosed {link}<img src=" in hidden

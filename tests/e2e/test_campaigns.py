@@ -11,6 +11,9 @@ from playwright.sync_api import Page, expect
 from tests.e2e.canvas import context_menu, editor_document, node, nodes_of_type, open_editor, save
 from tests.e2e.conftest import create_campaign, document_of, fixture_document
 
+#: An image of its own: the open pixel is added only to mail that has one.
+LOGO = '<img src="https://shop.example/logo.png" alt="Shop">'
+
 
 def test_navigation_reaches_every_section(page: Page, api: httpx.Client) -> None:
     page.goto("/")  # the root leads to the editor's shell
@@ -73,7 +76,7 @@ def test_the_list_shows_the_orders_and_revenue_credited_to_each_campaign(
     document = {
         "name": "Credited sale",
         "trigger": {"id": "trigger", "type": "api_enrollment", "config": {}},
-        "nodes": [{"id": "e1", "type": "send_email", "config": {"subject": "Sale", "body_html": "<p>Sale</p>"}}],
+        "nodes": [{"id": "e1", "type": "send_email", "config": {"subject": "Sale", "body_html": LOGO + "<p>Sale</p>"}}],
         "edges": [{"source": "trigger", "target": "e1"}],
     }
     campaign = create_campaign(api, document)

@@ -87,6 +87,7 @@ def _worker(url: str, smtp_port: int, connections: int, log: Path) -> subprocess
         "TIDINGS_SECRET_KEY": "worker-test-secret-key-0123456789",  # a worker refuses to start without one
         "TIDINGS_RUNTIME": "direct",
         "TIDINGS_EMAIL_PROVIDER": "smtp",
+        "TIDINGS_PUBLIC_URL": "https://mail.example.com",  # bulk mail's one-click unsubscribe must be https
         "TIDINGS_SMTP_HOST": "127.0.0.1",
         "TIDINGS_SMTP_PORT": str(smtp_port),
         "TIDINGS_SMTP_CONNECTIONS": str(connections),

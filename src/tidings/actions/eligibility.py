@@ -4,6 +4,8 @@ A customer is sent to only if all hold, checked in this order, each failure a dr
 
 * the contact is present (``no_contact``) — e-mail, phone, or a push token;
 * the contact is valid (``invalid_contact``) — e-mail syntax, an E.164 phone, an active push token;
+* an e-mail address is not suppressed (``suppressed_address``) — it bounced hard or complained
+  (``delivery.feedback``);
 * the customer is subscribed to the channel (``unsubscribed_channel``);
 * if the action names a mailing category, to that category on the channel (``unsubscribed_category``);
 * the node has not already queued this entry's message (``already_sent``, D15: merged branches send once).
@@ -30,6 +32,7 @@ from tidings.model.durations import Duration, DurationAmount, DurationUnit
 from tidings.segments.compiler import ConditionCompiler
 from tidings.store import messages as message_sql
 from tidings.store.journey_rows import customer_matches, has_row_here, in_control_group, left_here, once_per_entry
+from tidings.store.suppressions import is_suppressed
 from tidings.store.tables import customers, messages, push_tokens
 from tidings.store.types import Timestamp
 
@@ -103,13 +106,13 @@ class Audience:
         compiler = ConditionCompiler(ctx.now, ctx.account.timezone)
         missing, invalid = _contact_rules(self.contact)
         routing = (
-            Routing()
-            .drop("no_contact", customer_matches(missing))
-            .drop("invalid_contact", customer_matches(invalid))
-            .drop(
-                "unsubscribed_channel",
-                customer_matches(and_(*(not_(_subscribed(compiler, channel)) for channel in self.channels))),
-            )
+            Routing().drop("no_contact", customer_matches(missing)).drop("invalid_contact", customer_matches(invalid))
+        )
+        if self.contact == "email":
+            routing.drop("suppressed_address", customer_matches(is_suppressed(customers.c.email)))
+        routing.drop(
+            "unsubscribed_channel",
+            customer_matches(and_(*(not_(_subscribed(compiler, channel)) for channel in self.channels))),
         )
         if self.category is not None:
             unreachable = and_(*(not_(self.reachable(compiler, channel)) for channel in self.channels))

@@ -55,6 +55,11 @@ class SendEmailConfig(BaseModel):
     utm: UtmParameters | None = Field(
         default=None, description="Appended to every tracked link (a parameter already in a link is kept)."
     )
+    track_opens: bool = Field(
+        default=True,
+        description="Count opens with a 1×1 image. It is left out of an e-mail that has no other image, which spam "
+        "filters would read as an image-only mail.",
+    )
 
 
 class SendEmail:
@@ -77,6 +82,8 @@ class SendEmail:
             sender_email=config.sender_email,
             reply_to=config.reply_to,
             utm=config.utm.query() if config.utm else None,
+            category=config.category,
+            track_opens=config.track_opens,
         )
         return DeliveryRules(sends=(content,), windowed=False)  # e-mail has no delivery window (D16)
 

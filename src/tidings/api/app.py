@@ -21,6 +21,7 @@ from tidings.api import (
     custom_fields,
     customers,
     events,
+    feedback,
     keys,
     messages,
     meta,
@@ -84,6 +85,8 @@ API_ROUTERS: tuple[tuple[APIRouter, Access], ...] = (
     (templates.router, Access(Area.templates)),
     (tracking.router, PUBLIC),  # one-click unsubscribe (RFC 8058)
     (tracking.webhooks, Access(Area.webhooks)),
+    (feedback.public, PUBLIC),  # bounces and complaints: each provider authenticates by its own signature
+    (feedback.router, Access(Area.messages)),  # the refused reports and the suppression list
     (account.router, Access(Area.settings)),
     (clock.router, Access(Area.clock)),
     (meta.health_router, PUBLIC),
@@ -107,6 +110,7 @@ def create_app(
     if services is None and settings is None:  # the ASGI factory, configured by the environment: production
         settings = Settings()
         settings.check_secret_key()
+        settings.check_public_url()
     built = services if services is not None else Services.build(settings or Settings(), clock)
 
     @asynccontextmanager

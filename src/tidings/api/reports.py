@@ -43,6 +43,7 @@ from tidings.services import Services
 from tidings.store import ab_tests as ab_sql
 from tidings.store import attribution as report_sql
 from tidings.store import campaigns as campaign_sql
+from tidings.store.tracking import campaign_email_outcomes
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=StrictJsonRoute)
 
@@ -128,9 +129,20 @@ class AbTestResults(BaseModel):
     decisions: list[Decision] = Field(description="Every decision made, oldest first.")
 
 
+class EmailOutcomes(BaseModel):
+    """What became of the campaign's e-mails, as providers, mailboxes and recipients reported it."""
+
+    sent: int
+    delivered: int
+    bounced: int = Field(description="Hard bounces: the address is suppressed.")
+    complaints: int = Field(description="Marked as spam by the recipient (a provider's complaint loop).")
+    unsubscribed: int
+
+
 class CampaignReport(BaseModel):
     campaign_id: int
     attribution_days: int
+    emails: EmailOutcomes
     orders: Orders
     control_group: ControlGroupResults
     ab_tests: list[AbTestResults]
@@ -151,10 +163,18 @@ def report(campaign_id: CampaignIdPath, services: ServicesDep) -> CampaignReport
         return CampaignReport(
             campaign_id=campaign_id,
             attribution_days=days,
+            emails=_emails(conn, campaign_id),
             orders=_orders(conn, campaign_id),
             control_group=_control_group(conn, campaign_id, document, days, _note_nodes(services, conn, row)),
             ab_tests=_ab_tests(conn, campaign_id, document),
         )
+
+
+def _emails(conn: Connection, campaign_id: int) -> EmailOutcomes:
+    sent, delivered, bounced, complaints, unsubscribed = conn.execute(campaign_email_outcomes(campaign_id)).one()
+    return EmailOutcomes(
+        sent=sent, delivered=delivered, bounced=bounced, complaints=complaints, unsubscribed=unsubscribed
+    )
 
 
 def _money(value: Any) -> float:

@@ -40,6 +40,8 @@ class EmailContent(Content):
     sender_email: str | None = None  # the account's when None
     reply_to: str | None = None
     utm: Mapping[str, str] | None = None  # appended to every tracked link
+    category: str | None = None  # the mailing category: the list the mail belongs to (List-Id), else the campaign
+    track_opens: bool = True  # an open pixel, in mail that has another image (an image-only mail looks like spam)
 
 
 @dataclass(frozen=True)

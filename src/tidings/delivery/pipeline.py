@@ -338,6 +338,8 @@ class Delivery:
 
         message = Claimed(
             message_id=message_id,
+            campaign_id=row["campaign_id"],
+            node_id=row["node_id"],
             idempotency_key=f"{row['campaign_id']}.{row['entry_id']}.{row['node_id']}.{message_id}",
             recipient=row["recipient"],
             payload=row["payload"],

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from aiosmtplib import SMTP, SMTPException, SMTPHeloError, SMTPNotSupported, SMTPResponseException
 
 from tidings.core.delivery import Channel
 from tidings.delivery.channels.email import OutboundEmail
-from tidings.delivery.mime import Email, Mailbox, address, sender_mailbox
+from tidings.delivery.dkim import DkimSigner
+from tidings.delivery.mime import BulkHeaders, Email, Mailbox, address, sender_mailbox
 from tidings.delivery.plain_text import html_to_text
 from tidings.delivery.providers import Outbox, SendResult, in_parallel
 from tidings.delivery.tracking import Tracker
@@ -56,8 +58,7 @@ class SmtpProvider:
         self.ca_file = settings.smtp_ca_file
         self.concurrency = settings.smtp_connections
         self.tracker = Tracker.from_settings(settings)
-        host = urlsplit(settings.public_url).hostname or "tidings.invalid"
-        self.message_id_domain = f"[{host}]" if ":" in host else host
+        self.dkim = DkimSigner.from_settings(settings)
 
     async def send(self, outbox: Outbox[OutboundEmail]) -> AsyncGenerator[SendResult, None]:
         sessions = _Sessions(self)
@@ -89,7 +90,7 @@ class SmtpProvider:
     async def _send_one(self, client: SMTP, message: OutboundEmail, now: datetime) -> SendResult:
         try:
             email = self.build(message, now)
-            payload = email.to_bytes()
+            payload = self.dkim.sign(email.to_bytes(), email.sender.domain_ascii)
         except Exception as error:  # a malformed address or header fails this message only
             return SendResult(message.message_id, False, error=f"cannot build the message: {error}")
         message_id = email.message_id
@@ -117,20 +118,33 @@ class SmtpProvider:
     def build(self, message: OutboundEmail, now: datetime) -> Email:
         """The MIME message of one outbound e-mail; raises ``InvalidAddress`` for a malformed address."""
         sender = sender_mailbox(message.sender)
-        key = quote(message.idempotency_key, safe="")
-        mailto = f"mailto:{quote(sender.addr_spec, safe='@')}?subject=unsubscribe%20{key}"
-        unsubscribe = f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>"
+        domain = sender.domain_ascii
+        bulk = None
+        if not message.internal:
+            key = quote(message.idempotency_key, safe="")
+            mailto = f"mailto:{quote(sender.addr_spec, safe='@')}?subject=unsubscribe%20{key}"
+            scope = f"category-{message.category}" if message.category else f"campaign-{message.campaign_id}"
+            bulk = BulkHeaders(
+                list_id=f"<{_list_label(scope)}.{domain}>",
+                list_unsubscribe=f"<{mailto}>, <{self.tracker.unsubscribe_url(message.message_id)}>",
+                feedback_id=f"{message.campaign_id}:{_list_label(message.node_id)}:email:tidings",
+            )
         return Email(
             sender=sender,
             recipient=Mailbox("", address(message.recipient)),
             reply_to=sender_mailbox(message.reply_to) if message.reply_to else None,
             subject=message.subject,
             date=now,
-            message_id=f"<{message.idempotency_key}@{self.message_id_domain}>",
-            list_unsubscribe=None if message.internal else unsubscribe,
+            message_id=f"<{message.idempotency_key}@{domain}>",
+            bulk=bulk,
             text=html_to_text(message.body_html),
             html=message.body_html,
         )
+
+
+def _list_label(text: str) -> str:
+    """``text`` as a dot-atom label of a List-Id or Feedback-ID (letters, digits, hyphens, underscores)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "x"
 
 
 async def _transaction(client: SMTP, email: Email, payload: bytes) -> None:

@@ -14,7 +14,9 @@ The kind is signed, so the token of the open pixel cannot be replayed as an unsu
 ``None`` for anything malformed, tampered or signed with another key, without saying which.
 
 ``Tracker.track`` rewrites every ``<a href>`` to an absolute http(s) URL into a click link (UTM parameters
-appended first, when the send asks for them) and appends the 1×1 open pixel before ``</body>``. It leaves
+appended first, when the send asks for them) and appends the 1×1 open pixel before ``</body>`` — only to HTML that
+has an image of its own: a short mail whose only image is a tracking pixel is what SpamAssassin's
+``HTML_IMAGE_ONLY_*`` rules score as spam, so such a mail goes without, and its opens are not counted. It leaves
 alone ``mailto:``, ``tel:``, in-page anchors, relative links, the unsubscribe link and links already tracked,
 so following the unsubscribe link is never counted as a click.
 """
@@ -60,6 +62,7 @@ _MARKUP = re.compile(  # one literal '<' first, so the engine skips plain text f
     re.IGNORECASE | re.DOTALL,
 )
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:(\s*=\s*)("[^"]*"|'[^']*'|[^\s"'=<>`]*))?""")
+_IMAGES = re.compile(r"<(?:!--.*?(?:-->|\Z)|(script|style)\b.*?(?:</\1\s*>|\Z)|img\b)", re.IGNORECASE | re.DOTALL)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 # WHATWG URL parsing drops these anywhere in a URL, and C0 controls and spaces at its ends.
 _URL_NOISE = re.compile(r"[\t\n\r]")
@@ -138,15 +141,21 @@ class Tracker:
 
     # -- HTML ----------------------------------------------------------------------------------------------
 
-    def track(self, body_html: str, message_id: int, utm: Mapping[str, str] | None = None) -> str:
-        """``body_html`` with its links turned into click links and the open pixel added."""
+    def track(
+        self, body_html: str, message_id: int, utm: Mapping[str, str] | None = None, *, pixel: bool = True
+    ) -> str:
+        """``body_html`` with its links turned into click links and, if ``pixel`` and it has an image of its own,
+        the open pixel added."""
         parameters = tuple(utm.items()) if utm else ()
 
         def rewrite(match: re.Match[str]) -> str:
             tag = match.group(0)
             return self._rewrite_anchor(tag, message_id, parameters) if tag[1] in "aA" else tag
 
-        return self._add_pixel(_MARKUP.sub(rewrite, body_html), message_id)
+        tracked = _MARKUP.sub(rewrite, body_html)
+        if not pixel or not has_image(body_html):
+            return tracked
+        return self._add_pixel(tracked, message_id)
 
     def _rewrite_anchor(self, tag: str, message_id: int, utm: tuple[tuple[str, str], ...]) -> str:
         key = (tag, utm)
@@ -196,6 +205,11 @@ class Tracker:
         if not ends:
             return body_html + pixel
         return body_html[: ends[-1]] + pixel + body_html[ends[-1] :]
+
+
+def has_image(body_html: str) -> bool:
+    """Whether the HTML shows an image of its own (an ``<img>`` outside comments, scripts and styles)."""
+    return any(match.group(0)[1:4].lower() == "img" for match in _IMAGES.finditer(body_html))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,3 +21,9 @@ MessageStatus = Literal[
 
 #: ``loyalty_requests.status``: pending until the loyalty processor records the program's answer.
 LoyaltyRequestStatus = Literal["pending", "done", "failed"]
+
+#: ``email_suppressions.reason``: why an address is no longer sent to (a provider or bounce mailbox said so).
+SuppressionReason = Literal["hard_bounce", "complaint"]
+
+#: ``feedback_reports.outcome``: a provider's or bounce mailbox's report that was refused (kept for inspection).
+FeedbackOutcome = Literal["refused"]

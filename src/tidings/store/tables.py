@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from tidings.core.triggers import SegmentChange
-from tidings.model.statuses import EntryStatus, LoyaltyRequestStatus, MessageStatus
+from tidings.model.statuses import EntryStatus, FeedbackOutcome, LoyaltyRequestStatus, MessageStatus, SuppressionReason
 from tidings.model.users import Role
 from tidings.store.types import BigId, Json, Timestamp
 
@@ -591,6 +591,36 @@ sign_in_failures = Table(
     Column("at", Timestamp, nullable=False),
     Index("ix_sign_in_failures_email", "email", "at"),
     Index("ix_sign_in_failures_address", "address", "at"),
+)
+
+
+# Addresses no e-mail goes to any more: a hard bounce or a spam complaint reported by a provider or found in the
+# bounce mailbox. Lower case; send actions drop a customer whose address is here (``suppressed_address``).
+email_suppressions = Table(
+    "email_suppressions",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("reason", String(16), nullable=False),
+    Column("source", String(32), nullable=False),  # ses, sendgrid, mailgun, postmark, mailbox
+    Column("detail", Text, nullable=False, server_default=""),  # the provider's diagnostic, e.g. "550 5.1.1 …"
+    Column("message_id", BigInteger),  # the message that bounced or was complained about, when known
+    Column("created_at", Timestamp, nullable=False),
+    _one_of("reason", SuppressionReason),
+)
+
+# Reports from providers and the bounce mailbox that were refused (malformed: a field missing, no failed recipient),
+# kept as they arrived so that someone can see what was wrong; a report with a bad signature is not kept.
+feedback_reports = Table(
+    "feedback_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+    _one_of("outcome", FeedbackOutcome),
+    Index("ix_feedback_reports_received", "received_at"),
 )
 
 

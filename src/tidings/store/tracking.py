@@ -20,7 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Connection, Select, Update, bindparam, case, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Select,
+    Update,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from tidings.core.dialect import Dialect
 from tidings.model.statuses import MessageStatus
@@ -142,3 +155,32 @@ def messages_of_provider(provider: str, *, ids: Sequence[int], provider_message_
         messages.c.provider == provider,
         messages.c.id.in_(ids) | messages.c.provider_message_id.in_(provider_message_ids),
     )
+
+
+def email_recipients(message_ids: Sequence[int]) -> Select[Any]:
+    """(id, recipient) of the e-mail messages among ``message_ids``."""
+    return select(messages.c.id, messages.c.recipient).where(
+        messages.c.id.in_(message_ids), messages.c.channel == "email"
+    )
+
+
+def latest_email_to(address: str) -> Select[Any]:
+    """The id of the latest e-mail sent to ``address`` — for a report that does not carry our Message-ID (a
+    Postmark webhook); reads the e-mail messages of that address, so it is used for one report at a time."""
+    return (
+        select(messages.c.id)
+        .where(messages.c.channel == "email", messages.c.recipient == address, messages.c.sent_at.is_not(None))
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    )
+
+
+def campaign_email_outcomes(campaign_id: int) -> Select[int, int, int, int, int]:
+    """(sent, delivered, bounced, complained, unsubscribed) e-mails of a campaign: counts of the non-null times."""
+    return select(
+        func.count(messages.c.sent_at),
+        func.count(messages.c.delivered_at),
+        func.count(messages.c.bounced_at),
+        func.count(messages.c.complained_at),
+        func.count(messages.c.unsubscribed_at),
+    ).where(messages.c.campaign_id == campaign_id, messages.c.channel == "email")

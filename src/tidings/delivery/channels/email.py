@@ -1,8 +1,9 @@
 """E-mail: the ``send_email`` and ``notify_manager`` nodes' ``EmailContent``, composed into an ``OutboundEmail`` and
 sent through the sandbox (the built-in mailbox) or SMTP (``TIDINGS_EMAIL_PROVIDER=smtp``, ``delivery.smtp``).
 
-What is sent, and stored on the message, is the tracked HTML: links rewritten and an open pixel added, except in an
-internal note (``DeliveryRules.internal``), which is never tracked.
+What is sent, and stored on the message, is the tracked HTML: links rewritten and an open pixel added (when the node
+counts opens and the mail has another image: ``delivery.tracking``), except in an internal note
+(``DeliveryRules.internal``), which is never tracked.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class OutboundEmail(Outbound):
     subject: str
     body_html: str
     internal: bool = False  # a note to a user about a customer (Notify manager): no unsubscribe headers
+    campaign_id: int = 0
+    node_id: str = ""
+    category: str | None = None  # the mailing category; its List-Id is the category's rather than the campaign's
 
     def stored(self) -> tuple[str | None, str]:
         return self.subject, self.body_html
@@ -43,7 +47,7 @@ class EmailRoute(Route[EmailContent, OutboundEmail]):
         def compose(content: EmailContent, message: Claimed) -> OutboundEmail:
             body = message.render(content.body_html)
             if not message.internal:
-                body = chunk.tracker.track(body, message.message_id, content.utm)
+                body = chunk.tracker.track(body, message.message_id, content.utm, pixel=content.track_opens)
             name = content.sender_name or account.email_from_name
             address = content.sender_email or account.email_from
             return OutboundEmail(
@@ -55,6 +59,9 @@ class EmailRoute(Route[EmailContent, OutboundEmail]):
                 subject=message.render(content.subject),
                 body_html=body,
                 internal=message.internal,
+                campaign_id=message.campaign_id,
+                node_id=message.node_id,
+                category=content.category,
             )
 
         return compose

@@ -42,6 +42,8 @@ class Claimed:
     """One claimed message, as its channel composes it."""
 
     message_id: int
+    campaign_id: int
+    node_id: str
     idempotency_key: str  # campaign, entry, node and message: the same for every attempt
     recipient: str
     payload: Mapping[str, Any] | None
