@@ -153,9 +153,11 @@ function EditorBody() {
         <a href="#/campaigns" className="back">
           ← Campaigns
         </a>
-        <button type="button" className="campaign-name" onClick={() => setSettingsOpen(true)} title="Name and settings">
-          {doc.name}
-        </button>
+        <h1 className="campaign-title">
+          <button type="button" className="campaign-name" onClick={() => setSettingsOpen(true)} title="Name and settings">
+            {doc.name}
+          </button>
+        </h1>
         <span className={`status status-${status}`} data-testid="status">
           {status}
         </span>
