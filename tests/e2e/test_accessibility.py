@@ -91,7 +91,8 @@ def test_the_form_of_every_action_and_trigger_passes_axe(page: Page, api: httpx.
     edit_document(page, document)
     problems: list[str] = []
     for node_id, kind in [("trigger", "trigger"), *((f"n{index}", kind) for index, kind in enumerate(types))]:
-        node(page, node_id).dblclick()
+        node(page, node_id).focus()
+        page.keyboard.press("Enter")
         panel = page.locator(f'[data-editing="{node_id}"]')
         expect(panel).to_be_visible()
         problems += report(page, f"the form of {kind}", ".side-panel")

@@ -58,6 +58,7 @@ function EditorBody() {
       if (event.key === "Escape") {
         store.getState().arm(null);
         store.getState().openMenu(null);
+        if (store.getState().connecting) store.setState({ connecting: null, hint: null });
         return;
       }
       if (isTyping(event.target) || !(event.ctrlKey || event.metaKey)) return;

@@ -10,6 +10,7 @@ import { FormCtx, type FormEnv } from "../forms/FormContext";
 import { PreviewPanel } from "../forms/PreviewPanel";
 import { ObjectFields } from "../forms/SchemaForm";
 import { useEditor, useEditorStore } from "./context";
+import { focusNode } from "./focus";
 
 export function NodeEditor({ id }: { id: string }) {
   const { meta, account, paths } = useApp();
@@ -44,7 +45,12 @@ export function NodeEditor({ id }: { id: string }) {
       if (isTrigger && draft.type !== current.trigger.type) next = changeTriggerType(next, meta, draft.type);
       return updateNode(next, meta, id, { ...draft, title: draft.title?.trim() ? draft.title.trim() : null });
     });
+    close();
+  };
+  /** Back to the canvas, the focus on the node (so the keyboard goes on from where it was). */
+  const close = () => {
     store.getState().edit(null);
+    focusNode(id);
   };
 
   return (
@@ -56,6 +62,9 @@ export function NodeEditor({ id }: { id: string }) {
       <FormCtx.Provider value={env}>
         <form
           className="form"
+          onKeyDown={(event) => {
+            if (event.key === "Escape") close();
+          }}
           onSubmit={(event) => {
             event.preventDefault();
             apply();
@@ -90,6 +99,7 @@ export function NodeEditor({ id }: { id: string }) {
             <input
               id="node-title"
               name="title"
+              autoFocus
               placeholder={type?.title}
               maxLength={200}
               value={draft.title ?? ""}
@@ -111,7 +121,7 @@ export function NodeEditor({ id }: { id: string }) {
             <button type="submit" className="primary" data-action="apply">
               Apply
             </button>
-            <button type="button" onClick={() => store.getState().edit(null)}>
+            <button type="button" onClick={close}>
               Cancel
             </button>
           </div>
