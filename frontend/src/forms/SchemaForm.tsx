@@ -2,7 +2,7 @@
  * widgets where a plain input would be poor (conditions, durations, dates and times in the account time zone,
  * templates (settings marked ``x-template``), lists of choices). */
 import type { Json } from "../model/doc";
-import { defaultFor, deref, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
+import { defaultFor, deref, humanize, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { errorsAt, useForm } from "./FormContext";
 import { AnyValueInput, DateTimeInput, DurationInput, ReferencePicker, TemplateInput, TimeInput } from "./widgets";
@@ -126,7 +126,7 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
           {(nullable || value === undefined) && <option value="">—</option>}
           {choices.map((choice) => (
             <option key={String(choice)} value={String(choice)}>
-              {String(choice)}
+              {choiceLabel(choice)}
             </option>
           ))}
         </select>
@@ -227,6 +227,11 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
   }
 }
 
+/** A choice in words: "per_store" → "Per store" (the stored value stays as it is). */
+export function choiceLabel(choice: Json): string {
+  return typeof choice === "string" ? humanize(choice) : String(choice);
+}
+
 /** The id of a field's control, from its path (config.variants[0].weight): unique within one form. */
 export function fieldId(path: string): string {
   return `f-${path.replace(/[^A-Za-z0-9_-]+/g, "-")}`;
@@ -265,7 +270,7 @@ function ArrayField({ schema, value, path, onChange }: { schema: JsonSchema; val
                 onChange(e.target.checked ? choices.filter((c) => c === choice || value.includes(c)) : value.filter((v) => v !== choice))
               }
             />
-            {String(choice)}
+            {choiceLabel(choice)}
           </label>
         ))}
       </div>

@@ -43,9 +43,11 @@ class NotifyManagerConfig(BaseModel):
     subject: TemplateText = Field(
         min_length=1,
         max_length=998,
-        description="Liquid template with the customer's variables, e.g. `Call {{ customer.full_name }}`.",
+        description="{{ … }} inserts customer details, e.g. “Call {{ customer.full_name }}”.",
     )
-    body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
+    body_html: TemplateText = Field(
+        min_length=1, title="Message (HTML)", description="The HTML body; {{ … }} inserts customer details."
+    )
     user: int | None = Field(
         default=None,
         ge=1,

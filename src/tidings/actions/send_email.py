@@ -21,10 +21,10 @@ from tidings.store.tables import customers
 class UtmParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", title="UTM parameters")
     source: str | None = Field(
-        default=None, min_length=1, max_length=200, description="`utm_source`, e.g. `newsletter`."
+        default=None, min_length=1, max_length=200, description="Source reported to web analytics, e.g. newsletter."
     )
-    medium: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_medium`, e.g. `email`.")
-    campaign: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_campaign`.")
+    medium: str | None = Field(default=None, min_length=1, max_length=200, description="Medium reported, e.g. email.")
+    campaign: str | None = Field(default=None, min_length=1, max_length=200, description="Campaign name reported.")
 
     def query(self) -> dict[str, str]:
         """The parameters to append to each link: ``{"utm_source": …}`` for those that are set."""
@@ -35,9 +35,13 @@ class UtmParameters(BaseModel):
 class SendEmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send email")
     subject: TemplateText = Field(
-        min_length=1, max_length=998, description="Liquid template, e.g. `Hi {{ customer.first_name }}`."
+        min_length=1,
+        max_length=998,
+        description="{{ … }} inserts customer details, e.g. “Hi {{ customer.first_name }}”.",
     )
-    body_html: TemplateText = Field(min_length=1, description="Liquid template of the HTML body.")
+    body_html: TemplateText = Field(
+        min_length=1, title="Message (HTML)", description="The HTML body; {{ … }} inserts customer details."
+    )
     sender_name: str | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: str | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: str | None = Field(

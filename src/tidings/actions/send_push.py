@@ -22,8 +22,10 @@ from tidings.store.tables import customers
 
 class SendPushConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send push")
-    title: TemplateText = Field(min_length=1, max_length=200, description="Liquid template of the title.")
-    text: TemplateText = Field(min_length=1, max_length=2000, description="Liquid template of the text.")
+    title: TemplateText = Field(
+        min_length=1, max_length=200, description="The title; {{ … }} inserts customer details."
+    )
+    text: TemplateText = Field(min_length=1, max_length=2000, description="The text; {{ … }} inserts customer details.")
     link: TemplateText | None = Field(
         default=None, max_length=2000, description="External link or app deep link opened by a tap (Liquid allowed)."
     )

@@ -34,10 +34,10 @@ CHANNELS: dict[Mode, tuple[Channel, ...]] = {
 
 class SendSmsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send SMS")
-    mode: Mode = Field(
-        default="sms", description="`sms`, `viber`, or `viber_sms`: Viber, and SMS when Viber cannot deliver."
+    mode: Mode = Field(default="sms", description="SMS, Viber, or Viber with SMS when Viber cannot deliver.")
+    text: TemplateText = Field(
+        min_length=1, max_length=2000, description="The message text; {{ … }} inserts customer details."
     )
-    text: TemplateText = Field(min_length=1, max_length=2000, description="Liquid template of the message text.")
     sender: str | None = Field(
         default=None, min_length=1, max_length=64, description="Registered sender name; defaults to the settings'."
     )

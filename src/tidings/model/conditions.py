@@ -95,6 +95,23 @@ CUSTOMER_FIELDS: dict[str, FieldType] = {
     "points_balance": "number",
 }
 
+#: How the editor names each built-in field to a marketer (a custom field by the name it was declared with).
+CUSTOMER_FIELD_TITLES: dict[str, str] = {
+    "external_id": "Customer id",
+    "email": "E-mail",
+    "phone": "Phone",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "middle_name": "Middle name",
+    "gender": "Gender",
+    "city": "City",
+    "timezone": "Time zone",
+    "store_code": "Store",
+    "birthday": "Birthday",
+    "registered_at": "Registered",
+    "points_balance": "Points balance",
+}
+
 #: ``{"field": "attributes.<code>"}`` names a declared custom field (stored in ``customers.attributes``).
 ATTRIBUTE_PREFIX = "attributes."
 CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -144,6 +161,32 @@ OPERATORS: dict[FieldType, dict[str, str]] = {
     "boolean": {"is_true": "none", "is_false": "none"},
 }
 
+#: How the editor words each operator ("City is one of …", "Birthday in the last … days").
+OPERATOR_TITLES: dict[str, str] = {
+    "equals": "is",
+    "not_equals": "is not",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "in": "is one of",
+    "empty": "is empty",
+    "not_empty": "is not empty",
+    "eq": "is",
+    "ne": "is not",
+    "lt": "is less than",
+    "lte": "is at most",
+    "gt": "is more than",
+    "gte": "is at least",
+    "between": "is between",
+    "before": "is before",
+    "after": "is after",
+    "on": "is on",
+    "in_last_days": "is in the last … days",
+    "days_ago": "is exactly … days ago",
+    "day_and_month_today": "is today (day and month)",
+    "is_true": "is yes",
+    "is_false": "is no",
+}
+
 _SCALAR_TYPES: dict[FieldType, tuple[type, ...]] = {
     "text": (str,),
     "number": (int, float),
@@ -170,12 +213,12 @@ def _catalog(info: ValidationInfo) -> Catalog | None:
 
 
 class FieldCondition(BaseModel):
-    """Compare one customer field — built in, or a declared custom field `attributes.<code>` — with a value."""
+    """Compare one customer field — built in, or a custom field you declared — with a value."""
 
     model_config = _CONFIG
-    field: str = Field(description="Customer field code, e.g. `city`, `birthday` or `attributes.shoe_size`.")
+    field: str = Field(description="The customer field, e.g. city, birthday or a custom field such as shoe size.")
     op: str = Field(description="Operator; which ones apply depends on the field's type.")
-    value: Any = Field(default=None, description="Value, list (for `in`), [low, high] (for `between`) or days.")
+    value: Any = Field(default=None, description="The value; a list for “in”, two for “between”, or days.")
     type: FieldType | None = Field(
         default=None,
         description="Type of a custom field, filled in from the declared fields when the condition is saved.",
@@ -428,14 +471,16 @@ class OrdersCondition(BaseModel):
 
 class EventFilter(BaseModel):
     model_config = _CONFIG
-    name: str = Field(min_length=1, max_length=128, description="Event name, e.g. `viewed_product`.")
+    name: str = Field(
+        min_length=1, max_length=128, description="Event name as your site sends it, e.g. “viewed product”."
+    )
     properties: list[PropertyCondition] = Field(default_factory=list, description="All must hold.")
     period: Period | None = Field(default=None, description="Only events that occurred in this window.")
 
 
 class EventCondition(BaseModel):
-    """How often, or how long ago, the customer had an event. With no matching event, days since last is
-    unknown: neither `days_since_last_gte` nor `days_since_last_lte` holds (use `not` for "never or …")."""
+    """How often, or how long ago, the customer had an event. A customer who never had it matches neither
+    "at least" nor "at most" so many days since the last one (put the condition under "not" for "never or …")."""
 
     model_config = _CONFIG
     event: EventFilter = Field(description="Which events count: their name, and if needed properties and a window.")
