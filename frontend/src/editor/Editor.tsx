@@ -6,6 +6,7 @@ import { useApp, useMayChange } from "../lib/context";
 import { setLeaveGuard } from "../lib/router";
 import { autoLayout } from "../model/ops";
 import { isDirty } from "../model/store";
+import { describeProblem } from "../model/problems";
 import { Canvas } from "./Canvas";
 import { ContextMenu } from "./ContextMenu";
 import { useEditor, useEditorStore } from "./context";
@@ -49,7 +50,7 @@ function EditorBody() {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const { caller } = useApp();
+  const { caller, meta } = useApp();
   const mayChange = useMayChange("campaigns");
 
   // keyboard: copy / paste (through localStorage: other tabs too), undo / redo, Escape
@@ -214,11 +215,7 @@ function EditorBody() {
       {general.length > 0 && (
         <div className="banner error" data-testid="document-problems">
           {general.map((problem, index) => (
-            <div key={index}>
-              {problem.node ? `${problem.node}: ` : ""}
-              {problem.field ? `${problem.field}: ` : ""}
-              {problem.message}
-            </div>
+            <div key={index}>{describeProblem(meta, doc, problem)}</div>
           ))}
         </div>
       )}

@@ -9,6 +9,7 @@ import { useApp } from "../lib/context";
 import { FormCtx, type FormEnv } from "../forms/FormContext";
 import { PreviewPanel } from "../forms/PreviewPanel";
 import { ObjectFields } from "../forms/SchemaForm";
+import { plainMessage } from "../model/problems";
 import { useEditor, useEditorStore } from "./context";
 import { focusNode } from "./focus";
 
@@ -27,7 +28,7 @@ export function NodeEditor({ id }: { id: string }) {
     for (const problem of problems) {
       if (problem.node !== id) continue;
       const field = problem.field ?? "";
-      (errors[field] ??= []).push(problem.message);
+      (errors[field] ??= []).push(plainMessage(problem.message));
     }
     const nodes = doc.nodes.filter((node) => node.id !== id);
     return { meta, timezone: account?.timezone ?? "UTC", errors, paths, nodes };

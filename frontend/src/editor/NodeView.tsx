@@ -8,6 +8,7 @@ import type { CanvasNode } from "../model/graph";
 import { INPUT_HANDLE } from "../model/graph";
 import { groupTitle, portTitle } from "../model/meta";
 import { useApp } from "../lib/context";
+import { describeProblem, fieldLabel, plainMessage } from "../model/problems";
 import { useEditor, useEditorStore } from "./context";
 
 const PORT_LABEL: Record<string, string> = { yes: "+", no: "−" };
@@ -41,6 +42,8 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
   const stats = useEditor((state) => state.stats[id]);
   const picked = useEditor((state) => (state.connecting?.source === id ? state.connecting.port : null));
   const allProblems = useEditor((state) => state.problems);
+  // the document only while this node has problems to word (else a node would redraw on every edit)
+  const doc = useEditor((state) => (state.problems.some((problem) => problem.node === id) ? state.history.present : null));
   const problems = allProblems.filter((problem) => problem.node === id);
   const type = (data.trigger ? meta.triggers : meta.actions)[data.node.type];
   const title = data.node.title || type?.title || data.node.type;
@@ -61,7 +64,7 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
         problems.length ? "invalid" : ""
       }`}
       data-node-type={data.node.type}
-      title={problems.map((problem) => `${problem.field ?? ""} ${problem.message}`.trim()).join("\n") || undefined}
+      title={(doc && problems.map((problem) => describeProblem(meta, doc, problem)).join("\n")) || undefined}
     >
       {!data.trigger && (
         <Handle
@@ -79,10 +82,10 @@ function NodeViewInner({ id, data, selected }: NodeProps<CanvasNode>) {
       <div className="node-title">{title}</div>
       {data.node.title && type && <div className="node-type">{type.title}</div>}
       <div className="node-summary">{summarize(data.node.config) || "\u00a0"}</div>
-      {problems.length > 0 && (
+      {problems.length > 0 && doc && (
         <div className="node-problems" data-testid="node-problems">
-          {problems[0].field ? `${problems[0].field}: ` : ""}
-          {problems[0].message}
+          {problems[0].field ? `${fieldLabel(meta, doc, id, problems[0].field)}: ` : ""}
+          {plainMessage(problems[0].message)}
           {problems.length > 1 ? ` (+${problems.length - 1})` : ""}
         </div>
       )}
