@@ -172,6 +172,7 @@ def test_unknown_customer_is_404_naming_it(client: httpx.Client) -> None:
 def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) -> None:
     add_customers(client, {"external_id": "c1", "email": "ann@example.com"})
     document = campaign(wait_node("w1", 2), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    document["nodes"][1]["title"] = "Welcome"  # the title typed in the editor; the others go by their type
     campaign_id = client.post("/campaigns", json=document).json()["id"]
     client.post(f"/campaigns/{campaign_id}/activate")
     assert client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": ["c1"]}).json()["entered"] == 1
@@ -185,16 +186,16 @@ def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) 
         ("trigger", "performed", "out", None)
     ]
     assert journey["waiting"] == [
-        {"node": "w1", "arrived_at": "2026-01-05T10:00:00Z", "due_at": "2026-01-07T10:00:00Z"}
+        {"node": "w1", "title": "Wait", "arrived_at": "2026-01-05T10:00:00Z", "due_at": "2026-01-07T10:00:00Z"}
     ]
 
     client.post("/clock/advance", json={"by": "P2D"})
     (journey,) = client.get("/customers/c1/journeys").json()["journeys"]
     assert journey["status"] == "completed"
     assert journey["finished_at"] == "2026-01-07T10:00:00Z"
-    assert [(s["node"], s["at"]) for s in journey["steps"]] == [
-        ("trigger", "2026-01-05T10:00:00Z"),
-        ("w1", "2026-01-07T10:00:00Z"),
-        ("e1", "2026-01-07T10:00:00Z"),
+    assert [(s["node"], s["title"], s["at"]) for s in journey["steps"]] == [
+        ("trigger", "Enrolment by API", "2026-01-05T10:00:00Z"),
+        ("w1", "Wait", "2026-01-07T10:00:00Z"),
+        ("e1", "Welcome", "2026-01-07T10:00:00Z"),
     ]
     assert journey["waiting"] == []

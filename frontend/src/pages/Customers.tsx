@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { get } from "../lib/api";
 import { formatTime, useApp } from "../lib/context";
 import { navigate } from "../lib/router";
+import { humanize } from "../model/schema";
 
 type Profile = Record<string, unknown> & { external_id: string; subscriptions: Record<string, boolean> };
 interface Journey {
@@ -11,8 +12,8 @@ interface Journey {
   campaign_name: string | null;
   status: string;
   entered_at: string;
-  steps: { node: string; at: string; outcome: string; port: string | null; reason: string | null }[];
-  waiting: { node: string; due_at: string }[];
+  steps: { node: string; title: string; at: string; outcome: string; port: string | null; reason: string | null }[];
+  waiting: { node: string; title: string; due_at: string }[];
 }
 
 export function Customers({ id }: { id?: string }) {
@@ -82,15 +83,18 @@ export function Customers({ id }: { id?: string }) {
               </h3>
               <ol className="trace">
                 {journey.steps.map((step, index) => (
-                  <li key={index}>
-                    {formatTime(step.at, tz)} · <b>{step.node}</b> {step.outcome}
-                    {step.port ? ` → ${step.port}` : ""}
-                    {step.reason ? ` (${step.reason})` : ""}
+                  <li key={index} data-step={step.node}>
+                    {formatTime(step.at, tz)} · <b>{step.title}</b>
+                    {step.outcome === "dropped"
+                      ? ` — left the campaign${step.reason ? `: ${humanize(step.reason).toLowerCase()}` : ""}`
+                      : step.port && step.port !== "out"
+                        ? ` → ${humanize(step.port).toLowerCase()}`
+                        : " — done"}
                   </li>
                 ))}
                 {journey.waiting.map((wait, index) => (
                   <li key={`w${index}`}>
-                    waiting at <b>{wait.node}</b> until {formatTime(wait.due_at, tz)}
+                    waiting at <b>{wait.title}</b> until {formatTime(wait.due_at, tz)}
                   </li>
                 ))}
               </ol>
