@@ -199,3 +199,38 @@ def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) 
         ("e1", "Welcome", "2026-01-07T10:00:00Z"),
     ]
     assert journey["waiting"] == []
+
+
+def test_the_list_pages_and_finds_customers_by_name_email_phone_or_external_id(client: httpx.Client) -> None:
+    add_customers(
+        client,
+        {"external_id": "c-ann", "first_name": "Ann", "last_name": "Berzina", "email": "ann@example.com"},
+        {"external_id": "c-bob", "first_name": "Bob", "phone": "+37120000001", "city": "Riga"},
+        {"external_id": "c-cat", "first_name": "Cat", "email": "cat_100%@example.com"},
+    )
+    first = client.get("/customers", params={"limit": 2}).json()
+    assert [item["external_id"] for item in first["items"]] == ["c-ann", "c-bob"]
+    assert first["has_more"] is True
+    rest = client.get("/customers", params={"limit": 2, "offset": 2}).json()
+    assert [item["external_id"] for item in rest["items"]] == ["c-cat"]
+    assert rest["has_more"] is False
+    assert rest["items"][0] == {
+        "external_id": "c-cat",
+        "first_name": "Cat",
+        "last_name": None,
+        "email": "cat_100%@example.com",
+        "phone": None,
+        "city": None,
+    }
+
+    def found(query: str) -> list[str]:
+        return [item["external_id"] for item in client.get("/customers", params={"q": query}).json()["items"]]
+
+    assert found("ANN@example") == ["c-ann"]  # e-mail, any case
+    assert found("ann berz") == ["c-ann"]  # first and last name together
+    assert found("20000001") == ["c-bob"]  # phone
+    assert found("c-b") == ["c-bob"]  # external id
+    assert found("_100%") == ["c-cat"]  # % and _ are letters here, not wildcards
+    assert found("0%") == ["c-cat"]
+    assert found("1%") == []  # not "1, then anything"
+    assert found("nobody") == []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from sqlalchemy import Connection, RowMapping
 
-from tidings.api.deps import ServicesDep
+from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.core.errors import NotFound
@@ -21,7 +21,7 @@ from tidings.services import Services
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.custom_fields import declared_types
-from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
+from tidings.store.customers import get_by_external, search_customers, subscriptions_of, upsert_customers
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=StrictJsonRoute)
 
@@ -70,6 +70,22 @@ class CustomerOut(BaseModel):
     points: float = Field(description="Points balance.")
     created_at: datetime
     updated_at: datetime
+
+
+class CustomerListItem(BaseModel):
+    external_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    city: str | None
+
+
+class CustomerList(BaseModel):
+    items: list[CustomerListItem]
+    limit: int
+    offset: int
+    has_more: bool = Field(description="Whether another page follows.")
 
 
 class Step(BaseModel):
@@ -139,6 +155,18 @@ def upsert(batch: CustomerBatch, services: ServicesDep) -> UpsertResult:
         rows = merge_duplicates([row for _, row in checked.good])
         upsert_customers(conn, services.db.dialect, rows, services.clock.now())
     return UpsertResult(upserted=len(checked.good), errors=[CustomerRowError(**e) for e in checked.report()])
+
+
+@router.get("", summary="Customers, a page at a time; found by name, e-mail, phone or external id")
+def list_customers(
+    services: ServicesDep,
+    page: PageDep,
+    q: Annotated[str | None, Query(max_length=200, description="Part of a name, e-mail, phone or external id.")] = None,
+) -> CustomerList:
+    with services.db.engine.connect() as conn:
+        rows = conn.execute(search_customers(q, limit=page.limit + 1, offset=page.offset)).mappings().all()
+    items = [CustomerListItem(**row) for row in rows[: page.limit]]
+    return CustomerList(items=items, limit=page.limit, offset=page.offset, has_more=len(rows) > page.limit)
 
 
 @router.get("/{external_id}", summary="A customer's profile")
