@@ -12,13 +12,22 @@ from typing import Any
 import httpx
 
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+CAMEL = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")  # a model's class name, e.g. EventFilter
+ABBREVIATED = re.compile(r"\b(gte|lte|gt|lt|url|op|utm)\b", re.IGNORECASE)  # a developer's short word in a label
 LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 
 def jargon(text: str) -> str | None:
     """What in ``text`` is not in a marketer's words, or None."""
     plain = LIQUID.sub("", text)
-    for pattern, what in ((SNAKE, "a field name"), (re.compile("`"), "a backtick"), (re.compile(r"ISO"), "ISO")):
+    checks = (
+        (SNAKE, "a field name"),
+        (CAMEL, "a class name"),
+        (ABBREVIATED, "an abbreviation"),
+        (re.compile("`"), "a backtick"),
+        (re.compile(r"ISO"), "ISO"),
+    )
+    for pattern, what in checks:
         found = pattern.search(plain)
         if found:
             return f"{what} ({found.group(0)!r})"
@@ -38,6 +47,13 @@ def humanize(name: str) -> str:
     """The editor's label for a setting whose schema title is only its name (``titleOf`` in schema.ts)."""
     words = name.replace("_", " ").strip()
     return words[:1].upper() + words[1:].lower()
+
+
+def choice_labels(schema: dict[str, Any]) -> list[str]:
+    """How the form words each choice of a list of constants (``choiceLabel`` in SchemaForm.tsx)."""
+    titles = schema.get("x-choice-titles", {})
+    values = schema.get("enum") or [option["const"] for option in schema.get("oneOf", []) if "const" in option]
+    return [titles.get(value) or humanize(value) for value in values if isinstance(value, str)]
 
 
 def label(name: str, schema: dict[str, Any]) -> str:
@@ -62,6 +78,10 @@ def fields(root: dict[str, Any], schema: dict[str, Any], path: str, seen: frozen
         if "const" in resolved:
             continue
         yield f"{path}.{name}", label(name, resolved)
+        inner = [_deref(root, option) for option in resolved.get("anyOf", []) if option.get("type") != "null"]
+        for choices in [resolved, *inner]:
+            for text in choice_labels({**choices, **{k: v for k, v in resolved.items() if k.startswith("x-")}}):
+                yield f"{path}.{name}=", text
         yield from fields(root, prop, f"{path}.{name}", seen)
 
 
@@ -97,6 +117,8 @@ def test_the_check_catches_what_the_issue_found() -> None:
     assert jargon("Give this or `restart_at`") is not None
     assert jargon("Customer field code, e.g. attributes.shoe_size") == "a field name ('shoe_size')"
     assert jargon("Body html") is None and jargon("Hi {{ customer.first_name }}") is None
+    assert jargon("EventFilter") == "a class name ('EventFilter')"
+    assert jargon("Days since last gte") == "an abbreviation ('gte')"
 
 
 def test_every_condition_field_and_operator_has_a_name_in_words(client: httpx.Client) -> None:

@@ -126,7 +126,7 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
           {(nullable || value === undefined) && <option value="">—</option>}
           {choices.map((choice) => (
             <option key={String(choice)} value={String(choice)}>
-              {choiceLabel(choice)}
+              {choiceLabel(choice, inner)}
             </option>
           ))}
         </select>
@@ -227,8 +227,12 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
   }
 }
 
-/** A choice in words: "per_store" → "Per store" (the stored value stays as it is). */
-export function choiceLabel(choice: Json): string {
+/** A choice in words: the schema's own words for it (``x-choice-titles``), else "per_store" → "Per store" (the
+ * stored value stays as it is). */
+export function choiceLabel(choice: Json, schema?: JsonSchema): string {
+  const titles = schema?.["x-choice-titles"];
+  const own = titles && typeof titles === "object" && !Array.isArray(titles) ? titles[String(choice)] : undefined;
+  if (typeof own === "string") return own;
   return typeof choice === "string" ? humanize(choice) : String(choice);
 }
 
@@ -270,7 +274,7 @@ function ArrayField({ schema, value, path, onChange }: { schema: JsonSchema; val
                 onChange(e.target.checked ? choices.filter((c) => c === choice || value.includes(c)) : value.filter((v) => v !== choice))
               }
             />
-            {choiceLabel(choice)}
+            {choiceLabel(choice, items)}
           </label>
         ))}
       </div>

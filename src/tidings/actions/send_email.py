@@ -51,7 +51,9 @@ class SendEmailConfig(BaseModel):
         default=None, description="Mailing category code; only its subscribers receive it."
     )
     utm: UtmParameters | None = Field(
-        default=None, description="Appended to every tracked link (a parameter already in a link is kept)."
+        default=None,
+        title="Link tracking for web analytics",
+        description="Appended to every tracked link (a parameter already in a link is kept).",
     )
 
 

@@ -66,7 +66,11 @@ class SendNotificationConfig(BaseModel):
         min_length=1, max_length=4_000, description="The message; {{ … }} inserts customer details."
     )
     image_url: str | None = Field(
-        default=None, max_length=2_000, pattern=r"^https?://\S+$", description="Picture shown with it (http/https)."
+        title="Picture link",
+        default=None,
+        max_length=2_000,
+        pattern=r"^https?://\S+$",
+        description="Picture shown with it (http/https).",
     )
     link: str | None = Field(
         default=None,

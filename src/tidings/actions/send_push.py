@@ -30,7 +30,10 @@ class SendPushConfig(BaseModel):
         default=None, max_length=2000, description="External link or app deep link opened by a tap (Liquid allowed)."
     )
     image_url: str | None = Field(
-        default=None, max_length=2000, description="PNG/JPG, 2:1, ≤ 300 KB, ≤ 1000×800 px (FCM payload limits)."
+        title="Picture link",
+        default=None,
+        max_length=2000,
+        description="PNG/JPG, 2:1, ≤ 300 KB, ≤ 1000×800 px (FCM payload limits).",
     )
     category: str | None = Field(default=None, description="Mailing category code; only its subscribers receive it.")
     deliver_immediately: bool = Field(

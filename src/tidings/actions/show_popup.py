@@ -69,7 +69,11 @@ class ShowPopupConfig(BaseModel):
         default=None, max_length=4_000, description="The body; {{ … }} inserts customer details."
     )
     image_url: str | None = Field(
-        default=None, max_length=2_000, pattern=r"^https?://\S+$", description="Picture shown in it (http/https)."
+        title="Picture link",
+        default=None,
+        max_length=2_000,
+        pattern=r"^https?://\S+$",
+        description="Picture shown in it (http/https).",
     )
     button: PopupButton | None = Field(default=None, description="A button with its label and link.")
     promo_code: TemplateText | None = Field(

@@ -34,11 +34,26 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 if TYPE_CHECKING:
     from tidings.model.catalog import Catalog
 
 PropertyOp = Literal["equals", "not_equals", "gt", "gte", "lt", "lte", "contains", "in", "exists", "not_exists"]
+#: How the editor words each property test and each channel (the stored values stay as they are).
+PROPERTY_OP_TITLES: JsonDict = {
+    "equals": "Is",
+    "not_equals": "Is not",
+    "gt": "Is more than",
+    "gte": "Is at least",
+    "lt": "Is less than",
+    "lte": "Is at most",
+    "contains": "Contains",
+    "in": "Is one of",
+    "exists": "Is set",
+    "not_exists": "Is not set",
+}
+CHANNEL_TITLES: JsonDict = {"email": "E-mail", "sms": "SMS", "viber": "Viber", "push": "Push", "app": "In-app"}
 
 
 # A test on one property of an event; its SQL is ``segments.event_properties`` (no docstring: it would become
@@ -47,6 +62,8 @@ class PropertyCondition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     property: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Event property code (no hyphens).")
     op: PropertyOp = Field(
+        title="Check",
+        json_schema_extra={"x-choice-titles": PROPERTY_OP_TITLES},
         default="equals",
         description="How the property is compared with the value: equal or not, greater or less, contains, one of "
         "a list, present or missing.",
@@ -217,7 +234,7 @@ class FieldCondition(BaseModel):
 
     model_config = _CONFIG
     field: str = Field(description="The customer field, e.g. city, birthday or a custom field such as shoe size.")
-    op: str = Field(description="Operator; which ones apply depends on the field's type.")
+    op: str = Field(title="Check", description="Operator; which ones apply depends on the field's type.")
     value: Any = Field(default=None, description="The value; a list for “in”, two for “between”, or days.")
     type: FieldType | None = Field(
         default=None,
@@ -340,9 +357,10 @@ def _check_op(kind: FieldType, op: str, value: Any, what: str, allowed: dict[str
 
 
 class SubscriptionTarget(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Subscription")
     channel: Literal["email", "sms", "viber", "push", "app"] = Field(
-        description="The channel: e-mail, SMS, Viber, push or in-app."
+        json_schema_extra={"x-choice-titles": CHANNEL_TITLES},
+        description="The channel: e-mail, SMS, Viber, push or in-app.",
     )
     category: str | None = Field(default=None, description="Mailing category code; omit for the channel itself.")
 
@@ -353,7 +371,7 @@ class SubscriptionCondition(BaseModel):
     model_config = _CONFIG
     subscription: SubscriptionTarget = Field(description="The channel, and if needed a mailing category on it.")
     op: Literal["subscribed", "unsubscribed"] = Field(
-        default="subscribed", description="Whether the customer must be subscribed, or unsubscribed."
+        title="Check", default="subscribed", description="Whether the customer must be subscribed, or unsubscribed."
     )
 
 
@@ -363,7 +381,7 @@ class AudienceCondition(BaseModel):
     model_config = _CONFIG
     audience: PositiveId = Field(description="Audience id.")
     op: Literal["member", "not_member"] = Field(
-        default="member", description="Whether the customer must be in the audience, or not in it."
+        title="Check", default="member", description="Whether the customer must be in the audience, or not in it."
     )
 
     @field_validator("audience")
@@ -381,7 +399,7 @@ class SegmentCondition(BaseModel):
     model_config = _CONFIG
     segment: PositiveId = Field(description="Segment id.")
     op: Literal["member", "not_member"] = Field(
-        default="member", description="Whether the customer must be in the segment, or not in it."
+        title="Check", default="member", description="Whether the customer must be in the segment, or not in it."
     )
 
     @field_validator("segment")
@@ -434,7 +452,7 @@ ORDER_OPERATORS: dict[OrderMetric, dict[str, str]] = {
 
 
 class OrdersFilter(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Orders")
     kind: Literal["order", "receipt", "any"] = Field(default="any", description="Orders, receipts or both.")
     metric: OrderMetric = Field(
         description="count of orders, sum / average of their totals (of the matching lines' amounts when a "
@@ -454,7 +472,9 @@ class OrdersCondition(BaseModel):
 
     model_config = _CONFIG
     orders: OrdersFilter = Field(description="Which orders count, and what is measured about them.")
-    op: str = Field(description="A number operator (count, sum, average) or a date operator (first / last date).")
+    op: str = Field(
+        title="Check", description="A number operator (count, sum, average) or a date operator (first / last date)."
+    )
     value: Any = Field(
         default=None,
         description="What the measure is compared with: a number or a date, a low and a high bound for between, "
@@ -470,7 +490,7 @@ class OrdersCondition(BaseModel):
 
 
 class EventFilter(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Events")
     name: str = Field(
         min_length=1, max_length=128, description="Event name as your site sends it, e.g. “viewed product”."
     )
@@ -485,17 +505,28 @@ class EventCondition(BaseModel):
     model_config = _CONFIG
     event: EventFilter = Field(description="Which events count: their name, and if needed properties and a window.")
     op: Literal["at_least", "at_most", "days_since_last_gte", "days_since_last_lte"] = Field(
-        description="At least or at most that many events, or at least or at most that many days since the last one."
+        title="Check",
+        json_schema_extra={
+            "x-choice-titles": {
+                "at_least": "At least … times",
+                "at_most": "At most … times",
+                "days_since_last_gte": "At least … days since the last one",
+                "days_since_last_lte": "At most … days since the last one",
+            }
+        },
+        description="At least or at most that many events, or at least or at most that many days since the last one.",
     )
     value: Days = Field(description="Number of events, or of days since the last one.")
 
 
 class MessageFilter(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Messages")
     campaign: PositiveId | None = Field(default=None, description="Campaign id; omit for any campaign.")
     node: str | None = Field(default=None, min_length=1, max_length=64, description="Node id within the campaign.")
     channel: Literal["email", "sms", "viber", "push", "app"] | None = Field(
-        default=None, description="Only messages on this channel; omit for any channel."
+        json_schema_extra={"x-choice-titles": CHANNEL_TITLES},
+        default=None,
+        description="Only messages on this channel; omit for any channel.",
     )
     status: Literal["received", "opened", "clicked"] = Field(
         default="received",
@@ -517,11 +548,13 @@ class MessageCondition(BaseModel):
 
     model_config = _CONFIG
     message: MessageFilter = Field(description="Which message: its campaign, step, channel, what became of it, when.")
-    op: Literal["yes", "no"] = Field(default="yes", description="Yes: the customer did; no: the customer did not.")
+    op: Literal["yes", "no"] = Field(
+        title="Check", default="yes", description="Yes: the customer did; no: the customer did not."
+    )
 
 
 class CampaignTarget(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Campaign")
     id: PositiveId = Field(description="Campaign id.")
     period: Period | None = Field(default=None, description="Only entries that started in this window.")
 
@@ -532,7 +565,9 @@ class CampaignCondition(BaseModel):
     model_config = _CONFIG
     campaign: CampaignTarget = Field(description="The campaign, and if needed the window the customer entered it in.")
     op: Literal["participated", "not_participated"] = Field(
-        default="participated", description="Whether the customer must have taken part in the campaign, or not."
+        title="Check",
+        default="participated",
+        description="Whether the customer must have taken part in the campaign, or not.",
     )
 
 

@@ -26,7 +26,9 @@ from tidings.model.catalog import catalog_of
 
 class GettingIntoSegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Getting into segment")
-    segment_id: int = Field(ge=1, description="The segment whose newcomers enter, checked at each recompute.")
+    segment_id: int = Field(
+        ge=1, title="Segment", description="The segment whose newcomers enter, checked at each recompute."
+    )
 
     @field_validator("segment_id")
     @classmethod
