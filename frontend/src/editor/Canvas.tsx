@@ -100,7 +100,13 @@ export function Canvas() {
     [store, meta],
   );
 
-  const onConnect = useCallback<OnConnect>((connection) => void store.getState().tryConnect(connection), [store]);
+  // a line drawn with the mouse shows itself: only a refusal needs words
+  const onConnect = useCallback<OnConnect>(
+    (connection) => {
+      if (store.getState().tryConnect(connection)) store.getState().setHint(null);
+    },
+    [store],
+  );
 
   // a line dropped on a node that refuses it: say why (a valid one is made by onConnect)
   const onConnectEnd = useCallback<OnConnectEnd>(
