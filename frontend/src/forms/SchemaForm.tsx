@@ -67,9 +67,12 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
     <>
       {label}
       {required && !nullable ? (
-        <span className="required" aria-hidden="true">
-          *
-        </span>
+        <>
+          <span className="required" aria-hidden="true">
+            *
+          </span>
+          <span className="sr-only"> (required)</span>
+        </>
       ) : null}
     </>
   );
