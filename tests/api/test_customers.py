@@ -176,6 +176,7 @@ def test_unknown_customer_is_404_naming_it(client: httpx.Client) -> None:
 def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) -> None:
     add_customers(client, {"external_id": "c1", "email": "ann@example.com"})
     document = campaign(wait_node("w1", 2), email_node("e1"), edges=[("trigger", "w1"), ("w1", "e1")])
+    document["nodes"][1]["title"] = "Welcome"  # the title typed in the editor; the others go by their type
     campaign_id = client.post("/campaigns", json=document).json()["id"]
     client.post(f"/campaigns/{campaign_id}/activate")
     assert client.post(f"/campaigns/{campaign_id}/enroll", json={"customers": ["c1"]}).json()["entered"] == 1
@@ -189,16 +190,51 @@ def test_journeys_show_steps_and_where_the_customer_waits(client: httpx.Client) 
         ("trigger", "performed", "out", None)
     ]
     assert journey["waiting"] == [
-        {"node": "w1", "arrived_at": "2026-01-05T10:00:00Z", "due_at": "2026-01-07T10:00:00Z"}
+        {"node": "w1", "title": "Wait", "arrived_at": "2026-01-05T10:00:00Z", "due_at": "2026-01-07T10:00:00Z"}
     ]
 
     client.post("/clock/advance", json={"by": "P2D"})
     (journey,) = client.get("/customers/c1/journeys").json()["journeys"]
     assert journey["status"] == "completed"
     assert journey["finished_at"] == "2026-01-07T10:00:00Z"
-    assert [(s["node"], s["at"]) for s in journey["steps"]] == [
-        ("trigger", "2026-01-05T10:00:00Z"),
-        ("w1", "2026-01-07T10:00:00Z"),
-        ("e1", "2026-01-07T10:00:00Z"),
+    assert [(s["node"], s["title"], s["at"]) for s in journey["steps"]] == [
+        ("trigger", "Enrolment by API", "2026-01-05T10:00:00Z"),
+        ("w1", "Wait", "2026-01-07T10:00:00Z"),
+        ("e1", "Welcome", "2026-01-07T10:00:00Z"),
     ]
     assert journey["waiting"] == []
+
+
+def test_the_list_pages_and_finds_customers_by_name_email_phone_or_external_id(client: httpx.Client) -> None:
+    add_customers(
+        client,
+        {"external_id": "c-ann", "first_name": "Ann", "last_name": "Berzina", "email": "ann@example.com"},
+        {"external_id": "c-bob", "first_name": "Bob", "phone": "+37120000001", "city": "Riga"},
+        {"external_id": "c-cat", "first_name": "Cat", "email": "cat_100%@example.com"},
+    )
+    first = client.get("/customers", params={"limit": 2}).json()
+    assert [item["external_id"] for item in first["items"]] == ["c-ann", "c-bob"]
+    assert first["has_more"] is True
+    rest = client.get("/customers", params={"limit": 2, "offset": 2}).json()
+    assert [item["external_id"] for item in rest["items"]] == ["c-cat"]
+    assert rest["has_more"] is False
+    assert rest["items"][0] == {
+        "external_id": "c-cat",
+        "first_name": "Cat",
+        "last_name": None,
+        "email": "cat_100%@example.com",
+        "phone": None,
+        "city": None,
+    }
+
+    def found(query: str) -> list[str]:
+        return [item["external_id"] for item in client.get("/customers", params={"q": query}).json()["items"]]
+
+    assert found("ANN@example") == ["c-ann"]  # e-mail, any case
+    assert found("ann berz") == ["c-ann"]  # first and last name together
+    assert found("20000001") == ["c-bob"]  # phone
+    assert found("c-b") == ["c-bob"]  # external id
+    assert found("_100%") == ["c-cat"]  # % and _ are letters here, not wildcards
+    assert found("0%") == ["c-cat"]
+    assert found("1%") == []  # not "1, then anything"
+    assert found("nobody") == []

@@ -93,5 +93,6 @@ def test_the_catalogue_is_served_with_the_declared_custom_fields(client: httpx.C
     assert declared.status_code == 201, declared.text
     served = client.get(str(client.base_url.copy_with(path="/ui/catalog.json")))
     assert served.status_code == 200
-    assert served.json() == editor_catalog({"shoe_size": "number"})
+    assert served.json() == editor_catalog({"shoe_size": "number"}, {"shoe_size": "Shoe size"})
     assert served.json()["condition"]["custom_fields"] == ["attributes.shoe_size"]
+    assert served.json()["condition"]["field_titles"]["attributes.shoe_size"] == "Shoe size"  # the declared name

@@ -515,3 +515,20 @@ def test_stray_markup_in_customer_data_is_left_as_it_is() -> None:
 
     hidden = TRACKER.track(f"<img src='logo.png'>{link}<!-- unclosed {link}", 5)
     assert hidden.count(f"{PUBLIC}/t/c/") == 1 and f"<!-- unclosed {link}<img src=" in hidden
+
+
+def test_untracked_is_the_message_to_look_at_without_the_pixel_and_with_direct_links() -> None:
+    html = (
+        '<html><body><p><a class="btn" href="https://shop.example/sale?a=1&amp;b=2">Sale</a>'
+        f'<a href="{TRACKER.unsubscribe_url(5)}">Unsubscribe</a>'
+        '<img src="https://cdn.example/logo.png" alt="Logo"></p></body></html>'
+    )
+    tracked = TRACKER.track(html, 5)
+    assert "/t/o/" in tracked and "/t/c/" in tracked
+    shown = TRACKER.untracked(tracked)
+    assert "/t/" not in shown  # no pixel, no click link
+    assert shown == html  # everything else as it was written
+    forged = f'<a href="{PUBLIC}/t/c/5.aHR0cHM6Ly9ldmlsLmV4YW1wbGUv.forged">x</a>'
+    assert TRACKER.untracked(forged) == forged  # only our own, genuine links are followed back
+    other = Tracker(KEY, "https://other.example").track(html, 5)
+    assert TRACKER.untracked(other) == other  # another site's tracking is not ours to remove

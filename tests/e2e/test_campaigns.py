@@ -136,7 +136,7 @@ def test_refused_document_shows_the_problem_on_its_node_and_field(page: Page, ap
     panel.locator('[data-action="apply"]').click()
     page.click('[data-action="save"]')
     expect(page.get_by_test_id("notice")).to_contain_text("Not saved")
-    expect(node(page, "e2").get_by_test_id("node-problems")).to_contain_text("subject")
+    expect(node(page, "e2").get_by_test_id("node-problems")).to_have_text("Subject: fill it in")
     expect(node(page, "e1").get_by_test_id("node-problems")).to_have_count(0)
     node(page, "e2").dblclick()
     field = page.locator('[data-editing="e2"] [data-field="config.subject"]')

@@ -60,7 +60,7 @@ def test_the_palette_is_the_served_groups_in_order_and_in_words(page: Page, api:
     shown = page.locator(".palette section").evaluate_all(
         """sections => sections.map(section => [
             section.dataset.group,
-            section.querySelector("h3").textContent,
+            section.querySelector("h2").textContent,
             [...section.querySelectorAll("[data-palette-type]")].map(item => item.dataset.paletteType).sort(),
         ])"""
     )

@@ -1,6 +1,6 @@
 /** The canvas: React Flow showing the nodes and edges derived from the document (toCanvas). Every change
  * the user makes goes back to the store as an edit of the document. */
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useMemo, useState, type KeyboardEvent } from "react";
 import {
   Background,
   Controls,
@@ -11,9 +11,11 @@ import {
   type IsValidConnection,
   type NodeChange,
   type OnConnect,
+  type OnConnectEnd,
 } from "@xyflow/react";
 import { toCanvas, type CanvasEdge, type CanvasNode } from "../model/graph";
-import { connect, connectionProblem } from "../model/ops";
+import { connectionProblem } from "../model/ops";
+import { nodeName } from "../model/store";
 import { useApp } from "../lib/context";
 import { useEditor, useEditorStore } from "./context";
 import { nodeTypes } from "./NodeView";
@@ -30,13 +32,17 @@ export function Canvas() {
   const armed = useEditor((state) => state.armed);
   const flow = useReactFlow();
   const [sizes, setSizes] = useState<Record<string, Size>>({});
-  const [hint, setHint] = useState<string | null>(null);
+  const hint = useEditor((state) => state.hint);
 
   const canvas = useMemo(() => toCanvas(doc, meta, selection), [doc, meta, selection]);
   // React Flow measures nodes; their sizes are view state kept beside the derived nodes.
   const nodes = useMemo<CanvasNode[]>(
-    () => canvas.nodes.map((node) => (sizes[node.id] ? { ...node, measured: sizes[node.id] } : node)),
-    [canvas, sizes],
+    () =>
+      canvas.nodes.map((node) => {
+        const named = { ...node, ariaLabel: `${nodeName(doc, meta, node.id)}: Enter edits, Space selects` };
+        return sizes[node.id] ? { ...named, measured: sizes[node.id] } : named;
+      }),
+    [canvas, sizes, doc, meta],
   );
   const edges = useMemo<CanvasEdge[]>(
     () =>
@@ -94,14 +100,38 @@ export function Canvas() {
     [store, meta],
   );
 
+  // a line drawn with the mouse shows itself: only a refusal needs words
   const onConnect = useCallback<OnConnect>(
     (connection) => {
-      const problem = connectionProblem(store.getState().history.present, meta, connection);
-      setHint(problem);
-      if (problem === null) store.getState().apply((current) => connect(current, meta, connection));
+      if (store.getState().tryConnect(connection)) store.getState().setHint(null);
     },
-    [store, meta],
+    [store],
   );
+
+  // a line dropped on a node that refuses it: say why (a valid one is made by onConnect)
+  const onConnectEnd = useCallback<OnConnectEnd>(
+    (_, state) => {
+      if (state.isValid !== false || !state.fromNode || !state.toNode || state.fromNode.id === state.toNode.id) return;
+      store.getState().tryConnect({ source: state.fromNode.id, target: state.toNode.id, sourceHandle: state.fromHandle?.id });
+    },
+    [store],
+  );
+
+  /** Keys on a node: Enter opens its form, or ends a connection picked on an output dot. */
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const target = event.target as HTMLElement;
+    if (event.key === "Escape" && store.getState().connecting) {
+      store.setState({ connecting: null, hint: null });
+      return;
+    }
+    if (event.key !== "Enter" || !target.classList.contains("react-flow__node")) return;
+    const id = target.getAttribute("data-id");
+    if (!id) return;
+    event.preventDefault();
+    event.stopPropagation(); // not React Flow's own Enter, which toggles the selection (Space still does)
+    if (store.getState().connecting) store.getState().finishConnect(id);
+    else store.getState().edit(id);
+  };
 
   const placeAt = (type: string, clientX: number, clientY: number) => {
     const at = flow.screenToFlowPosition({ x: clientX, y: clientY });
@@ -112,6 +142,7 @@ export function Canvas() {
     <div
       className={`canvas ${armed ? "placing" : ""}`}
       data-testid="canvas"
+      onKeyDownCapture={onKeyDown}
       onDragOver={(event) => {
         if (event.dataTransfer.types.includes(DRAG_TYPE)) {
           event.preventDefault();
@@ -132,6 +163,7 @@ export function Canvas() {
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onDelete={({ nodes: gone, edges: cut }) =>
           store.getState().remove(
@@ -174,10 +206,13 @@ export function Canvas() {
         <MiniMap pannable zoomable nodeStrokeWidth={3} />
       </ReactFlow>
       {hint && (
-        <div className="canvas-hint" role="status" onClick={() => setHint(null)}>
+        <div className="canvas-hint" data-testid="canvas-hint" onClick={() => store.getState().setHint(null)}>
           {hint}
         </div>
       )}
+      <div className="sr-only" role="status" aria-live="polite">
+        {hint}
+      </div>
     </div>
   );
 }

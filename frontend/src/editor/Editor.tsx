@@ -6,6 +6,7 @@ import { useApp, useMayChange } from "../lib/context";
 import { setLeaveGuard } from "../lib/router";
 import { autoLayout } from "../model/ops";
 import { isDirty } from "../model/store";
+import { describeProblem } from "../model/problems";
 import { Canvas } from "./Canvas";
 import { ContextMenu } from "./ContextMenu";
 import { useEditor, useEditorStore } from "./context";
@@ -49,7 +50,7 @@ function EditorBody() {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const { caller } = useApp();
+  const { caller, meta } = useApp();
   const mayChange = useMayChange("campaigns");
 
   // keyboard: copy / paste (through localStorage: other tabs too), undo / redo, Escape
@@ -58,6 +59,7 @@ function EditorBody() {
       if (event.key === "Escape") {
         store.getState().arm(null);
         store.getState().openMenu(null);
+        if (store.getState().connecting) store.setState({ connecting: null, hint: null });
         return;
       }
       if (isTyping(event.target) || !(event.ctrlKey || event.metaKey)) return;
@@ -153,9 +155,11 @@ function EditorBody() {
         <a href="#/campaigns" className="back">
           ← Campaigns
         </a>
-        <button type="button" className="campaign-name" onClick={() => setSettingsOpen(true)} title="Name and settings">
-          {doc.name}
-        </button>
+        <h1 className="campaign-title">
+          <button type="button" className="campaign-name" onClick={() => setSettingsOpen(true)} title="Name and settings">
+            {doc.name}
+          </button>
+        </h1>
         <span className={`status status-${status}`} data-testid="status">
           {status}
         </span>
@@ -211,11 +215,7 @@ function EditorBody() {
       {general.length > 0 && (
         <div className="banner error" data-testid="document-problems">
           {general.map((problem, index) => (
-            <div key={index}>
-              {problem.node ? `${problem.node}: ` : ""}
-              {problem.field ? `${problem.field}: ` : ""}
-              {problem.message}
-            </div>
+            <div key={index}>{describeProblem(meta, doc, problem)}</div>
           ))}
         </div>
       )}

@@ -1,5 +1,6 @@
 /** Saving and the campaign lifecycle, as the toolbar runs them. */
 import { api, ApiError, type Affected } from "../lib/api";
+import { describeProblem } from "../model/problems";
 import type { EditorStore } from "../model/store";
 
 export type Verb = "activate" | "pause" | "stop";
@@ -49,8 +50,12 @@ export async function save(store: EditorStore): Promise<{ ok: true } | { ok: fal
     return { ok: true };
   } catch (error) {
     if (error instanceof ApiError) {
-      store.getState().setProblems(error.problems());
-      return { ok: false, message: error.message };
+      const problems = error.problems();
+      store.getState().setProblems(problems);
+      if (problems.length === 0) return { ok: false, message: error.message };
+      const { meta } = store.getState();
+      const count = problems.length === 1 ? "one thing" : `${problems.length} things`;
+      return { ok: false, message: `${count} to change. ${problems.map((p) => describeProblem(meta, doc, p)).join(" ")}` };
     }
     return { ok: false, message: String(error) };
   }

@@ -9,7 +9,9 @@ import { useApp } from "../lib/context";
 import { FormCtx, type FormEnv } from "../forms/FormContext";
 import { PreviewPanel } from "../forms/PreviewPanel";
 import { ObjectFields } from "../forms/SchemaForm";
+import { plainMessage } from "../model/problems";
 import { useEditor, useEditorStore } from "./context";
+import { focusNode } from "./focus";
 
 export function NodeEditor({ id }: { id: string }) {
   const { meta, account, paths } = useApp();
@@ -26,7 +28,7 @@ export function NodeEditor({ id }: { id: string }) {
     for (const problem of problems) {
       if (problem.node !== id) continue;
       const field = problem.field ?? "";
-      (errors[field] ??= []).push(problem.message);
+      (errors[field] ??= []).push(plainMessage(problem.message));
     }
     const nodes = doc.nodes.filter((node) => node.id !== id);
     return { meta, timezone: account?.timezone ?? "UTC", errors, paths, nodes };
@@ -44,7 +46,12 @@ export function NodeEditor({ id }: { id: string }) {
       if (isTrigger && draft.type !== current.trigger.type) next = changeTriggerType(next, meta, draft.type);
       return updateNode(next, meta, id, { ...draft, title: draft.title?.trim() ? draft.title.trim() : null });
     });
+    close();
+  };
+  /** Back to the canvas, the focus on the node (so the keyboard goes on from where it was). */
+  const close = () => {
     store.getState().edit(null);
+    focusNode(id);
   };
 
   return (
@@ -56,6 +63,9 @@ export function NodeEditor({ id }: { id: string }) {
       <FormCtx.Provider value={env}>
         <form
           className="form"
+          onKeyDown={(event) => {
+            if (event.key === "Escape") close();
+          }}
           onSubmit={(event) => {
             event.preventDefault();
             apply();
@@ -90,6 +100,7 @@ export function NodeEditor({ id }: { id: string }) {
             <input
               id="node-title"
               name="title"
+              autoFocus
               placeholder={type?.title}
               maxLength={200}
               value={draft.title ?? ""}
@@ -111,7 +122,7 @@ export function NodeEditor({ id }: { id: string }) {
             <button type="submit" className="primary" data-action="apply">
               Apply
             </button>
-            <button type="button" onClick={() => store.getState().edit(null)}>
+            <button type="button" onClick={close}>
               Cancel
             </button>
           </div>

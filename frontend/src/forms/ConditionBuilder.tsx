@@ -2,7 +2,7 @@
  * offers the fields and the operators that fit each field's type (from the catalogue); every other kind of
  * leaf the schema's condition union has (subscription, and whatever the engine adds) gets a generated form. */
 import type { Json } from "../model/doc";
-import { defaultObject, deref, variantsOf, type JsonSchema } from "../model/schema";
+import { defaultObject, deref, humanize, variantsOf, type JsonSchema } from "../model/schema";
 import type { FieldType } from "../model/meta";
 import { isoToLocal, localToIso } from "../lib/time";
 import { errorsAt, useForm } from "./FormContext";
@@ -162,7 +162,7 @@ function emptyValue(shape: string, type: FieldType | undefined): Json {
 
 function FieldLeaf({ value, path, onChange }: { value: Obj; path: string; onChange: (next: Obj) => void }) {
   const env = useForm();
-  const { fields, operators } = env.meta.catalog.condition;
+  const { fields, operators, field_titles: fieldTitles = {}, operator_titles: opTitles = {} } = env.meta.catalog.condition;
   const field = String(value.field ?? "");
   const type = fields[field] ?? "text";
   const ops = operators[type] ?? {};
@@ -191,7 +191,9 @@ function FieldLeaf({ value, path, onChange }: { value: Obj; path: string; onChan
         >
           {!(field in fields) && <option value={field}>{field || "—"}</option>}
           {Object.keys(fields).map((name) => (
-            <option key={name}>{name}</option>
+            <option key={name} value={name}>
+              {fieldTitles[name] ?? humanize(name.replace(/^attributes\./, ""))}
+            </option>
           ))}
         </select>
       ) : (
@@ -209,7 +211,7 @@ function FieldLeaf({ value, path, onChange }: { value: Obj; path: string; onChan
         {!(op in ops) && <option value={op}>{op || "—"}</option>}
         {Object.keys(ops).map((name) => (
           <option key={name} value={name}>
-            {name.replace(/_/g, " ")}
+            {opTitles[name] ?? name.replace(/_/g, " ")}
           </option>
         ))}
       </select>

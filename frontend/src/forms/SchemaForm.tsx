@@ -2,7 +2,7 @@
  * widgets where a plain input would be poor (conditions, durations, dates and times in the account time zone,
  * templates (settings marked ``x-template``), lists of choices). */
 import type { Json } from "../model/doc";
-import { defaultFor, deref, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
+import { defaultFor, deref, humanize, isConditionSchema, splitNullable, titleOf, typeOf, type JsonSchema } from "../model/schema";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { errorsAt, useForm } from "./FormContext";
 import { AnyValueInput, DateTimeInput, DurationInput, ReferencePicker, TemplateInput, TimeInput } from "./widgets";
@@ -58,15 +58,47 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
   const description = resolved.description ?? inner.description;
 
   if (inner.const !== undefined) return null;
+  const id = fieldId(path);
+  const helpId = description ? `${id}-help` : undefined;
   const control = renderControl();
+  // one control: its <label for>; several (a condition, a list, a nested group): a group named by the caption
+  const single = isSingleControl();
+  const caption = (
+    <>
+      {label}
+      {required && !nullable ? (
+        <>
+          <span className="required" aria-hidden="true">
+            *
+          </span>
+          <span className="sr-only"> (required)</span>
+        </>
+      ) : null}
+    </>
+  );
   return (
     <div className={`field ${errors.length ? "has-error" : ""}`} data-field={path}>
-      <label className="label">
-        {label}
-        {required && !nullable ? <span className="required">*</span> : null}
-      </label>
-      {control}
-      {description && <div className="help">{description}</div>}
+      {single ? (
+        <label className="label" htmlFor={id}>
+          {caption}
+        </label>
+      ) : (
+        <span className="label" id={`${id}-label`}>
+          {caption}
+        </span>
+      )}
+      {single ? (
+        control
+      ) : (
+        <div role="group" aria-labelledby={`${id}-label`} aria-describedby={helpId}>
+          {control}
+        </div>
+      )}
+      {description && (
+        <div className="help" id={helpId}>
+          {description}
+        </div>
+      )}
       {errors.map((message, index) => (
         <div key={index} className="field-error" role="alert">
           {message}
@@ -75,9 +107,18 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
     </div>
   );
 
+  function isSingleControl(): boolean {
+    if (isConditionSchema(root, inner)) return false;
+    if (enumOf(root, inner)) return true;
+    const type = typeOf(inner);
+    if (type === "array") return false;
+    if (type === "object") return !inner.properties;
+    if (type === undefined) return !(inner.oneOf || inner.anyOf);
+    return true;
+  }
+
   function renderControl() {
     const type = typeOf(inner);
-    const id = `f-${path}`;
     if (isConditionSchema(root, inner)) {
       return <ConditionBuilder schema={inner} value={(value as Obj) ?? { all: [] }} path={path} onChange={onChange} />;
     }
@@ -88,7 +129,7 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
           {(nullable || value === undefined) && <option value="">—</option>}
           {choices.map((choice) => (
             <option key={String(choice)} value={String(choice)}>
-              {String(choice)}
+              {choiceLabel(choice, inner)}
             </option>
           ))}
         </select>
@@ -108,7 +149,7 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
       );
     }
     if (/(^|_)(segment|audience)(_id)?$/.test(name) && (type === "integer" || type === "string")) {
-      return <ReferencePicker name={name} path={path} value={value ?? null} nullable={nullable} integer={type === "integer"} onChange={onChange} />;
+      return <ReferencePicker id={id} name={name} path={path} value={value ?? null} nullable={nullable} integer={type === "integer"} onChange={onChange} />;
     }
     switch (type) {
       case "boolean":
@@ -154,10 +195,10 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
             </fieldset>
           );
         }
-        return <AnyValueInput path={path} value={value ?? null} onChange={onChange} />;
+        return <AnyValueInput id={id} path={path} value={value ?? null} onChange={onChange} />;
       default:
-        if (inner.oneOf || inner.anyOf) return <UnionField schema={inner} value={value ?? null} path={path} onChange={onChange} />;
-        return <AnyValueInput path={path} value={value ?? null} onChange={onChange} />;
+        if (inner.oneOf || inner.anyOf) return <UnionField schema={inner} label={label} value={value ?? null} path={path} onChange={onChange} />;
+        return <AnyValueInput id={id} path={path} value={value ?? null} onChange={onChange} />;
     }
   }
 
@@ -173,11 +214,11 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
           </span>
         );
       case "time":
-        return <TimeInput path={path} value={text} nullable={nullable} onChange={onChange} />;
+        return <TimeInput id={id} path={path} value={text} nullable={nullable} onChange={onChange} />;
       case "date-time":
-        return <DateTimeInput path={path} value={text} nullable={nullable} onChange={onChange} />;
+        return <DateTimeInput id={id} path={path} value={text} nullable={nullable} onChange={onChange} />;
       case "duration":
-        return <DurationInput path={path} value={typeof value === "string" ? value : null} nullable={nullable} onChange={onChange} />;
+        return <DurationInput id={id} path={path} value={typeof value === "string" ? value : null} nullable={nullable} onChange={onChange} />;
     }
     if (inner["x-template"] === true) {
       return <TemplateInput id={id} path={path} name={name} value={text} maxLength={inner.maxLength} nullable={nullable} onChange={onChange} />;
@@ -187,6 +228,20 @@ export function Field({ name, schema, value, path, required, onChange }: FieldPr
     }
     return <input id={id} name={path} type="text" maxLength={inner.maxLength} value={text} onChange={(e) => onChange(e.target.value || empty)} />;
   }
+}
+
+/** A choice in words: the schema's own words for it (``x-choice-titles``), else "per_store" → "Per store" (the
+ * stored value stays as it is). */
+export function choiceLabel(choice: Json, schema?: JsonSchema): string {
+  const titles = schema?.["x-choice-titles"];
+  const own = titles && typeof titles === "object" && !Array.isArray(titles) ? titles[String(choice)] : undefined;
+  if (typeof own === "string") return own;
+  return typeof choice === "string" ? humanize(choice) : String(choice);
+}
+
+/** The id of a field's control, from its path (config.variants[0].weight): unique within one form. */
+export function fieldId(path: string): string {
+  return `f-${path.replace(/[^A-Za-z0-9_-]+/g, "-")}`;
 }
 
 function enumOf(root: JsonSchema, schema: JsonSchema): Json[] | null {
@@ -222,7 +277,7 @@ function ArrayField({ schema, value, path, onChange }: { schema: JsonSchema; val
                 onChange(e.target.checked ? choices.filter((c) => c === choice || value.includes(c)) : value.filter((v) => v !== choice))
               }
             />
-            {String(choice)}
+            {choiceLabel(choice, items)}
           </label>
         ))}
       </div>
@@ -252,7 +307,7 @@ function ArrayField({ schema, value, path, onChange }: { schema: JsonSchema; val
 }
 
 /** A union that is not a list of constants: pick the variant, then fill it in. */
-function UnionField({ schema, value, path, onChange }: { schema: JsonSchema; value: Json; path: string; onChange: (next: Json) => void }) {
+function UnionField({ schema, label, value, path, onChange }: { schema: JsonSchema; label: string; value: Json; path: string; onChange: (next: Json) => void }) {
   const env = useForm();
   const root = env.meta.root;
   const options = (schema.oneOf ?? schema.anyOf ?? []).map((option) => deref(root, option));
@@ -260,7 +315,7 @@ function UnionField({ schema, value, path, onChange }: { schema: JsonSchema; val
   const chosen = options[index];
   return (
     <div className="union">
-      <select value={index} onChange={(e) => onChange(defaultFor(root, options[Number(e.target.value)]))}>
+      <select aria-label={`${label}: kind`} value={index} onChange={(e) => onChange(defaultFor(root, options[Number(e.target.value)]))}>
         {options.map((option, i) => (
           <option key={i} value={i}>
             {option.title ?? typeOf(option) ?? `option ${i + 1}`}

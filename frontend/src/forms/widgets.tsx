@@ -6,12 +6,13 @@ import { formatDuration, isoToLocal, localToIso, parseDuration, type DurationUni
 import { useForm } from "./FormContext";
 
 /** A value of any JSON type typed as text: numbers, true / false and JSON lists are read as such. */
-export function AnyValueInput({ path, value, onChange }: { path: string; value: Json; onChange: (next: Json) => void }) {
+export function AnyValueInput({ id, path, value, onChange }: { id?: string; path: string; value: Json; onChange: (next: Json) => void }) {
   const shown = value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
   const [text, setText] = useState(shown);
   useEffect(() => setText(shown), [shown]);
   return (
     <input
+      id={id}
       name={path}
       type="text"
       value={text}
@@ -46,16 +47,17 @@ export function readValue(text: string): Json {
 const UNITS: DurationUnit[] = ["minutes", "hours", "days"];
 
 /** An ISO-8601 duration as an amount and a unit (P365D ↔ 365 days). */
-export function DurationInput({ path, value, nullable, onChange }: { path: string; value: string | null; nullable: boolean; onChange: (next: Json) => void }) {
+export function DurationInput({ id, path, value, nullable, onChange }: { id: string; path: string; value: string | null; nullable: boolean; onChange: (next: Json) => void }) {
   const parsed = parseDuration(value);
   const [unit, setUnit] = useState<DurationUnit>(parsed?.unit ?? "days");
   const amount = parsed?.amount;
   if (value && !parsed) {
-    return <input name={path} type="text" value={value} onChange={(e) => onChange(e.target.value || (nullable ? null : ""))} />;
+    return <input id={id} name={path} type="text" value={value} onChange={(e) => onChange(e.target.value || (nullable ? null : ""))} />;
   }
   return (
     <span className="duration">
       <input
+        id={id}
         name={path}
         type="number"
         min={0}
@@ -65,6 +67,7 @@ export function DurationInput({ path, value, nullable, onChange }: { path: strin
         onChange={(e) => onChange(e.target.value === "" ? (nullable ? null : "P0D") : formatDuration(Number(e.target.value), unit))}
       />
       <select
+        aria-label="Unit"
         name={`${path}:unit`}
         value={parsed?.unit ?? unit}
         onChange={(e) => {
@@ -82,11 +85,12 @@ export function DurationInput({ path, value, nullable, onChange }: { path: strin
 }
 
 /** A local time of day, always written with seconds (as the API returns it). */
-export function TimeInput({ path, value, nullable, onChange }: { path: string; value: string; nullable: boolean; onChange: (next: Json) => void }) {
+export function TimeInput({ id, path, value, nullable, onChange }: { id: string; path: string; value: string; nullable: boolean; onChange: (next: Json) => void }) {
   const { timezone } = useForm();
   return (
     <span className="with-hint">
       <input
+        id={id}
         name={path}
         type="time"
         value={value.slice(0, 5)}
@@ -98,11 +102,12 @@ export function TimeInput({ path, value, nullable, onChange }: { path: string; v
 }
 
 /** A date and time on the account's wall clock, stored as an instant with the zone's offset. */
-export function DateTimeInput({ path, value, nullable, onChange }: { path: string; value: string; nullable: boolean; onChange: (next: Json) => void }) {
+export function DateTimeInput({ id, path, value, nullable, onChange }: { id: string; path: string; value: string; nullable: boolean; onChange: (next: Json) => void }) {
   const { timezone } = useForm();
   return (
     <span className="with-hint">
       <input
+        id={id}
         name={path}
         type="datetime-local"
         value={value ? isoToLocal(value, timezone) : ""}
@@ -137,7 +142,7 @@ type Named = { id: number | string; name?: string; title?: string };
 
 /** Choose a segment or audience by name when the API lists them; else type its id. While the list loads, the
  * picker is a disabled list (not an id box that turns into a list under the user's fingers). */
-export function ReferencePicker(props: { name: string; path: string; value: Json; nullable: boolean; integer: boolean; onChange: (next: Json) => void }) {
+export function ReferencePicker(props: { id: string; name: string; path: string; value: Json; nullable: boolean; integer: boolean; onChange: (next: Json) => void }) {
   const { paths } = useForm();
   const collection = props.name.includes("segment") ? "segments" : "audiences";
   const listed = paths.has(`/api/v1/${collection}`);
@@ -154,6 +159,7 @@ export function ReferencePicker(props: { name: string; path: string; value: Json
   if (!listed || unavailable) {
     return (
       <input
+        id={props.id}
         name={props.path}
         type={props.integer ? "number" : "text"}
         value={props.value === null ? "" : String(props.value)}
@@ -164,13 +170,13 @@ export function ReferencePicker(props: { name: string; path: string; value: Json
   }
   if (!items) {
     return (
-      <select name={props.path} value="" disabled aria-busy="true">
+      <select id={props.id} name={props.path} value="" disabled aria-busy="true">
         <option value="">Loading {collection}…</option>
       </select>
     );
   }
   return (
-    <select name={props.path} value={props.value === null ? "" : String(props.value)} onChange={(e) => props.onChange(read(e.target.value))}>
+    <select id={props.id} name={props.path} value={props.value === null ? "" : String(props.value)} onChange={(e) => props.onChange(read(e.target.value))}>
       <option value="">—</option>
       {items.map((item) => (
         <option key={item.id} value={String(item.id)}>

@@ -30,6 +30,10 @@ export interface Catalog {
     fields: Record<string, FieldType>;
     custom_fields?: string[];
     operators: Record<string, Record<string, string>>;
+    /** How each field is named to a marketer (a custom field: the name it was declared with). */
+    field_titles?: Record<string, string>;
+    /** How each operator is worded ("is one of", "is in the last … days"). */
+    operator_titles?: Record<string, string>;
   };
 }
 

@@ -96,6 +96,16 @@ export function connectionProblem(doc: CampaignDoc, meta: EditorMeta, connection
   return null;
 }
 
+/** The first output of ``source`` that leads nowhere yet and may lead to ``target`` (null: none). */
+export function freePort(doc: CampaignDoc, meta: EditorMeta, source: string, target: string): string | null {
+  const node = findNode(doc, source);
+  if (!node) return null;
+  const ports = edgePorts(doc, meta);
+  const used = new Set(doc.edges.map((edge, index) => (edge.source === source ? ports[index] : null)));
+  const candidates = portsOf(meta, node, node === doc.trigger).filter((port) => !used.has(port));
+  return candidates.find((port) => connectionProblem(doc, meta, { source, target, sourceHandle: port }) === null) ?? null;
+}
+
 function reaches(doc: CampaignDoc, from: string, to: string): boolean {
   const seen = new Set<string>();
   const stack = [from];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { CLIPBOARD_KEY, copyNodes, pasteNodes, readClip, type ClipStorage } from "./clipboard";
 import { isDirty, createEditorStore } from "./store";
-import { connect, connectionProblem } from "./ops";
+import { connect, connectionProblem, freePort } from "./ops";
 import { loadMeta, node, triggerDoc } from "./testing";
 import { layeredLayout } from "./layout";
 
@@ -182,4 +182,35 @@ test("an edge from check_email_status carries its output as the criterion", asyn
   ];
   const joined = connect(doc, meta, { source: "c1", target: "w1", sourceHandle: "read_clicked" });
   expect(joined.edges.at(-1)).toEqual({ source: "c1", target: "w1", source_port: "read_clicked", criteria: "read_clicked" });
+});
+
+describe("connecting with the keyboard", () => {
+  test("an output picked, then a node: connected, and the hint names both by title", () => {
+    const doc = branched();
+    doc.nodes[0].title = "Lives in Riga?";
+    const store = createEditorStore(meta, doc);
+    store.getState().startConnect("f1", "no");
+    expect(store.getState().hint).toContain("“");
+    expect(store.getState().finishConnect("e1")).toBe(true);
+    expect(store.getState().connecting).toBeNull();
+    expect(store.getState().history.present.edges.at(-1)).toEqual({ source: "f1", target: "e1", source_port: "no" });
+    expect(store.getState().hint).toBe("Connected Lives in Riga? → Send email.");
+  });
+
+  test("a loop is refused with the reason, and the pick stays for another target", () => {
+    const store = createEditorStore(meta, branched());
+    store.getState().startConnect("e1", "out");
+    expect(store.getState().finishConnect("f1")).toBe(false);
+    expect(store.getState().hint).toBe("Not connected: Send email → Filter customers: this connection would make a loop.");
+    expect(store.getState().history.present.edges).toHaveLength(3);
+    expect(store.getState().connecting).toEqual({ source: "e1", port: "out" });
+    store.getState().startConnect("e1", "out"); // the same dot again cancels
+    expect(store.getState().connecting).toBeNull();
+  });
+
+  test("the free output of a node: the next one not used yet, none when all lead somewhere", () => {
+    const doc = branched();
+    expect(freePort(doc, meta, "f1", "e1")).toBe("no");
+    expect(freePort(doc, meta, "trigger", "e1")).toBeNull();
+  });
 });

@@ -2,11 +2,11 @@
  * the node being edited and the counters are view state beside it. The canvas is derived (see graph.ts). */
 import { createStore } from "zustand/vanilla";
 import { copyNodes, pasteNodes, readClip, shifted, writeClip, type ClipStorage } from "./clipboard";
-import type { CampaignDoc, Position } from "./doc";
+import { findNode, type CampaignDoc, type Position } from "./doc";
 import { NO_SELECTION, type Selection } from "./graph";
 import * as history from "./history";
-import type { EditorMeta } from "./meta";
-import { addNode, deleteElements, moveNodes } from "./ops";
+import { portsOf, portTitle, type EditorMeta } from "./meta";
+import { addNode, connect, connectionProblem, deleteElements, moveNodes } from "./ops";
 
 export interface Problem {
   node: string | null;
@@ -21,6 +21,12 @@ export interface NodeStats {
   ports: Record<string, number>;
   dropped: Record<string, number>;
   waiting: number;
+}
+
+/** An output chosen with the keyboard, waiting for the node it should lead to. */
+export interface Connecting {
+  source: string;
+  port: string;
 }
 
 export type Menu =
@@ -42,6 +48,10 @@ export interface EditorState {
   editing: string | null;
   menu: Menu | null;
   dragging: boolean;
+  /** An output picked with the keyboard (Enter on its dot), waiting for Enter on the node to connect it to. */
+  connecting: Connecting | null;
+  /** What the canvas tells the user: why a connection was refused, what a key did, what to do next. */
+  hint: string | null;
 
   load(doc: CampaignDoc, campaignId: number | null, status: string): void;
   markSaved(doc: CampaignDoc, status?: string): void;
@@ -60,6 +70,22 @@ export interface EditorState {
   arm(type: string | null): void;
   edit(id: string | null): void;
   openMenu(menu: Menu | null): void;
+  setHint(hint: string | null): void;
+  /** Pick an output to connect (keyboard); picking the same one again cancels. */
+  startConnect(source: string, port: string): void;
+  /** Connect the picked output to ``target``; false (and the hint says why) when the connection is refused. */
+  finishConnect(target: string): boolean;
+  /** Try a connection (mouse or keyboard): made, or refused with the reason in the hint. */
+  tryConnect(connection: { source: string; target: string; sourceHandle?: string | null }): boolean;
+}
+
+/** How the canvas names a node to the user: its title, else its type's title. */
+export function nodeName(doc: CampaignDoc, meta: EditorMeta, id: string): string {
+  const node = findNode(doc, id);
+  if (!node) return id;
+  const trigger = node === doc.trigger;
+  const type = (trigger ? meta.triggers : meta.actions)[node.type];
+  return node.title || type?.title || node.type;
 }
 
 export const isDirty = (state: Pick<EditorState, "history" | "saved">): boolean =>
@@ -84,6 +110,8 @@ export function createEditorStore(meta: EditorMeta, doc: CampaignDoc, campaignId
     editing: null,
     menu: null,
     dragging: false,
+    connecting: null,
+    hint: null,
 
     load: (next, id, nextStatus) =>
       set({
@@ -160,6 +188,46 @@ export function createEditorStore(meta: EditorMeta, doc: CampaignDoc, campaignId
     arm: (type) => set({ armed: type }),
     edit: (id) => set({ editing: id, menu: null }),
     openMenu: (menu) => set({ menu }),
+    setHint: (hint) => set({ hint }),
+    startConnect: (source, port) => {
+      const current = get().connecting;
+      if (current && current.source === source && current.port === port) {
+        set({ connecting: null, hint: null });
+        return;
+      }
+      const { meta: types } = get();
+      const doc = get().history.present;
+      const node = findNode(doc, source);
+      const several = !!node && portsOf(types, node, node === doc.trigger).length > 1;
+      const output = node && several ? `“${portTitle(types, node, node === doc.trigger, port)}” of ` : "";
+      set({
+        connecting: { source, port },
+        hint: `Connecting ${output}${nodeName(doc, types, source)}: move to the node it should lead to and press Enter (Esc cancels).`,
+      });
+    },
+    finishConnect: (target) => {
+      const connecting = get().connecting;
+      if (!connecting) return false;
+      const made = get().tryConnect({ source: connecting.source, target, sourceHandle: connecting.port });
+      if (made) set({ connecting: null });
+      return made;
+    },
+    tryConnect: (connection) => {
+      const { meta: types } = get();
+      const doc = get().history.present;
+      const problem = connectionProblem(doc, types, connection);
+      if (problem !== null) {
+        set({
+          hint: `Not connected: ${nodeName(doc, types, connection.source)} → ${nodeName(doc, types, connection.target)}: ${problem}.`,
+        });
+        return false;
+      }
+      set((state) => ({
+        history: history.push(state.history, connect(state.history.present, types, connection)),
+        hint: `Connected ${nodeName(doc, types, connection.source)} → ${nodeName(doc, types, connection.target)}.`,
+      }));
+      return true;
+    },
   }));
 }
 

@@ -1,4 +1,5 @@
-/** Messages: the sandbox mailbox (what the built-in provider delivered), newest first. */
+/** Messages: the sandbox mailbox (what the built-in provider delivered), newest first. A message is shown as
+ * ``body_view``, never the delivered body: its open pixel would count the marketer's look as the customer's open. */
 import { useEffect, useState } from "react";
 import { get } from "../lib/api";
 import { formatTime, useApp } from "../lib/context";
@@ -8,7 +9,8 @@ interface Mail {
   recipient: string;
   sender: string;
   subject: string;
-  body_html: string;
+  /** The body without the open pixel and with direct links: looking at it counts no open and no click. */
+  body_view: string;
   received_at: string;
 }
 
@@ -83,7 +85,7 @@ export function Mailbox() {
             <p className="muted">
               From {shown.sender} to {shown.recipient}
             </p>
-            <iframe title="Message body" sandbox="" srcDoc={shown.body_html} />
+            <iframe title="Message body" sandbox="" srcDoc={shown.body_view} />
           </article>
         )}
       </div>

@@ -53,8 +53,8 @@ class AbTestConfig(BaseModel):
         ge=2,
         le=MAX_VARIANTS,
         json_schema_extra={"default": 2},
-        description="How many variants. Each variant is one branch: the node's edges in order (the first edge is "
-        "variant 1, port `variant-1`).",
+        description="How many variants. Each variant is one branch: the node's connections in order (the first "
+        "connection is variant 1).",
     )
     sample_size: int = Field(
         ge=1,
@@ -64,8 +64,8 @@ class AbTestConfig(BaseModel):
     )
     criterion: Literal["opens", "clicks", "orders"] = Field(
         default="opens",
-        description="What makes a variant win: `opens` or `clicks` (distinct customers who opened / clicked a "
-        "message sent after this node), or `orders` (orders attributed to those messages).",
+        description="What makes a variant win: opens or clicks (customers who opened / clicked a message sent "
+        "after this node), or orders (orders credited to those messages).",
     )
     evaluation_days: int = Field(
         default=0,
@@ -83,7 +83,7 @@ class AbTestConfig(BaseModel):
         default=None,
         ge=1,
         le=3650,
-        description="Restart the test this many days after each decision. Use this or `restart_at`, not both.",
+        description="Restart the test this many days after each decision. Use this or a restart date, not both.",
     )
 
     @field_validator("restart_days")

@@ -42,7 +42,7 @@ class AccrueBonusPointsConfig(BaseModel):
         default=None,
         ge=1,
         le=36_600,
-        description="The bonuses burn this many days after the accrual. Give this, `expiry_date`, or neither "
+        description="The bonuses burn this many days after the accrual. Give this, an expiry date, or neither "
         "(the program's default).",
     )
     expiry_date: date | None = Field(

@@ -27,10 +27,10 @@ AUDIENCE_MISSING = "audience_missing"
 class AudienceActionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Audience action")
     operation: Literal["add", "remove"] = Field(
-        default="add", description="`add` the incoming customers to the audience, or `remove` them from it."
+        default="add", description="Add the incoming customers to the audience, or remove them from it."
     )
     audience: int | None = Field(
-        default=None, ge=1, le=MAX_ID, description="Id of an existing audience. Give this or `create_audience`."
+        default=None, ge=1, le=MAX_ID, description="An existing audience. Choose one, or name a new one below."
     )
     create_audience: str | None = Field(
         default=None,
@@ -38,7 +38,7 @@ class AudienceActionConfig(BaseModel):
         min_length=1,
         max_length=200,
         description="Name of an audience to use, created the first time the node runs if none has that name. "
-        "Give this or `audience`.",
+        "Give this or choose an existing audience above.",
     )
     send_to_loyalty: bool = Field(
         default=False, description="Also ask the loyalty program to apply the change (one request per customer)."

@@ -34,7 +34,7 @@ class AwardPointsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Award points")
     amount: float = Field(
         description="Points added to each customer's balance, at most two decimals; a negative amount deducts "
-        "(customers without enough points drop out with `insufficient_points`).",
+        "(customers without enough points drop out).",
     )
     comment: str | None = Field(
         default=None, max_length=500, description="Why the points were awarded; kept on each ledger row."

@@ -57,6 +57,7 @@ class CheckEmailStatusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Check email status")
     email_node: str | None = Field(
         default=None,
+        title="E-mail",
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]+$",

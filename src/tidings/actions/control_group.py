@@ -31,21 +31,21 @@ class ControlGroupConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Control group")
     method: Literal["percentage", "audience"] = Field(
         default="percentage",
-        description="`percentage`: a stable share of the incoming customers; `audience`: the members of an audience.",
+        description="Percentage: a stable share of the incoming customers; audience: the members of an audience.",
     )
     percent: float = Field(
         default=0,
         ge=0,
         le=50,
         allow_inf_nan=False,
-        description="Share held out, 0–50 % (hundredths of a percent count). Used when method is `percentage`.",
+        description="Share held out, 0–50 % (hundredths of a percent count), when held out by percentage.",
     )
     audience: int | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
         validate_default=True,
-        description="Audience whose members are held out. Required when method is `audience`.",
+        description="Audience whose members are held out, when held out by audience.",
     )
 
     @field_validator("audience")

@@ -18,7 +18,7 @@ from tidings.store.journey_rows import customer_matches
 class FilterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Filter customers")
     condition: Condition = Field(
-        default_factory=lambda: AllOf(all=[]), description="Customers for whom this holds leave by `yes`."
+        default_factory=lambda: AllOf(all=[]), description="Customers who match leave by + (yes); the others by − (no)."
     )
 
 

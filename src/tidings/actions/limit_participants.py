@@ -29,8 +29,8 @@ class LimitParticipantsConfig(BaseModel):
     limit: int = Field(ge=1, le=1_000_000_000, description="How many customers may pass in each period.")
     period: Period = Field(
         default="campaign",
-        description="`campaign`: over the whole life of the campaign — reaching the limit also stops the campaign "
-        "admitting new entries; `day`, `week` (Monday to Sunday) or `month`: calendar periods in the account "
+        description="Campaign: over the whole life of the campaign — reaching the limit also stops the campaign "
+        "admitting new entries; day, week (Monday to Sunday) or month: calendar periods in the account "
         "time zone.",
     )
 

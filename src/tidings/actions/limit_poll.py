@@ -38,8 +38,8 @@ class LimitPollConfig(BaseModel):
     poll: int = Field(ge=1, le=MAX_ID, description="Id of the poll (the number in its code POLL-<id>).")
     limit_type: Literal["total", "per_store"] = Field(
         default="total",
-        description="`total`: the limit counts every respondent; `per_store`: it applies to each store "
-        "(the customer's store code; customers without one count together).",
+        description="In total: the limit counts every respondent; per store: it applies to each store "
+        "(the customer's store; customers without one count together).",
     )
     limit: int = Field(
         ge=1, le=1_000_000_000, description="How many customers may answer; the poll page refuses the others."

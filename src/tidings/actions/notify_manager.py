@@ -45,10 +45,13 @@ class NotifyManagerConfig(BaseModel):
         min_length=1,
         max_length=998,
         json_schema_extra={"pattern": ONE_LINE_PATTERN},
-        description="Liquid template with the customer's variables, e.g. `Call {{ customer.full_name }}`; one line.",
+        description="One line; {{ … }} inserts customer details, e.g. “Call {{ customer.full_name }}”.",
     )
     body_html: TemplateText = Field(
-        min_length=1, max_length=MAX_BODY_CHARS, description="Liquid template of the HTML body."
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        title="Message (HTML)",
+        description="The HTML body; {{ … }} inserts customer details.",
     )
     user: int | None = Field(
         default=None,

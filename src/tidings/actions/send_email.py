@@ -22,10 +22,10 @@ from tidings.store.tables import customers
 class UtmParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", title="UTM parameters")
     source: str | None = Field(
-        default=None, min_length=1, max_length=200, description="`utm_source`, e.g. `newsletter`."
+        default=None, min_length=1, max_length=200, description="Source reported to web analytics, e.g. newsletter."
     )
-    medium: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_medium`, e.g. `email`.")
-    campaign: str | None = Field(default=None, min_length=1, max_length=200, description="`utm_campaign`.")
+    medium: str | None = Field(default=None, min_length=1, max_length=200, description="Medium reported, e.g. email.")
+    campaign: str | None = Field(default=None, min_length=1, max_length=200, description="Campaign name reported.")
 
     def query(self) -> dict[str, str]:
         """The parameters to append to each link: ``{"utm_source": …}`` for those that are set."""
@@ -39,10 +39,13 @@ class SendEmailConfig(BaseModel):
         min_length=1,
         max_length=998,
         json_schema_extra={"pattern": ONE_LINE_PATTERN},
-        description="Liquid template, e.g. `Hi {{ customer.first_name }}`; one line.",
+        description="One line; {{ … }} inserts customer details, e.g. “Hi {{ customer.first_name }}”.",
     )
     body_html: TemplateText = Field(
-        min_length=1, max_length=MAX_BODY_CHARS, description="Liquid template of the HTML body."
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        title="Message (HTML)",
+        description="The HTML body; {{ … }} inserts customer details.",
     )
     sender_name: HeaderText | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: EmailAddress | None = Field(default=None, description="Defaults to the account's sender address.")
@@ -53,7 +56,9 @@ class SendEmailConfig(BaseModel):
         default=None, description="Mailing category code; only its subscribers receive it."
     )
     utm: UtmParameters | None = Field(
-        default=None, description="Appended to every tracked link (a parameter already in a link is kept)."
+        default=None,
+        title="Link tracking for web analytics",
+        description="Appended to every tracked link (a parameter already in a link is kept).",
     )
     track_opens: bool = Field(
         default=True,

@@ -58,17 +58,25 @@ class Lifetime(Duration):
 class SendNotificationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send notification")
     title: TemplateText = Field(
-        min_length=1, max_length=200, description="Liquid template, e.g. `{{ customer.first_name }}, a gift`."
+        min_length=1,
+        max_length=200,
+        description="{{ … }} inserts customer details, e.g. “{{ customer.first_name }}, a gift”.",
     )
-    text: TemplateText = Field(min_length=1, max_length=4_000, description="Liquid template of the message.")
+    text: TemplateText = Field(
+        min_length=1, max_length=4_000, description="The message; {{ … }} inserts customer details."
+    )
     image_url: str | None = Field(
-        default=None, max_length=2_000, pattern=r"^https?://\S+$", description="Picture shown with it (http/https)."
+        title="Picture link",
+        default=None,
+        max_length=2_000,
+        pattern=r"^https?://\S+$",
+        description="Picture shown with it (http/https).",
     )
     link: str | None = Field(
         default=None,
         max_length=2_000,
         pattern=LINK_PATTERN,
-        description="Web link or deep link the app opens on a tap, e.g. `myapp://cart`.",
+        description="Web link or deep link the app opens on a tap, e.g. myapp://cart.",
     )
     lifetime: Lifetime | None = Field(
         default=None, description="How long it stays in the inbox after it is stored; empty = until deleted."

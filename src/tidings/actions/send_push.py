@@ -22,13 +22,18 @@ from tidings.store.tables import customers
 
 class SendPushConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send push")
-    title: TemplateText = Field(min_length=1, max_length=200, description="Liquid template of the title.")
-    text: TemplateText = Field(min_length=1, max_length=2000, description="Liquid template of the text.")
+    title: TemplateText = Field(
+        min_length=1, max_length=200, description="The title; {{ … }} inserts customer details."
+    )
+    text: TemplateText = Field(min_length=1, max_length=2000, description="The text; {{ … }} inserts customer details.")
     link: TemplateText | None = Field(
         default=None, max_length=2000, description="External link or app deep link opened by a tap (Liquid allowed)."
     )
     image_url: str | None = Field(
-        default=None, max_length=2000, description="PNG/JPG, 2:1, ≤ 300 KB, ≤ 1000×800 px (FCM payload limits)."
+        title="Picture link",
+        default=None,
+        max_length=2000,
+        description="PNG/JPG, 2:1, ≤ 300 KB, ≤ 1000×800 px (FCM payload limits).",
     )
     category: str | None = Field(default=None, description="Mailing category code; only its subscribers receive it.")
     deliver_immediately: bool = Field(

@@ -35,9 +35,13 @@ CHANNELS: dict[Mode, tuple[Channel, ...]] = {
 class SendSmsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send SMS")
     mode: Mode = Field(
-        default="sms", description="`sms`, `viber`, or `viber_sms`: Viber, and SMS when Viber cannot deliver."
+        default="sms",
+        json_schema_extra={"x-choice-titles": {"sms": "SMS", "viber": "Viber", "viber_sms": "Viber, else SMS"}},
+        description="SMS, Viber, or Viber with SMS when Viber cannot deliver.",
     )
-    text: TemplateText = Field(min_length=1, max_length=2000, description="Liquid template of the message text.")
+    text: TemplateText = Field(
+        min_length=1, max_length=2000, description="The message text; {{ … }} inserts customer details."
+    )
     sender: str | None = Field(
         default=None, min_length=1, max_length=64, description="Registered sender name; defaults to the settings'."
     )
@@ -49,12 +53,17 @@ class SendSmsConfig(BaseModel):
         default=None, description="How long delivery is attempted; the settings' default when omitted."
     )
     viber_image_url: str | None = Field(
-        default=None, max_length=2000, description="Viber only: an image (PNG/JPG, 2:1, ≤ 300 KB recommended)."
+        title="Viber picture link",
+        default=None,
+        max_length=2000,
+        description="Viber only: an image (PNG/JPG, 2:1, ≤ 300 KB recommended).",
     )
     viber_button_text: TemplateText | None = Field(
         default=None, min_length=1, max_length=30, description="Viber only (Liquid)."
     )
-    viber_button_url: str | None = Field(default=None, max_length=2000, description="Viber only: the button's link.")
+    viber_button_url: str | None = Field(
+        default=None, title="Viber button link", max_length=2000, description="Viber only: the button's link."
+    )
 
     @model_validator(mode="after")
     def _viber_fields(self) -> SendSmsConfig:

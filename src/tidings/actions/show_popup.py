@@ -47,7 +47,7 @@ TEMPLATED = ("title", "subtitle", "text", "promo_code")
 
 class PopupButton(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Button")
-    label: str = Field(min_length=1, max_length=60, description="What the button says, e.g. `Get it`.")
+    label: str = Field(min_length=1, max_length=60, description="What the button says, e.g. “Get it”.")
     link: str = Field(max_length=2_000, pattern=LINK_PATTERN, description="Web link or deep link the button opens.")
 
 
@@ -58,24 +58,32 @@ class ShowPopupConfig(BaseModel):
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="The app action it is shown at, e.g. `open_app` or `view_cart`; `any` = the first action "
-        "the app asks about.",
+        description="The app action it is shown at, as the app names it (e.g. “open app” or “view cart”); "
+        "“any”: the first action the app asks about.",
     )
-    title: TemplateText = Field(min_length=1, max_length=200, description="Liquid template of the heading.")
-    subtitle: TemplateText | None = Field(default=None, max_length=200, description="Liquid template.")
-    text: TemplateText | None = Field(default=None, max_length=4_000, description="Liquid template of the body.")
+    title: TemplateText = Field(
+        min_length=1, max_length=200, description="The heading; {{ … }} inserts customer details."
+    )
+    subtitle: TemplateText | None = Field(default=None, max_length=200, description="{{ … }} inserts customer details.")
+    text: TemplateText | None = Field(
+        default=None, max_length=4_000, description="The body; {{ … }} inserts customer details."
+    )
     image_url: str | None = Field(
-        default=None, max_length=2_000, pattern=r"^https?://\S+$", description="Picture shown in it (http/https)."
+        title="Picture link",
+        default=None,
+        max_length=2_000,
+        pattern=r"^https?://\S+$",
+        description="Picture shown in it (http/https).",
     )
     button: PopupButton | None = Field(default=None, description="A button with its label and link.")
     promo_code: TemplateText | None = Field(
         default=None, max_length=200, description="Code shown to the customer; Liquid, e.g. a personal code field."
     )
     main_color: str | None = Field(
-        default=None, pattern=COLOUR, description="Main colour, `#RRGGBB`; the app's own if empty."
+        default=None, pattern=COLOUR, description="Main colour, e.g. #1F6FEB; the app's own if empty."
     )
     second_color: str | None = Field(
-        default=None, pattern=COLOUR, description="Second colour, `#RRGGBB`; the app's own if empty."
+        default=None, pattern=COLOUR, description="Second colour, e.g. #FFFFFF; the app's own if empty."
     )
     lifetime: Lifetime = Field(
         default_factory=lambda: Lifetime(amount=1, unit="days"),

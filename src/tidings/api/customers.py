@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from sqlalchemy import Connection, RowMapping
 
-from tidings.api.deps import ServicesDep
+from tidings.api.deps import PageDep, ServicesDep
 from tidings.api.routing import StrictJsonRoute
 from tidings.api.rows import check_rows
 from tidings.core.errors import NotFound
+from tidings.document.registry import ACTIONS, TRIGGERS
 from tidings.model.custom_fields import type_attributes
 from tidings.model.customers import CustomerIn, merge_duplicates
 from tidings.model.statuses import EntryStatus
+from tidings.services import Services
 from tidings.store import campaigns as campaign_sql
 from tidings.store import journeys
 from tidings.store.custom_fields import declared_types
-from tidings.store.customers import get_by_external, subscriptions_of, upsert_customers
+from tidings.store.customers import get_by_external, search_customers, subscriptions_of, upsert_customers
 from tidings.store.subscriptions import withheld_message, withhold_suppressed
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=StrictJsonRoute)
@@ -77,8 +79,25 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
+class CustomerListItem(BaseModel):
+    external_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    city: str | None
+
+
+class CustomerList(BaseModel):
+    items: list[CustomerListItem]
+    limit: int
+    offset: int
+    has_more: bool = Field(description="Whether another page follows.")
+
+
 class Step(BaseModel):
     node: str
+    title: str = Field(description="The node as the marketer named it (else its type's title), e.g. Lives in Riga?")
     arrived_at: datetime
     at: datetime
     outcome: str = Field(description="performed | dropped")
@@ -88,6 +107,7 @@ class Step(BaseModel):
 
 class Waiting(BaseModel):
     node: str
+    title: str = Field(description="The node as the marketer named it (else its type's title).")
     arrived_at: datetime
     due_at: datetime = Field(description="When the node acts on the customer next.")
 
@@ -107,6 +127,19 @@ class Journey(BaseModel):
 class CustomerJourneys(BaseModel):
     customer: str
     journeys: list[Journey]
+
+
+def node_titles(conn: Connection, services: Services, campaign_id: int, version: int) -> dict[str, str]:
+    """Each node of a campaign version by the title typed for it, else its type's title (as the editor shows it)."""
+    try:
+        document = services.documents.get(conn, campaign_id, version)
+    except NotFound:
+        return {}
+    titles = {}
+    for node in [document.trigger, *document.nodes]:
+        kind = TRIGGERS[node.type].title if node is document.trigger else ACTIONS[node.type].title
+        titles[node.id] = node.title or kind
+    return titles
 
 
 def find_customer(conn: Connection, external_id: str) -> RowMapping:
@@ -144,6 +177,18 @@ def upsert(batch: CustomerBatch, services: ServicesDep) -> UpsertResult:
     )
 
 
+@router.get("", summary="Customers, a page at a time; found by name, e-mail, phone or external id")
+def list_customers(
+    services: ServicesDep,
+    page: PageDep,
+    q: Annotated[str | None, Query(max_length=200, description="Part of a name, e-mail, phone or external id.")] = None,
+) -> CustomerList:
+    with services.db.engine.connect() as conn:
+        rows = conn.execute(search_customers(q, limit=page.limit + 1, offset=page.offset)).mappings().all()
+    items = [CustomerListItem(**row) for row in rows[: page.limit]]
+    return CustomerList(items=items, limit=page.limit, offset=page.offset, has_more=len(rows) > page.limit)
+
+
 @router.get("/{external_id}", summary="A customer's profile")
 def profile(external_id: str, services: ServicesDep) -> CustomerOut:
     with services.db.engine.connect() as conn:
@@ -161,11 +206,18 @@ def customer_journeys(external_id: str, services: ServicesDep) -> CustomerJourne
     with services.db.engine.connect() as conn:
         customer_id = find_customer(conn, external_id)["id"]
         entries = conn.execute(journeys.entries_of_customer(customer_id)).mappings().all()
+        versions = {entry["id"]: (entry["campaign_id"], entry["version"]) for entry in entries}
+        titles = {key: node_titles(conn, services, *key) for key in set(versions.values())}
+
+        def title(entry_id: int, node_id: str) -> str:
+            return titles.get(versions.get(entry_id, (0, 0)), {}).get(node_id, node_id)
+
         steps: dict[int, list[Step]] = {}
         for step in conn.execute(journeys.trace_of_customer(customer_id)).mappings():
             steps.setdefault(step["entry_id"], []).append(
                 Step(
                     node=step["node_id"],
+                    title=title(step["entry_id"], step["node_id"]),
                     arrived_at=step["arrived_at"],
                     at=step["at"],
                     outcome=step["outcome"],
@@ -176,7 +228,12 @@ def customer_journeys(external_id: str, services: ServicesDep) -> CustomerJourne
         waiting: dict[int, list[Waiting]] = {}
         for token in conn.execute(journeys.tokens_of_customer(customer_id)).mappings():
             waiting.setdefault(token["entry_id"], []).append(
-                Waiting(node=token["node_id"], arrived_at=token["arrived_at"], due_at=token["due_at"])
+                Waiting(
+                    node=token["node_id"],
+                    title=title(token["entry_id"], token["node_id"]),
+                    arrived_at=token["arrived_at"],
+                    due_at=token["due_at"],
+                )
             )
         names: dict[int, str | None] = {}
         for campaign_id in {entry["campaign_id"] for entry in entries}:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tidings.api.customers import find_customer
 from tidings.api.deps import MAX_ID, PageDep, ServicesDep
@@ -50,7 +50,11 @@ class MailboxItem(BaseModel):
     recipient: str
     sender: str
     subject: str
-    body_html: str
+    body_html: str = Field(description="The body as the provider delivered it, with its tracking.")
+    body_view: str = Field(
+        description="The body to look at: without the open pixel, links straight to their destinations (looking at "
+        "it in the workspace counts no open and no click)."
+    )
     received_at: datetime
 
 
@@ -104,4 +108,6 @@ def list_mailbox(
             .mappings()
             .all()
         )
-    return MailboxPage(items=[MailboxItem(**row) for row in rows], limit=page.limit, offset=page.offset)
+    untracked = services.delivery.tracker.untracked
+    items = [MailboxItem(**row, body_view=untracked(row["body_html"])) for row in rows]
+    return MailboxPage(items=items, limit=page.limit, offset=page.offset)

@@ -31,8 +31,9 @@ from tidings.core.contracts import (
 )
 from tidings.document.campaign import CampaignDocument
 from tidings.document.registry import ACTIONS, TRIGGERS
-from tidings.model.conditions import CUSTOMER_FIELDS, OPERATORS
+from tidings.model.conditions import CUSTOMER_FIELD_TITLES, CUSTOMER_FIELDS, OPERATOR_TITLES, OPERATORS
 from tidings.store.catalog import load_catalog
+from tidings.store.custom_fields import declared_names
 
 UI_DIST = Path(__file__).resolve().parent.parent / "ui_dist"
 #: Custom fields are named ``attributes.<code>`` in conditions.
@@ -65,9 +66,10 @@ def _action_entry(action: Action) -> dict[str, Any]:
     }
 
 
-def editor_catalog(custom_fields: Mapping[str, str]) -> dict[str, Any]:
+def editor_catalog(custom_fields: Mapping[str, str], custom_names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Palette groups (in palette order), each action's group and outputs, trigger titles, and the condition
-    vocabulary."""
+    vocabulary with the words for each field (a custom field: the name it was declared with) and operator."""
+    names = custom_names or {}
     return {
         "groups": [{"id": group.value, "title": PALETTE_GROUP_TITLES[group]} for group in PaletteGroup],
         "actions": {name: _action_entry(action) for name, action in ACTIONS.items()},
@@ -79,6 +81,11 @@ def editor_catalog(custom_fields: Mapping[str, str]) -> dict[str, Any]:
             "fields": {**CUSTOMER_FIELDS, **{ATTRIBUTES + code: kind for code, kind in custom_fields.items()}},
             "custom_fields": sorted(ATTRIBUTES + code for code in custom_fields),
             "operators": OPERATORS,
+            "field_titles": {
+                **CUSTOMER_FIELD_TITLES,
+                **{ATTRIBUTES + code: names.get(code) or code.replace("_", " ") for code in custom_fields},
+            },
+            "operator_titles": OPERATOR_TITLES,
         },
     }
 
@@ -86,7 +93,7 @@ def editor_catalog(custom_fields: Mapping[str, str]) -> dict[str, Any]:
 @router.get("/ui/catalog.json")
 def catalog(services: ServicesDep) -> dict[str, Any]:
     with services.db.engine.connect() as conn:
-        return editor_catalog(load_catalog(conn).custom_fields)
+        return editor_catalog(load_catalog(conn).custom_fields, declared_names(conn))
 
 
 @public_router.get("/")

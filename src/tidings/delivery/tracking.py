@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html import unescape
+from html import escape, unescape
 from typing import Literal, get_args
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -86,6 +86,9 @@ class Tracker:
         self._signers: dict[Kind, Signer] = {kind: signer.under(kind.encode("ascii")) for kind in get_args(Kind)}
         self.public_url = public_url.rstrip("/")
         self._skipped_prefixes = (f"{self.public_url}{UNSUBSCRIBE_PATH}", f"{self.public_url}/t/")
+        base = re.escape(self.public_url)
+        self._our_pixel = re.compile(rf"""<img\b[^>]*?\ssrc=["']{base}{re.escape(OPEN_PATH)}[^"'>]*["'][^>]*>""", re.I)
+        self._our_click = re.compile(rf"{base}{re.escape(CLICK_PATH)}([A-Za-z0-9_.-]+)")
         self._anchors: dict[tuple[str, tuple[tuple[str, str], ...]], _Anchor | None] = {}
 
     @classmethod
@@ -156,6 +159,17 @@ class Tracker:
         if not pixel or not has_image(body_html):
             return tracked
         return self._add_pixel(tracked, message_id)
+
+    def untracked(self, body_html: str) -> str:
+        """``body_html`` (as ``track`` made it) the way the workspace shows it: without our open pixel, and with each
+        of our click links leading straight to its destination, so that looking at a message counts neither an
+        open nor a click. A link that does not verify is left as it is."""
+
+        def direct(match: re.Match[str]) -> str:
+            verified = self.verify("click", match.group(1))
+            return escape(verified.url, quote=True) if verified else match.group(0)
+
+        return self._our_click.sub(direct, self._our_pixel.sub("", body_html))
 
     def _rewrite_anchor(self, tag: str, message_id: int, utm: tuple[tuple[str, str], ...]) -> str:
         key = (tag, utm)

@@ -39,8 +39,8 @@ class CampaignSettings(BaseModel):
     model_config = _STRICT
     reentry_interval: timedelta | None = Field(
         default=None,
-        description="ISO-8601 duration, e.g. P365D: a customer may enter again only this long after the last "
-        "entry. Empty = any time, but never twice at once.",
+        description="How long after their last entry a customer may enter again, e.g. every 365 days. Empty: "
+        "any time, but never twice at once.",
     )
 
     @field_serializer("reentry_interval")
@@ -68,8 +68,8 @@ class Edge(BaseModel):
     criteria: EdgeCriteria | None = Field(
         default=None,
         exclude_if=lambda value: value is None,  # documents without it stay as they were
-        description="Only on an edge leaving check_email_status, and required there: the e-mail status of the "
-        "customers this edge takes (it is the edge's port).",
+        description="Only on a connection leaving Check email status, and required there: the e-mail status of "
+        "the customers this connection takes (it is the connection's output).",
     )
 
     def port(self, default: str) -> str:

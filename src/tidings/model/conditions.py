@@ -34,11 +34,26 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 if TYPE_CHECKING:
     from tidings.model.catalog import Catalog
 
 PropertyOp = Literal["equals", "not_equals", "gt", "gte", "lt", "lte", "contains", "in", "exists", "not_exists"]
+#: How the editor words each property test and each channel (the stored values stay as they are).
+PROPERTY_OP_TITLES: JsonDict = {
+    "equals": "Is",
+    "not_equals": "Is not",
+    "gt": "Is more than",
+    "gte": "Is at least",
+    "lt": "Is less than",
+    "lte": "Is at most",
+    "contains": "Contains",
+    "in": "Is one of",
+    "exists": "Is set",
+    "not_exists": "Is not set",
+}
+CHANNEL_TITLES: JsonDict = {"email": "E-mail", "sms": "SMS", "viber": "Viber", "push": "Push", "app": "In-app"}
 
 
 # A test on one property of an event; its SQL is ``segments.event_properties`` (no docstring: it would become
@@ -47,6 +62,8 @@ class PropertyCondition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     property: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Event property code (no hyphens).")
     op: PropertyOp = Field(
+        title="Check",
+        json_schema_extra={"x-choice-titles": PROPERTY_OP_TITLES},
         default="equals",
         description="How the property is compared with the value: equal or not, greater or less, contains, one of "
         "a list, present or missing.",
@@ -93,6 +110,23 @@ CUSTOMER_FIELDS: dict[str, FieldType] = {
     "birthday": "date",
     "registered_at": "datetime",
     "points_balance": "number",
+}
+
+#: How the editor names each built-in field to a marketer (a custom field by the name it was declared with).
+CUSTOMER_FIELD_TITLES: dict[str, str] = {
+    "external_id": "Customer id",
+    "email": "E-mail",
+    "phone": "Phone",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "middle_name": "Middle name",
+    "gender": "Gender",
+    "city": "City",
+    "timezone": "Time zone",
+    "store_code": "Store",
+    "birthday": "Birthday",
+    "registered_at": "Registered",
+    "points_balance": "Points balance",
 }
 
 #: ``{"field": "attributes.<code>"}`` names a declared custom field (stored in ``customers.attributes``).
@@ -144,6 +178,32 @@ OPERATORS: dict[FieldType, dict[str, str]] = {
     "boolean": {"is_true": "none", "is_false": "none"},
 }
 
+#: How the editor words each operator ("City is one of …", "Birthday in the last … days").
+OPERATOR_TITLES: dict[str, str] = {
+    "equals": "is",
+    "not_equals": "is not",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "in": "is one of",
+    "empty": "is empty",
+    "not_empty": "is not empty",
+    "eq": "is",
+    "ne": "is not",
+    "lt": "is less than",
+    "lte": "is at most",
+    "gt": "is more than",
+    "gte": "is at least",
+    "between": "is between",
+    "before": "is before",
+    "after": "is after",
+    "on": "is on",
+    "in_last_days": "is in the last … days",
+    "days_ago": "is exactly … days ago",
+    "day_and_month_today": "is today (day and month)",
+    "is_true": "is yes",
+    "is_false": "is no",
+}
+
 _SCALAR_TYPES: dict[FieldType, tuple[type, ...]] = {
     "text": (str,),
     "number": (int, float),
@@ -172,12 +232,12 @@ def _catalog(info: ValidationInfo) -> Catalog | None:
 
 
 class FieldCondition(BaseModel):
-    """Compare one customer field — built in, or a declared custom field `attributes.<code>` — with a value."""
+    """Compare one customer field — built in, or a custom field you declared — with a value."""
 
     model_config = _CONFIG
-    field: str = Field(description="Customer field code, e.g. `city`, `birthday` or `attributes.shoe_size`.")
-    op: str = Field(description="Operator; which ones apply depends on the field's type.")
-    value: Any = Field(default=None, description="Value, list (for `in`), [low, high] (for `between`) or days.")
+    field: str = Field(description="The customer field, e.g. city, birthday or a custom field such as shoe size.")
+    op: str = Field(title="Check", description="Operator; which ones apply depends on the field's type.")
+    value: Any = Field(default=None, description="The value; a list for “in”, two for “between”, or days.")
     type: FieldType | None = Field(
         default=None,
         description="Type of a custom field, filled in from the declared fields when the condition is saved.",
@@ -299,9 +359,10 @@ def _check_op(kind: FieldType, op: str, value: Any, what: str, allowed: dict[str
 
 
 class SubscriptionTarget(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Subscription")
     channel: Literal["email", "sms", "viber", "push", "app"] = Field(
-        description="The channel: e-mail, SMS, Viber, push or in-app."
+        json_schema_extra={"x-choice-titles": CHANNEL_TITLES},
+        description="The channel: e-mail, SMS, Viber, push or in-app.",
     )
     category: str | None = Field(default=None, description="Mailing category code; omit for the channel itself.")
 
@@ -312,7 +373,7 @@ class SubscriptionCondition(BaseModel):
     model_config = _CONFIG
     subscription: SubscriptionTarget = Field(description="The channel, and if needed a mailing category on it.")
     op: Literal["subscribed", "unsubscribed"] = Field(
-        default="subscribed", description="Whether the customer must be subscribed, or unsubscribed."
+        title="Check", default="subscribed", description="Whether the customer must be subscribed, or unsubscribed."
     )
 
 
@@ -322,7 +383,7 @@ class AudienceCondition(BaseModel):
     model_config = _CONFIG
     audience: PositiveId = Field(description="Audience id.")
     op: Literal["member", "not_member"] = Field(
-        default="member", description="Whether the customer must be in the audience, or not in it."
+        title="Check", default="member", description="Whether the customer must be in the audience, or not in it."
     )
 
     @field_validator("audience")
@@ -340,7 +401,7 @@ class SegmentCondition(BaseModel):
     model_config = _CONFIG
     segment: PositiveId = Field(description="Segment id.")
     op: Literal["member", "not_member"] = Field(
-        default="member", description="Whether the customer must be in the segment, or not in it."
+        title="Check", default="member", description="Whether the customer must be in the segment, or not in it."
     )
 
     @field_validator("segment")
@@ -393,7 +454,7 @@ ORDER_OPERATORS: dict[OrderMetric, dict[str, str]] = {
 
 
 class OrdersFilter(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Orders")
     kind: Literal["order", "receipt", "any"] = Field(default="any", description="Orders, receipts or both.")
     metric: OrderMetric = Field(
         description="count of orders, sum / average of their totals (of the matching lines' amounts when a "
@@ -413,7 +474,9 @@ class OrdersCondition(BaseModel):
 
     model_config = _CONFIG
     orders: OrdersFilter = Field(description="Which orders count, and what is measured about them.")
-    op: str = Field(description="A number operator (count, sum, average) or a date operator (first / last date).")
+    op: str = Field(
+        title="Check", description="A number operator (count, sum, average) or a date operator (first / last date)."
+    )
     value: Any = Field(
         default=None,
         description="What the measure is compared with: a number or a date, a low and a high bound for between, "
@@ -429,30 +492,43 @@ class OrdersCondition(BaseModel):
 
 
 class EventFilter(BaseModel):
-    model_config = _CONFIG
-    name: str = Field(min_length=1, max_length=128, description="Event name, e.g. `viewed_product`.")
+    model_config = ConfigDict(extra="forbid", title="Events")
+    name: str = Field(
+        min_length=1, max_length=128, description="Event name as your site sends it, e.g. “viewed product”."
+    )
     properties: list[PropertyCondition] = Field(default_factory=list, description="All must hold.")
     period: Period | None = Field(default=None, description="Only events that occurred in this window.")
 
 
 class EventCondition(BaseModel):
-    """How often, or how long ago, the customer had an event. With no matching event, days since last is
-    unknown: neither `days_since_last_gte` nor `days_since_last_lte` holds (use `not` for "never or …")."""
+    """How often, or how long ago, the customer had an event. A customer who never had it matches neither
+    "at least" nor "at most" so many days since the last one (put the condition under "not" for "never or …")."""
 
     model_config = _CONFIG
     event: EventFilter = Field(description="Which events count: their name, and if needed properties and a window.")
     op: Literal["at_least", "at_most", "days_since_last_gte", "days_since_last_lte"] = Field(
-        description="At least or at most that many events, or at least or at most that many days since the last one."
+        title="Check",
+        json_schema_extra={
+            "x-choice-titles": {
+                "at_least": "At least … times",
+                "at_most": "At most … times",
+                "days_since_last_gte": "At least … days since the last one",
+                "days_since_last_lte": "At most … days since the last one",
+            }
+        },
+        description="At least or at most that many events, or at least or at most that many days since the last one.",
     )
     value: Days = Field(description="Number of events, or of days since the last one.")
 
 
 class MessageFilter(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Messages")
     campaign: PositiveId | None = Field(default=None, description="Campaign id; omit for any campaign.")
     node: str | None = Field(default=None, min_length=1, max_length=64, description="Node id within the campaign.")
     channel: Literal["email", "sms", "viber", "push", "app"] | None = Field(
-        default=None, description="Only messages on this channel; omit for any channel."
+        json_schema_extra={"x-choice-titles": CHANNEL_TITLES},
+        default=None,
+        description="Only messages on this channel; omit for any channel.",
     )
     status: Literal["received", "opened", "clicked"] = Field(
         default="received",
@@ -474,11 +550,13 @@ class MessageCondition(BaseModel):
 
     model_config = _CONFIG
     message: MessageFilter = Field(description="Which message: its campaign, step, channel, what became of it, when.")
-    op: Literal["yes", "no"] = Field(default="yes", description="Yes: the customer did; no: the customer did not.")
+    op: Literal["yes", "no"] = Field(
+        title="Check", default="yes", description="Yes: the customer did; no: the customer did not."
+    )
 
 
 class CampaignTarget(BaseModel):
-    model_config = _CONFIG
+    model_config = ConfigDict(extra="forbid", title="Campaign")
     id: PositiveId = Field(description="Campaign id.")
     period: Period | None = Field(default=None, description="Only entries that started in this window.")
 
@@ -489,7 +567,9 @@ class CampaignCondition(BaseModel):
     model_config = _CONFIG
     campaign: CampaignTarget = Field(description="The campaign, and if needed the window the customer entered it in.")
     op: Literal["participated", "not_participated"] = Field(
-        default="participated", description="Whether the customer must have taken part in the campaign, or not."
+        title="Check",
+        default="participated",
+        description="Whether the customer must have taken part in the campaign, or not.",
     )
 
 

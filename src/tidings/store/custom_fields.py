@@ -19,6 +19,11 @@ def declared_types(conn: Connection) -> dict[str, FieldType]:
     return cast(dict[str, FieldType], found)
 
 
+def declared_names(conn: Connection) -> dict[str, str]:
+    """Every declared code with the name marketers see (the condition builder's words for it)."""
+    return {code: name for code, name in conn.execute(select(custom_fields.c.code, custom_fields.c.name))}
+
+
 def get_field(code: str) -> Select[Any]:
     return select(custom_fields).where(custom_fields.c.code == code)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from tidings.core.dialect import Dialect
 from tidings.model.customers import CustomerIn
@@ -67,6 +67,23 @@ def upsert_customers(
         conn.execute(lock_customers(changes))
         set_channels(conn, dialect, changes, now)
     return found
+
+
+#: What the customer list shows of each customer.
+LIST_COLUMNS = ("external_id", "first_name", "last_name", "email", "phone", "city")
+
+
+def search_customers(query: str | None, *, limit: int, offset: int) -> Select[Any]:
+    """A page of customers by external id; with ``query``, those whose name, e-mail, phone or external id contains
+    it (any case). A contains-match reads the table: this is the workspace's search, never run by the engine."""
+    statement = select(*(customers.c[name] for name in LIST_COLUMNS)).order_by(customers.c.external_id)
+    words = (query or "").strip().lower()
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        full_name = func.coalesce(customers.c.first_name, "") + " " + func.coalesce(customers.c.last_name, "")
+        searched = (customers.c.external_id, customers.c.email, customers.c.phone, full_name)
+        statement = statement.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in searched)))
+    return statement.limit(limit).offset(offset)
 
 
 def ids_by_external(external_ids: Sequence[str]) -> Select[Any]:

@@ -15,7 +15,7 @@ from tidings.segments.event_properties import property_holds
 
 class EventOccurredConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Event occurred")
-    event: str = Field(min_length=1, max_length=128, description="Event name, e.g. `order_paid`.")
+    event: str = Field(min_length=1, max_length=128, description="Event name as your site sends it, e.g. “order paid”.")
     properties: list[PropertyCondition] = Field(default_factory=list, description="All must hold.")
 
 

@@ -29,7 +29,7 @@ from tidings.model.conditions import MAX_ID
 class GettingIntoSegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Getting into segment")
     segment_id: int = Field(
-        ge=1, le=MAX_ID, description="The segment whose newcomers enter, checked at each recompute."
+        ge=1, le=MAX_ID, title="Segment", description="The segment whose newcomers enter, checked at each recompute."
     )
 
     @field_validator("segment_id")

@@ -25,12 +25,14 @@ class RepeatedDateConfig(BaseModel):
         "a custom schedule (cron).",
     )
     hour: int = Field(default=0, ge=0, le=23, description="Launch hour in the account time zone.")
-    weekdays: list[Weekday] = Field(default_factory=list, description="For `weekly`: the days it fires.")
+    weekdays: list[Weekday] = Field(default_factory=list, description="When weekly: the days it fires.")
     month_day: int | None = Field(
-        default=None, ge=1, le=31, description="For `monthly`: the day; shorter months fire on their last day."
+        default=None, ge=1, le=31, description="When monthly: the day; shorter months fire on their last day."
     )
     cron: str | None = Field(
-        default=None, max_length=200, description="For `cron`: a 5-field expression in the account time zone."
+        default=None,
+        max_length=200,
+        description="When by cron: five fields (minute hour day month weekday), account time zone.",
     )
 
     @model_validator(mode="after")
