@@ -46,7 +46,9 @@ class AnniversaryConfig(BaseModel):
         description="Whose anniversary: the birthday, the registration, the first or the last purchase.",
     )
     every: int = Field(default=1, ge=1, le=1000, description="Every N units after the date.")
-    unit: Literal["years", "months", "days"] = Field(default="years", description="The unit of `every`.")
+    unit: Literal["years", "months", "days"] = Field(
+        default="years", description="Whether the interval is counted in years, months or days."
+    )
     delay_days: int = Field(
         default=0,
         ge=-365,

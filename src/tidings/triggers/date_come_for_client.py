@@ -67,8 +67,8 @@ class DateComeForClientConfig(DateOffset):
     field: str = Field(
         min_length=1,
         max_length=80,
-        description="The customer's date: `birthday`, `registered_at`, or `attributes.<code>` for a custom field "
-        "of type date or datetime.",
+        description="Which date of the customer counts: the birthday, the registration date, or a custom field "
+        "holding a date.",
     )
 
     every_year: bool = Field(

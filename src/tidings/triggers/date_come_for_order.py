@@ -33,8 +33,8 @@ class _OrderDateConfig(DateOffset):
         default="placed_at",
         min_length=1,
         max_length=80,
-        description="The date: `placed_at`, `paid_at`, `cancelled_at`, or `attributes.<code>` for a field the "
-        "orders carry (a date `YYYY-MM-DD` or an ISO-8601 date-time), e.g. `attributes.storage_until`.",
+        description="Which date of the order counts: when it was placed, paid or cancelled, or a date the orders "
+        "carry as one of their own fields (such as a storage-until date).",
     )
     statuses: list[OrderStatus] = Field(
         default_factory=list, description="Only orders in these statuses count; none: every status."

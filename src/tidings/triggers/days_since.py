@@ -35,7 +35,7 @@ class DaysSinceConfig(BaseModel):
         default="page_view",
         min_length=1,
         max_length=128,
-        description="For `last_visit`: the event that records a visit to the site.",
+        description="For days since the last visit: the event that records a visit to the site.",
     )
     hour: int = Field(default=0, ge=0, le=23, description="Launch hour in the account time zone; 0 = midnight.")
 

@@ -30,8 +30,8 @@ class CustomerFilter(BaseModel):
 class EventFieldsFilter(CustomerFilter):
     properties: list[PropertyCondition] = Field(
         default_factory=list,
-        description="Conditions on the order's fields — `total`, `store`, `status`, `old_status`, `order` — all "
-        "must hold; empty: every one.",
+        description="Conditions on the order — its total, store, status, previous status or number — that must all "
+        "hold; with none, every order counts.",
     )
 
 
