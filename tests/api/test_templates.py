@@ -130,7 +130,7 @@ def test_preview_with_sample_trigger_data(client: httpx.Client) -> None:
         "placed_at": "2026-01-04T16:30:00Z",
         "lines": [{"sku": "SOCKS", "quantity": 3, "price": 4.5}, {"sku": "HAT", "quantity": 1, "price": 20}],
     }
-    assert client.post("/orders", json={"orders": [order]}).json() == {"upserted": 1, "errors": [], "withheld": []}
+    assert client.post("/orders", json={"orders": [order]}).json() == {"upserted": 1, "errors": []}
     source = (
         "{{ order.id }} {{ order.placed_at | date: '%d.%m %H:%M' }}: "
         "{% for line in order.lines %}{{ line.quantity }}×{{ line.sku }} {% endfor %}= {{ order.total | money }}; "
