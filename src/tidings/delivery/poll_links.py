@@ -1,4 +1,4 @@
-"""Signed per-customer poll links, and the ``poll_link`` template filter that writes them.
+"""Signed per-customer poll links (``rendering.templates``' ``poll_link`` filter writes them with a ``PollLinks``).
 
     {{ 'POLL-1' | poll_link }}   →   {public_url}/vote/POLL-1.<base64url(external id)>.<signature>
     {{ 1 | poll_link }}          →   the same
@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from liquid import RenderContext
-from liquid.filter import with_context
 
 from tidings.delivery.signing import SIGNATURE, Signer, decode_b64url, encode_b64url
 from tidings.settings import Settings
@@ -87,24 +83,3 @@ class PollLinks:
 
 def _signed(code: str, external_id: str) -> tuple[bytes, bytes]:
     return code.encode("ascii"), external_id.encode("utf-8")
-
-
-#: The render-context variable under which the delivery puts the process's ``PollLinks`` for ``poll_link``.
-LINKS_VARIABLE = "_poll_links"
-
-
-@with_context
-def poll_link(value: Any, *, context: RenderContext) -> str:
-    """The ``poll_link`` Liquid filter: the link of the poll it is given for the customer being rendered.
-
-    It reads the customer's ``external_id`` from the ``customer`` variable and the signer from ``_poll_links``
-    (a ``PollLinks`` the caller puts among the render's variables, built from the settings). A value that is not
-    a poll code, or a render without a customer or a signer (a save-time check, a preview), gives an empty
-    string."""
-    code = poll_code(value)
-    links = context.resolve(LINKS_VARIABLE, default=None)
-    customer = context.resolve("customer", default=None)
-    external_id = customer.get("external_id") if isinstance(customer, Mapping) else None
-    if code is None or not isinstance(links, PollLinks) or not isinstance(external_id, str) or not external_id:
-        return ""
-    return links.url(code, external_id)
