@@ -11,7 +11,12 @@ from playwright.sync_api import BrowserContext, expect
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import create_campaign
 
-BODY = '<p>Our <a href="https://shop.example/sale">sale</a> starts today.</p>'
+# An image of its own: the open pixel is added only to mail that has one (mail whose only image is the pixel reads
+# as image-only to spam filters).
+BODY = (
+    '<p><img src="https://shop.example/banner.png" alt="Sale banner" width="600"></p>'
+    '<p>Our <a href="https://shop.example/sale">sale</a> starts today.</p>'
+)
 
 
 def test_opening_a_message_in_the_mailbox_leaves_it_unopened(context: BrowserContext, api: httpx.Client) -> None:
