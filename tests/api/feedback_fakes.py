@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,16 +27,16 @@ from tidings.delivery.feedback_sources.ses import string_to_sign
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
 
 
-class FakeProvider:
+class FakeProvider(ABC):
     """Signs and posts one provider's webhooks; ``tamper`` breaks the signature the way an attacker would."""
 
     source: str
 
-    def settings(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def settings(self) -> dict[str, Any]: ...
 
-    def request(self, payload: Any, now: datetime, *, tamper: bool = False) -> tuple[bytes, dict[str, str]]:
-        raise NotImplementedError
+    @abstractmethod
+    def request(self, payload: Any, now: datetime, *, tamper: bool = False) -> tuple[bytes, dict[str, str]]: ...
 
     def post(
         self, origin: str, payload: Any, now: datetime, *, tamper: bool = False, raw: bytes | None = None
@@ -44,16 +45,17 @@ class FakeProvider:
         with httpx.Client(timeout=30, trust_env=False) as http:
             return http.post(f"{origin}/api/v1/feedback/{self.source}", content=body, headers=headers)
 
+    @abstractmethod
     def signed_raw(self, raw: bytes, now: datetime) -> tuple[bytes, dict[str, str]]:
         """A body that is not the provider's format, signed as the provider would sign it (where it can be)."""
-        raise NotImplementedError
+        ...
 
     # documented samples, filled in for one message ---------------------------------------------------------
-    def bounce(self, recipient: str, message_id: str, now: datetime) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def bounce(self, recipient: str, message_id: str, now: datetime) -> Any: ...
 
-    def complaint(self, recipient: str, message_id: str, now: datetime) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def complaint(self, recipient: str, message_id: str, now: datetime) -> Any: ...
 
 
 class FakeSendGrid(FakeProvider):
