@@ -19,17 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, literal
 
 from tidings.actions.send_notification import ALREADY_SENT, Gate, gated
 from tidings.core.account import AccountSettings
 from tidings.core.contracts import CONTROL_GROUP, Batch, Context, PaletteGroup, Routing
 from tidings.core.delivery import DeliveryRules, EmailContent
-from tidings.model.templates import HtmlBodyTemplate, SubjectTemplate
-from tidings.model.text import EmailAddress, HeaderText
+from tidings.model.templates import MAX_BODY_CHARS, TemplateText
+from tidings.model.text import ONE_LINE_PATTERN, EmailAddress, HeaderText, one_line
 from tidings.store import messages as message_sql
 from tidings.store import users as user_sql
 from tidings.store.journey_rows import has_row_here, in_control_group, left_here, once_per_entry
@@ -41,10 +41,18 @@ NO_MANAGER = "no_manager"
 
 class NotifyManagerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Notify manager")
-    subject: SubjectTemplate = Field(
-        description="One line; {{ … }} inserts customer details, e.g. “Call {{ customer.full_name }}”."
+    subject: Annotated[TemplateText, AfterValidator(one_line)] = Field(
+        min_length=1,
+        max_length=998,
+        json_schema_extra={"pattern": ONE_LINE_PATTERN},
+        description="One line; {{ … }} inserts customer details, e.g. “Call {{ customer.full_name }}”.",
     )
-    body_html: HtmlBodyTemplate = Field(description="The HTML body; {{ … }} inserts customer details.")
+    body_html: TemplateText = Field(
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        title="Message (HTML)",
+        description="The HTML body; {{ … }} inserts customer details.",
+    )
     user: int | None = Field(
         default=None,
         ge=1,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tidings.actions.eligibility import Audience, queue_messages
 from tidings.actions.eligibility import valid_email as valid_email  # re-exported for bench.engine
@@ -14,8 +14,8 @@ from tidings.core.account import AccountSettings
 from tidings.core.contracts import Batch, Context, PaletteGroup, Routing
 from tidings.core.delivery import DeliveryRules, EmailContent
 from tidings.model.catalog import CategoryCode
-from tidings.model.templates import HtmlBodyTemplate, SubjectTemplate
-from tidings.model.text import EmailAddress, HeaderText
+from tidings.model.templates import MAX_BODY_CHARS, TemplateText
+from tidings.model.text import ONE_LINE_PATTERN, EmailAddress, HeaderText, one_line
 from tidings.store.tables import customers
 
 
@@ -35,10 +35,18 @@ class UtmParameters(BaseModel):
 
 class SendEmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Send email")
-    subject: SubjectTemplate = Field(
-        description="One line; {{ … }} inserts customer details, e.g. “Hi {{ customer.first_name }}”."
+    subject: Annotated[TemplateText, AfterValidator(one_line)] = Field(
+        min_length=1,
+        max_length=998,
+        json_schema_extra={"pattern": ONE_LINE_PATTERN},
+        description="One line; {{ … }} inserts customer details, e.g. “Hi {{ customer.first_name }}”.",
     )
-    body_html: HtmlBodyTemplate = Field(description="The HTML body; {{ … }} inserts customer details.")
+    body_html: TemplateText = Field(
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        title="Message (HTML)",
+        description="The HTML body; {{ … }} inserts customer details.",
+    )
     sender_name: HeaderText | None = Field(default=None, description="Defaults to the account's sender name.")
     sender_email: EmailAddress | None = Field(default=None, description="Defaults to the account's sender address.")
     reply_to: EmailAddress | None = Field(

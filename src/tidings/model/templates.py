@@ -20,8 +20,6 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from tidings.model.text import ONE_LINE_PATTERN, one_line
-
 #: A syntax check: the error for a template that cannot render (its ``str`` names the line), else None.
 TemplateCheck = Callable[[str], Exception | None]
 
@@ -46,11 +44,3 @@ def _checked(source: str, info: ValidationInfo) -> str:
 TEMPLATE_MARKER = "x-template"
 
 TemplateText = Annotated[str, AfterValidator(_checked), Field(json_schema_extra={TEMPLATE_MARKER: True})]
-#: An e-mail's subject: a template of one line (it goes into a header).
-SubjectTemplate = Annotated[
-    TemplateText,
-    AfterValidator(one_line),
-    Field(min_length=1, max_length=998, json_schema_extra={"pattern": ONE_LINE_PATTERN}),
-]
-#: An e-mail's HTML body.
-HtmlBodyTemplate = Annotated[TemplateText, Field(min_length=1, max_length=MAX_BODY_CHARS, title="Message (HTML)")]
